@@ -1,0 +1,51 @@
+"""``explain``: one entry point for every registered method."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from .explanation import Explanation
+from .methods import METHODS
+
+__all__ = ["explain"]
+
+
+def explain(
+    model: nn.Module,
+    images: torch.Tensor,
+    method: str,
+    target: int | Sequence[int] | torch.Tensor | None = None,
+    layer: str | nn.Module | None = None,
+    **params: Any,
+) -> Explanation:
+    """Explain ``model``'s decision on ``images`` with the registered ``method``.
+
+    Args:
+        model: a CNN image classifier returning logits ``(B, classes)``. It is left exactly as it
+            was (mode, ``requires_grad``, ``.grad``, hooks), also when the method raises.
+        images: ``(B, 3, H, W)`` or ``(3, H, W)`` normalised float tensor on the model's device.
+        method: a name from :data:`xai_tutor.METHODS`, e.g. ``"gradcam"`` or ``"lrp"``.
+        target: ``None`` for each image's top class, one int for all images, or one per image.
+        layer: for the CAM family, the layer whose activations are weighted; ``None`` picks
+            :func:`xai_tutor.methods.default_layer`.
+        **params: the method's own parameters (see its docstring).
+
+    Example::
+
+        >>> import torch, xai_tutor
+        >>> model = xai_tutor.load_model("tiny_resnet")
+        >>> x = torch.rand(1, 3, 96, 96)
+        >>> e = xai_tutor.explain(model, x, "gradcam")
+        >>> e.saliency.shape == (1, 96, 96)
+        True
+    """
+    if not isinstance(method, str) or method not in METHODS:
+        known = ", ".join(sorted(METHODS))
+        raise ValueError(f"unknown method {method!r}; available methods: {known}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    return METHODS[method].fn(model, images, target=target, layer=layer, **params)

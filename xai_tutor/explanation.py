@@ -1,0 +1,79 @@
+"""The result every method returns, and the one way raw attributions become saliency maps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["Explanation", "normalise_per_image", "upsample_map", "pixel_map"]
+
+
+def normalise_per_image(maps: torch.Tensor) -> torch.Tensor:
+    """Min-max scale each map of a ``(B, H, W)`` batch to ``[0, 1]``.
+
+    ``s = (m - min m) / (max m - min m)``; a constant map (all zeros included) becomes all zeros,
+    never NaN.
+    """
+    flat = maps.reshape(maps.shape[0], -1)
+    low = flat.min(dim=1, keepdim=True).values
+    span = flat.max(dim=1, keepdim=True).values - low
+    safe = torch.where(span > 0, span, torch.ones_like(span))
+    out = torch.where(span > 0, (flat - low) / safe, torch.zeros_like(flat))
+    return out.reshape(maps.shape)
+
+
+def upsample_map(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize of ``(B, h, w)`` maps to ``size = (H, W)`` (``align_corners=False``)."""
+    if tuple(maps.shape[-2:]) == tuple(size):
+        return maps
+    return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
+
+
+def pixel_map(attribution: torch.Tensor, reduce: str = "abs_max") -> torch.Tensor:
+    """Collapse a ``(B, 3, H, W)`` pixel attribution to ``(B, H, W)``, non-negative.
+
+    ``abs_max``: ``max_c |a_c|`` (Simonyan et al. 2013); ``abs_sum``: ``sum_c |a_c|``;
+    ``positive_sum``: ``max(sum_c a_c, 0)`` (LRP, where the sign carries meaning).
+    """
+    if reduce == "abs_max":
+        return attribution.abs().amax(dim=1)
+    if reduce == "abs_sum":
+        return attribution.abs().sum(dim=1)
+    if reduce == "positive_sum":
+        return attribution.sum(dim=1).clamp(min=0)
+    raise ValueError(f"unknown reduce {reduce!r}; use 'abs_max', 'abs_sum' or 'positive_sum'")
+
+
+@dataclass
+class Explanation:
+    """An explanation of a batch of ``B`` images.
+
+    Attributes:
+        attribution: the method's raw output, unnormalised and signed as the method defines it:
+            ``(B, h, w)`` at feature-map resolution for the CAM family, ``(B, 3, H, W)`` for pixel
+            methods.
+        saliency: ``(B, H, W)`` at input resolution, non-negative, min-max scaled per image.
+        target: ``(B,)`` class indices that were explained.
+        score: ``(B,)`` the target logits of the unmodified forward pass.
+        method: registry name of the method.
+        layer: dotted name of the layer used (``None`` for pixel methods).
+        params: the method's parameters, defaults included.
+    """
+
+    attribution: torch.Tensor
+    saliency: torch.Tensor
+    target: torch.Tensor
+    score: torch.Tensor
+    method: str
+    layer: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.target.shape[0])
+
+    def numpy(self) -> Any:
+        """The saliency maps as a NumPy array ``(B, H, W)`` for plotting."""
+        return self.saliency.detach().cpu().numpy()
