@@ -6,7 +6,9 @@ registered with :func:`register`. :func:`xai_tutor.explain` looks methods up by 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,7 @@ __all__ = [
     "resolve_target",
     "default_layer",
     "progress",
+    "progress_listener",
 ]
 
 
@@ -140,7 +143,7 @@ def default_layer(model: nn.Module) -> str:
         return "layer4"
     names = [(n, m) for n, m in model.named_modules() if n]
     last_conv = None
-    for i, (n, m) in enumerate(names):
+    for i, (_n, m) in enumerate(names):
         if isinstance(m, nn.Conv2d):
             last_conv = i
     if last_conv is None:
@@ -152,8 +155,51 @@ def default_layer(model: nn.Module) -> str:
     return name
 
 
+ProgressCallback = Callable[[str, int, "int | None"], None]
+
+_LISTENER: ContextVar[ProgressCallback | None] = ContextVar("xai_tutor_progress", default=None)
+
+
+@contextlib.contextmanager
+def progress_listener(callback: ProgressCallback) -> Iterator[None]:
+    """Call ``callback(desc, done, total)`` before every step of every :func:`progress` loop.
+
+    The callback runs in the context (thread) that entered the block, before each step and once
+    after the last one, whether or not the tqdm bar is shown. It may raise, which stops the
+    method between two steps (the widgets use this to cancel a long Score-CAM run)::
+
+        >>> seen = []
+        >>> with progress_listener(lambda desc, done, total: seen.append(done)):
+        ...     _ = list(progress(range(2), False, "demo"))
+        >>> seen
+        [0, 1, 2]
+    """
+    token = _LISTENER.set(callback)
+    try:
+        yield
+    finally:
+        _LISTENER.reset(token)
+
+
+def _reported(iterable: Any, callback: ProgressCallback, desc: str, total: int | None) -> Any:
+    if total is None and hasattr(iterable, "__len__"):
+        total = len(iterable)
+    done = 0
+    for item in iterable:
+        callback(desc, done, total)
+        yield item
+        done += 1
+    callback(desc, done, total)
+
+
 def progress(iterable: Any, enabled: bool, desc: str, total: int | None = None) -> Any:
-    """Wrap ``iterable`` in a ``tqdm.auto`` progress bar when ``enabled``."""
+    """Wrap ``iterable`` in a ``tqdm.auto`` progress bar when ``enabled``.
+
+    Inside :func:`progress_listener` every step is also reported to the listener.
+    """
+    callback = _LISTENER.get()
+    if callback is not None:
+        iterable = _reported(iterable, callback, desc, total)
     if not enabled:
         return iterable
     from tqdm.auto import tqdm
