@@ -1,0 +1,183 @@
+"""SmoothGrad (Smilkov et al. 2017, "SmoothGrad: removing noise by adding noise").
+
+Gradients of deep networks flicker from pixel to pixel. SmoothGrad averages an explanation over
+``n`` noisy copies of the image,
+
+    ``A_smooth(x) = 1/n * sum_{i=1..n} A(x + e_i)``,  ``e_i ~ N(0, s^2)``,
+    ``s = sigma * (max x - min x)``,
+
+where ``sigma`` is the noise level as a fraction of the image's value range (the paper finds 10-20%
+works well; the range is taken per image over all channels). ``A`` can be any registered method
+(``base=``): the plain gradient (the paper's default), ``"guided_backprop"``, ``"deconvnet"``, or
+any other entry of :data:`xai_tutor.METHODS` (a CAM method gives SmoothGrad over its maps).
+
+The target class is fixed from the *clean* image, so every noisy copy explains the same class, and
+``score`` is the clean image's logit. The noise is drawn image by image, sample by sample, from a
+seeded generator, so the result does not depend on ``batch_size`` and image ``b`` of a batch gets
+the same noise as when explained alone (with the same seed, as the first image).
+
+Saliency: for pixel bases, the base's own map of the *averaged* attribution
+(``max_c |mean A_c|`` by default); for other bases, the average of the base's saliency maps,
+min-max scaled per image.
+
+Example::
+
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
+    >>> e = xai_tutor.explain(net, x, "smoothgrad", n=8, sigma=0.15, seed=0, progress=False)
+    >>> e.params["base"]
+    'gradient'
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..explanation import Explanation, normalise_per_image, pixel_map
+from ..hooks import model_guard
+from .base import METHODS, check_images, register, resolve_target
+from .base import progress as progress_iter
+
+__all__ = ["smoothgrad", "noise_scale"]
+
+
+def noise_scale(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Standard deviation per image, ``sigma * (max - min)``, shaped ``(B, 1, 1, 1)``."""
+    flat = images.reshape(images.shape[0], -1)
+    span = flat.max(dim=1).values - flat.min(dim=1).values
+    return (sigma * span).reshape(-1, 1, 1, 1)
+
+
+def _check_params(n: Any, sigma: Any, batch_size: Any, seed: Any, generator: Any) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n (number of noisy samples) must be a positive int; got {n!r}")
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma >= 0:
+        raise ValueError(
+            f"sigma is the noise level as a fraction of the image range, a number >= 0 "
+            f"(the paper suggests 0.1-0.2); got {sigma!r}"
+        )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
+    if seed is not None and generator is not None:
+        raise ValueError("pass either seed or generator, not both")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"seed must be an int or None; got {seed!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None; got {generator!r}")
+
+
+def _noise(
+    shape: tuple[int, ...], generator: torch.Generator | None, like: torch.Tensor
+) -> torch.Tensor:
+    """One standard-normal sample drawn on the generator's device, moved to ``like``'s device."""
+    device = generator.device if generator is not None else like.device
+    draw = torch.randn(shape, generator=generator, device=device, dtype=like.dtype)
+    return draw.to(like.device)
+
+
+@register(
+    "smoothgrad",
+    "pixel",
+    "SmoothGrad (Smilkov et al. 2017): any gradient method averaged over noisy copies of the image",
+    expensive=True,
+)
+def smoothgrad(
+    model: nn.Module,
+    images: torch.Tensor,
+    target: int | Sequence[int] | torch.Tensor | None = None,
+    layer: str | nn.Module | None = None,
+    base: str = "gradient",
+    n: int = 25,
+    sigma: float = 0.15,
+    batch_size: int = 8,
+    seed: int | None = 0,
+    generator: torch.Generator | None = None,
+    progress: bool = True,
+    **base_params: Any,
+) -> Explanation:
+    """Average the ``base`` method's attribution over ``n`` noisy copies of each image.
+
+    Args:
+        base: registry name of the method to smooth (``"gradient"`` as in the paper,
+            ``"guided_backprop"``, ``"deconvnet"``, a CAM method, ...).
+        n: number of noisy samples per image (the paper uses up to 50; 25 keeps CPU time low).
+        sigma: noise standard deviation as a fraction of each image's range ``max - min``.
+        batch_size: noisy copies per forward/backward pass (memory vs speed).
+        seed: seed of a fresh ``torch.Generator`` for the noise (reproducible by default);
+            ``seed=None`` with ``generator=None`` draws from torch's global generator.
+        generator: a ``torch.Generator`` to draw from instead of ``seed``.
+        progress: show a progress bar over the batches.
+        layer, **base_params: passed on to the base method (e.g. ``times_input=True`` for
+            ``"gradient"``, ``layer=`` for a CAM base).
+
+    Formula: ``A(x) = 1/n sum_i base(x + N(0, (sigma (max x - min x))^2))``.
+
+    Example::
+
+        >>> e = xai_tutor.explain(model, x, "smoothgrad", base="guided_backprop", n=25)
+    """
+    if base == "smoothgrad" or base not in METHODS:
+        known = ", ".join(sorted(m for m in METHODS if m != "smoothgrad"))
+        raise ValueError(f"base must be a registered method other than smoothgrad ({known}); "
+                         f"got {base!r}")
+    _check_params(n, sigma, batch_size, seed, generator)
+    x = check_images(images).detach()
+    info = METHODS[base]
+    call_params = dict(base_params)
+    if "progress" in inspect.signature(info.fn).parameters:
+        call_params["progress"] = False
+    if seed is not None:
+        generator = torch.Generator(device=x.device).manual_seed(seed)
+
+    with model_guard(model), torch.no_grad():
+        logits = model(x)
+        if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+            raise ValueError("the model must return logits of shape (B, classes)")
+        chosen = resolve_target(logits, target)
+    score = logits.gather(1, chosen[:, None])[:, 0]
+    scale = noise_scale(x, float(sigma))
+
+    # (image, sample) pairs in drawing order, cut into batches
+    jobs = [(b, i) for b in range(x.shape[0]) for i in range(n)]
+    batches = [jobs[k : k + batch_size] for k in range(0, len(jobs), batch_size)]
+    attr_sum: torch.Tensor | None = None
+    sal_sum: torch.Tensor | None = None
+    last: Explanation | None = None
+    bar = progress_iter(batches, progress, desc=f"SmoothGrad ({base})", total=len(batches))
+    for chunk in bar:
+        idx = torch.tensor([b for b, _ in chunk], device=x.device)
+        noise = torch.stack([_noise(tuple(x.shape[1:]), generator, x) for _ in chunk])
+        noisy = x[idx] + scale[idx] * noise
+        last = info.fn(model, noisy, target=chosen[idx], layer=layer, **call_params)
+        attr = last.attribution.detach()
+        sal = last.saliency.detach()
+        if attr_sum is None:
+            attr_sum = attr.new_zeros((x.shape[0], *attr.shape[1:]))
+            sal_sum = sal.new_zeros((x.shape[0], *sal.shape[1:]))
+        attr_sum.index_add_(0, idx, attr)
+        sal_sum.index_add_(0, idx, sal)
+    assert attr_sum is not None and sal_sum is not None and last is not None
+    attribution = attr_sum / n
+    if info.family == "pixel":
+        reduce = last.params.get("reduce", "abs_max")
+        saliency = normalise_per_image(pixel_map(attribution, reduce))
+    else:
+        saliency = normalise_per_image(sal_sum / n)
+    params = {"base": base, "n": n, "sigma": sigma, "batch_size": batch_size, "seed": seed}
+    params.update({f"base_{k}": v for k, v in last.params.items()})
+    return Explanation(
+        attribution=attribution,
+        saliency=saliency,
+        target=chosen,
+        score=score,
+        method="smoothgrad",
+        layer=last.layer,
+        params=params,
+    )
+
