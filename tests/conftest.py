@@ -108,7 +108,8 @@ def make_small(kind: str, dtype: torch.dtype = torch.float32, seed: int = 0) -> 
 
 def small_input(batch: int = 2, size: int = 16, dtype: torch.dtype = torch.float32,
                 seed: int = 0) -> torch.Tensor:
-    return torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(seed)).to(dtype)
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, 3, size, size, generator=gen).to(dtype)
 
 
 @pytest.fixture

@@ -43,9 +43,9 @@ def explain(
         >>> e.saliency.shape == (1, 96, 96)
         True
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
     if not isinstance(method, str) or method not in METHODS:
         known = ", ".join(sorted(METHODS))
         raise ValueError(f"unknown method {method!r}; available methods: {known}")
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
     return METHODS[method].fn(model, images, target=target, layer=layer, **params)

@@ -112,7 +112,9 @@ def capture(model: nn.Module, layer: str | nn.Module) -> Iterator[Capture]:
     """Record the output of ``layer`` during forward passes inside the ``with`` block.
 
     The recorded tensor stays part of the autograd graph, so ``torch.autograd.grad(score,
-    cap.activation)`` gives ``d score / d A``. The network downstream receives ``A.clone()``,
+    cap.activation)`` gives ``d score / d A``; when nothing upstream requires gradients (frozen
+    parameters, plain input) the activation is made a leaf that does, so the backward pass stops
+    there instead of running down to the input. The network downstream receives ``A.clone()``,
     which protects the record from in-place operations (``ReLU(inplace=True)``, ``+=``). When the
     layer runs several times in one pass (a ResNet block's shared ReLU), the last call is kept.
     The hook is removed on exit, also after an exception.
@@ -126,6 +128,10 @@ def capture(model: nn.Module, layer: str | nn.Module) -> Iterator[Capture]:
                 f"layer {name!r} returns {type(output).__name__}; choose a layer that returns a "
                 "single tensor"
             )
+        if not output.requires_grad and torch.is_grad_enabled():
+            # parameters are frozen inside model_guard and the input may not require grad:
+            # make the activation a leaf of the graph so d score / d A still exists
+            output = output.detach().requires_grad_(True)
         record.activation = output
         record.calls += 1
         record._all.append(output)
