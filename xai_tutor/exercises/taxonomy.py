@@ -1,0 +1,128 @@
+"""Checks and solutions for notebook 01 (the taxonomy of explanation methods, paper section 2).
+
+Example::
+
+    >>> from xai_tutor.exercises.taxonomy import check_filter
+    >>> check_filter(["DeconvNet"]).ok
+    False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..taxonomy import COURSE_METHODS, TABLE_1, filter_table, normalise_label
+from .core import Feedback, check_set, register_solution
+
+__all__ = ["expected_filter", "check_filter", "check_classification", "check_count"]
+
+_AXIS_WORDS = {
+    "stage": "post-hoc / ante-hoc",
+    "dependency": "model-specific / model-agnostic",
+    "explanation": "explanation type",
+}
+
+
+def _describe(row: Mapping[str, Any]) -> str:
+    return f"{row['method']} is {row['stage']}, {row['dependency']}, {row['explanation']}"
+
+
+def expected_filter() -> list[str]:
+    """The post-hoc, model-specific attribution methods of Table 1, in table order."""
+    return [r["method"] for r in filter_table("post-hoc", "model-specific", "attribution")]
+
+
+def _names(got: Any) -> Any:
+    if isinstance(got, list) and got and all(isinstance(r, Mapping) for r in got):
+        return [r.get("method") for r in got]
+    return got
+
+
+def check_filter(got: Any) -> Feedback:
+    """Exercise 1 of notebook 01: the names (or rows) of Table 1's post-hoc, model-specific
+    attribution methods. Each missing or extra method comes with its classification."""
+    reasons = {m.method: _describe(m.as_dict()) for m in TABLE_1}
+    return check_set("methods", _names(got), expected_filter(), reasons=reasons,
+                     key=lambda v: str(v).strip().lower(),
+                     hints={"set": "Filter on all three columns: stage, dependency and type."})
+
+
+_HINTS = {
+    ("Score-CAM", "dependency"): "Score-CAM needs no gradients, but it reads the activation maps "
+                                 "of an inner convolutional layer: a black box would not give "
+                                 "you those.",
+    ("Score-CAM", "stage"): "Score-CAM explains an already trained network without changing it.",
+    ("Score-CAM", "explanation"): "Score-CAM scores the regions of one input image.",
+    ("Grad-CAM", "dependency"): "Grad-CAM needs gradients with respect to inner feature maps.",
+}
+
+
+def _find(method: str) -> Mapping[str, Any]:
+    for m in TABLE_1 + COURSE_METHODS:
+        if m.method.lower() == method.strip().lower():
+            return m.as_dict()
+    names = sorted({m.method for m in TABLE_1 + COURSE_METHODS})
+    raise ValueError(f"unknown method {method!r}; known: {', '.join(names)}")
+
+
+def check_classification(method: str, got: Any) -> Feedback:
+    """Exercise 2 of notebook 01: classify ``method`` as a dict with the keys ``"stage"``,
+    ``"dependency"`` and ``"explanation"``. Each wrong field is named with a reason."""
+    name = f"{method} classification"
+    if got is None or got is Ellipsis:
+        return Feedback(False, "still None: fill in the dict and run the cell again.", name=name)
+    if not isinstance(got, Mapping):
+        return Feedback(False, "give a dict such as {'stage': 'post-hoc', 'dependency': ..., "
+                               "'explanation': ...}", name=name)
+    row = _find(method)
+    details = []
+    missing = [k for k in _AXIS_WORDS if k not in got]
+    if missing:
+        return Feedback(False, f"the dict lacks the key(s) {', '.join(map(repr, missing))}.",
+                        name=name)
+    for axis, words in _AXIS_WORDS.items():
+        value = got[axis]
+        label = normalise_label(value) if isinstance(value, str) else value
+        if label in (None, Ellipsis):
+            details.append(f"{axis} ({words}) is not filled in yet")
+        elif label != row[axis]:
+            why = _HINTS.get((row["method"], axis), "")
+            details.append(f"{axis} ({words}): {value!r} is not right. {why}".strip())
+    if details:
+        return Feedback(False, f"{len(details)} of 3 fields are wrong or missing.", details, name)
+    return Feedback(True, _describe(row) + ".", name=name)
+
+
+def check_count(got: Any, dependency: str = "model-agnostic") -> Feedback:
+    """How many rows of Table 1 have the given dependency (default: model-agnostic)."""
+    from .core import check_equal
+
+    return check_equal(f"number of {dependency} methods", got,
+                       len(filter_table(dependency=dependency)),
+                       hints={"off_by_one": "count the rows of filter_table(...) with len()."})
+
+
+register_solution(
+    "taxonomy.filter",
+    """
+from xai_tutor.taxonomy import filter_table
+
+rows = filter_table(stage="post-hoc", dependency="model-specific", explanation="attribution")
+methods = [row["method"] for row in rows]
+print(methods)
+""",
+    check=lambda ns: check_filter(ns["methods"]),
+)
+
+register_solution(
+    "taxonomy.classify",
+    """
+score_cam = {
+    "stage": "post-hoc",             # applied to a trained network, which it leaves unchanged
+    "dependency": "model-specific",  # no gradients, but it reads inner activation maps
+    "explanation": "attribution",    # it scores regions of one input image
+}
+""",
+    check=lambda ns: check_classification("Score-CAM", ns["score_cam"]),
+)
