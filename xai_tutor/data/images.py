@@ -1,0 +1,239 @@
+"""Loading any image into the ImageNet-normalised tensor the course models take.
+
+``load_image`` accepts a path, a PIL image or a numpy array (uint8, uint16, bool, or float in
+[0, 1]; gray, RGB or RGBA; channels last or first), undoes EXIF rotation, composites
+transparency on white, optionally resizes to ``size`` = (W, H), and returns
+
+    x = (rgb / 255 - mean) / std,   mean = (0.485, 0.456, 0.406), std = (0.229, 0.224, 0.225),
+
+as a float32 tensor (1, 3, H, W), plus the display image uint8 (H, W, 3) it was made from.
+``denormalise`` inverts the formula. Bad input (not an image, truncated, empty, tiny, huge)
+raises a ``ValueError`` that names the problem and the file.
+
+Example::
+
+    >>> import numpy as np
+    >>> x, shown = load_image(np.zeros((32, 48, 3), np.uint8))
+    >>> tuple(x.shape), shown.shape
+    ((1, 3, 32, 48), (32, 48, 3))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+MIN_SIDE = 8
+MAX_SIDE = 10_000
+MAX_PIXELS = 50_000_000
+
+
+def _stat(shape: tuple[int, ...]) -> torch.Tensor:
+    return torch.tensor(shape, dtype=torch.float32)
+
+
+def normalise(images: torch.Tensor) -> torch.Tensor:
+    """(rgb - mean) / std for a float tensor in [0, 1] of shape (3, H, W) or (N, 3, H, W)."""
+    if not isinstance(images, torch.Tensor) or images.dim() not in (3, 4) or images.shape[-3] != 3:
+        raise ValueError(
+            "normalise expects a tensor (3, H, W) or (N, 3, H, W) with values in [0, 1]"
+        )
+    view = (3, 1, 1)
+    mean = _stat(IMAGENET_MEAN).to(images).view(view)
+    std = _stat(IMAGENET_STD).to(images).view(view)
+    return (images - mean) / std
+
+
+def denormalise(tensor: torch.Tensor) -> torch.Tensor:
+    """Invert the ImageNet normalisation: ``x * std + mean``, clamped to [0, 1].
+
+    >>> x, shown = load_image(np.full((16, 16, 3), 200, np.uint8))
+    >>> round(float(denormalise(x)[0, 0, 0, 0]) * 255)
+    200
+    """
+    if not isinstance(tensor, torch.Tensor) or tensor.dim() not in (3, 4) or tensor.shape[-3] != 3:
+        raise ValueError(
+            "denormalise expects a normalised tensor (3, H, W) or (N, 3, H, W), got "
+            + (f"shape {tuple(tensor.shape)}" if isinstance(tensor, torch.Tensor)
+               else type(tensor).__name__)
+        )
+    view = (3, 1, 1)
+    mean = _stat(IMAGENET_MEAN).to(tensor).view(view)
+    std = _stat(IMAGENET_STD).to(tensor).view(view)
+    return (tensor.detach() * std + mean).clamp(0.0, 1.0)
+
+
+def to_display(tensor: torch.Tensor) -> np.ndarray:
+    """A normalised tensor (1, 3, H, W) or (3, H, W) back to a uint8 (H, W, 3) image."""
+    rgb = denormalise(tensor)
+    if rgb.dim() == 4:
+        if rgb.shape[0] != 1:
+            raise ValueError(f"to_display takes one image, got a batch of {rgb.shape[0]}")
+        rgb = rgb[0]
+    return (rgb.permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- input handling
+
+
+def _name(where: str | None) -> str:
+    return f" ({where})" if where else ""
+
+
+def _check_dims(width: int, height: int, where: str | None) -> None:
+    if width == 0 or height == 0:
+        raise ValueError(f"the image is empty: {width} x {height} pixels{_name(where)}")
+    if min(width, height) < MIN_SIDE:
+        raise ValueError(
+            f"the image is too small: {width} x {height} pixels; each side needs at least "
+            f"{MIN_SIDE}{_name(where)}"
+        )
+    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
+        raise ValueError(
+            f"the image is too large: {width} x {height} pixels; the limits are {MAX_SIDE} "
+            f"pixels per side and {MAX_PIXELS // 1_000_000} megapixels{_name(where)}"
+        )
+
+
+def _open(path: Path) -> Image.Image:
+    if not path.exists():
+        raise FileNotFoundError(f"no such image file: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not an image file")
+    try:
+        im = Image.open(path)
+    except UnidentifiedImageError:
+        raise ValueError(f"{path} is not an image file that PIL can read") from None
+    except OSError as err:
+        raise ValueError(f"cannot read image file {path}: {err}") from None
+    _check_dims(*im.size, str(path))
+    try:
+        im.load()
+    except Exception as err:  # PIL raises OSError, SyntaxError, ValueError... for broken files
+        raise ValueError(f"the image file {path} is truncated or corrupt ({err})") from None
+    return im
+
+
+def _array_to_float(arr: np.ndarray, where: str | None) -> np.ndarray:
+    """Any 2-D / 3-D numeric array to float RGB or RGBA in [0, 1], channels last."""
+    if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
+        arr = np.moveaxis(arr, 0, -1)
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (3, 4)):
+        raise ValueError(
+            f"an image array must be (H, W), (H, W, 1|3|4) or (1|3|4, H, W), got shape "
+            f"{arr.shape}{_name(where)}"
+        )
+    _check_dims(arr.shape[1], arr.shape[0], where)
+    if arr.dtype == np.bool_:
+        out = arr.astype(np.float32)
+    elif arr.dtype == np.uint8:
+        out = arr.astype(np.float32) / 255.0
+    elif arr.dtype == np.uint16:
+        out = arr.astype(np.float32) / 65535.0
+    elif np.issubdtype(arr.dtype, np.integer):
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi > 65535:
+            raise ValueError(
+                f"integer image values must lie in [0, 255] (8-bit) or [0, 65535] (16-bit), "
+                f"got [{lo}, {hi}]{_name(where)}"
+            )
+        out = arr.astype(np.float32) / (255.0 if hi <= 255 else 65535.0)
+    elif np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all():
+            raise ValueError(f"the image array holds NaN or infinite values{_name(where)}")
+        lo, hi = float(arr.min()), float(arr.max())
+        if lo < -1e-3 or hi > 1 + 1e-3:
+            raise ValueError(
+                f"float image arrays must hold values in [0, 1], got [{lo:.4g}, {hi:.4g}]; "
+                f"divide 8-bit data by 255{_name(where)}"
+            )
+        out = np.clip(arr.astype(np.float32), 0.0, 1.0)
+    else:
+        raise TypeError(f"unsupported image array dtype {arr.dtype}{_name(where)}")
+    if out.ndim == 2:
+        out = np.repeat(out[..., None], 3, axis=-1)
+    return out
+
+
+def _pil_to_float(im: Image.Image, where: str | None) -> np.ndarray:
+    _check_dims(*im.size, where)
+    try:
+        im = ImageOps.exif_transpose(im) or im
+    except Exception:  # a broken EXIF block should not stop the image from loading
+        pass
+    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return _array_to_float(np.asarray(im).astype(np.uint16), where)
+    if im.mode == "I":
+        return _array_to_float(np.asarray(im), where)
+    if im.mode == "F":
+        arr = np.asarray(im, np.float32)
+        return _array_to_float(arr / 255.0 if arr.max() > 1.0 else arr, where)
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif im.mode in ("LA", "PA", "RGBa", "La"):
+        im = im.convert("RGBA")
+    elif im.mode != "RGBA":
+        im = im.convert("RGB")
+    return np.asarray(im, np.float32) / 255.0
+
+
+def _composite_on_white(rgba: np.ndarray) -> np.ndarray:
+    if rgba.shape[-1] == 4:
+        alpha = rgba[..., 3:4]
+        return rgba[..., :3] * alpha + (1.0 - alpha)
+    return rgba
+
+
+def _check_size(size) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise TypeError(f"size must be a (width, height) pair of ints, got {size!r}") from None
+    _check_dims(width, height, "requested size")
+    return width, height
+
+
+def load_image(source, size: tuple[int, int] | None = None) -> tuple[torch.Tensor, np.ndarray]:
+    """Load an image as the ImageNet-normalised tensor (1, 3, H, W) and a uint8 (H, W, 3) copy.
+
+    ``source``: a path (str or Path), a PIL image, or a numpy array (see the module docstring).
+    ``size``: optional (W, H) to resize to (bilinear, antialiased). The tensor is computed from
+    the uint8 display image, so ``denormalise(x) * 255`` rounds back to it exactly.
+
+    >>> x, shown = load_image(np.zeros((20, 30), np.uint8), size=(64, 48))
+    >>> tuple(x.shape), shown.shape
+    ((1, 3, 48, 64), (48, 64, 3))
+    """
+    if isinstance(source, (str, Path)):
+        where = str(source)
+        with _open(Path(source)) as im:
+            rgb = _pil_to_float(im, where)
+    elif isinstance(source, Image.Image):
+        rgb = _pil_to_float(source, None)
+    elif isinstance(source, np.ndarray):
+        rgb = _array_to_float(source, None)
+    elif isinstance(source, torch.Tensor):
+        arr = source.detach().cpu().numpy()
+        rgb = _array_to_float(arr[0] if arr.ndim == 4 and arr.shape[0] == 1 else arr, None)
+    else:
+        raise TypeError(
+            "load_image takes a file path, a PIL image or a numpy array, got "
+            f"{type(source).__name__}"
+        )
+    display = (np.clip(_composite_on_white(rgb), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    if size is not None:
+        width, height = _check_size(size)
+        if (width, height) != (display.shape[1], display.shape[0]):
+            display = np.asarray(
+                Image.fromarray(display, "RGB").resize((width, height), Image.BILINEAR)
+            )
+    display = np.ascontiguousarray(display)
+    x = torch.from_numpy(display).permute(2, 0, 1).float().div_(255.0)
+    return normalise(x).unsqueeze(0).contiguous(), display

@@ -1,0 +1,455 @@
+"""Seeded bird scenes with per-instance ground truth: ``single``, ``pair`` and ``flock``.
+
+A scene is drawn back to front: a procedural background (``backgrounds.py``), the bird
+cut-outs (``birds.py``) from the farthest (highest on the image) to the nearest, and, in a
+flock, foreground foliage (``occluders.py``). Each instance keeps the mask of the pixels where
+it is *visible* in the final image,
+
+    visible_i = alpha_i > 0.5  and not (alpha_j > 0.5 for any layer j drawn after i),
+
+and its box is the bounding box of that mask. Placements are drawn again (seeded) until every
+bird keeps a good share of its pixels visible, so no listed bird is (almost) hidden. The same
+seed always gives the same pixels; numpy and PIL only, a 626 x 418 scene takes a few tens of
+milliseconds.
+
+Example::
+
+    >>> from xai_tutor.data import make_scene
+    >>> scene = make_scene("pair", species=["toucan", "flamingo"], seed=3)
+    >>> scene.species, scene.masks.shape
+    (['toucan', 'flamingo'], (2, 418, 626))
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .backgrounds import BACKGROUNDS, GROUND_KINDS, make_background
+from .birds import BIRDS, SPECIES, check_species, data_dir, load_cutout
+from .occluders import load_occluder
+
+KINDS: tuple[str, ...] = ("single", "pair", "flock")
+DEFAULT_SIZE: tuple[int, int] = (626, 418)
+_TRIES = 40
+_FLOCK_MIN_VISIBLE = 0.35  # share of its own pixels each flock bird keeps in view
+_PAIR_MAX_OVERLAP = 0.03
+
+# The three canonical course scenes (chosen by eye: recognisable birds, natural look).
+COURSE_SCENES: dict[str, dict] = {
+    "single": {"species": "flamingo", "seed": 4, "background": "water"},
+    "pair": {"species": ["toucan", "pelican"], "seed": 2, "background": "sky"},
+    "flock": {"species": None, "seed": 7, "background": "meadow"},
+}
+
+
+@dataclass
+class Scene:
+    """A generated scene and its ground truth.
+
+    ``masks`` (N, H, W) bool are the visible pixels of each bird after occlusion; ``boxes``
+    (N, 4) int are their half-open boxes (x0, y0, x1, y1): ``masks[i]`` is zero outside
+    ``[y0:y1, x0:x1]`` and touches every side of it. ``occluder`` (H, W) bool marks foreground
+    foliage.
+    """
+
+    image: Image.Image
+    kind: str
+    species: list[str]
+    imagenet_ids: list[int | None]
+    masks: np.ndarray
+    boxes: np.ndarray
+    seed: int
+    background: str = ""
+    occluder: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(W, H) of the image."""
+        return self.image.size
+
+    def mask_of(self, species: str) -> np.ndarray:
+        """Union of the visible masks of every instance of ``species`` (H, W) bool."""
+        check_species(species)
+        picked = [m for s, m in zip(self.species, self.masks) if s == species]
+        if not picked:
+            return np.zeros(self.masks.shape[1:], bool)
+        return np.logical_or.reduce(picked)
+
+    def label_map(self) -> np.ndarray:
+        """(H, W) uint8: 0 background, i + 1 where instance i is visible, 255 foliage."""
+        labels = np.zeros(self.masks.shape[1:], np.uint8)
+        if self.occluder is not None:
+            labels[self.occluder] = 255
+        for i, m in enumerate(self.masks):
+            labels[m] = i + 1
+        return labels
+
+
+# --------------------------------------------------------------------------- drawing helpers
+
+
+def _sprite(rgba: np.ndarray, height: float, max_width: float, flip: bool, angle: float = 0.0):
+    """Resize (and flip / rotate) a cut-out; returns float RGB (h, w, 3) and alpha (h, w)."""
+    im = Image.fromarray(rgba, "RGBA")
+    if flip:
+        im = im.transpose(Image.FLIP_LEFT_RIGHT)
+    scale = min(height / im.height, max_width / im.width)
+    w, h = max(2, round(im.width * scale)), max(2, round(im.height * scale))
+    im = im.resize((w, h), Image.LANCZOS if scale < 1 else Image.BICUBIC)
+    if angle:
+        im = im.rotate(angle, Image.BICUBIC, expand=True)
+    arr = np.asarray(im, np.float32)
+    return arr[..., :3], arr[..., 3] / 255.0
+
+
+def _clip(x: int, y: int, w: int, h: int, width: int, height: int):
+    """Overlap of a (w, h) sprite at (x, y) with the canvas: canvas and sprite slices."""
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    return (slice(y0, y1), slice(x0, x1)), (slice(y0 - y, y1 - y), slice(x0 - x, x1 - x))
+
+
+def _mask_at(alpha: np.ndarray, x: int, y: int, width: int, height: int) -> np.ndarray:
+    full = np.zeros((height, width), bool)
+    cut = _clip(x, y, alpha.shape[1], alpha.shape[0], width, height)
+    if cut is not None:
+        full[cut[0]] = alpha[cut[1]] > 0.5
+    return full
+
+
+def _paste(canvas: np.ndarray, rgb: np.ndarray, alpha: np.ndarray, x: int, y: int) -> None:
+    cut = _clip(x, y, alpha.shape[1], alpha.shape[0], canvas.shape[1], canvas.shape[0])
+    if cut is None:
+        return
+    dst, src = cut
+    a = alpha[src][..., None]
+    canvas[dst] = canvas[dst] * (1.0 - a) + rgb[src] * a
+
+
+def _shadow(canvas: np.ndarray, x: int, y: int, w: int, h: int, strength: float = 0.35) -> None:
+    """Soft contact shadow under a standing bird whose box is (x, y, w, h)."""
+    cx, cy, rx, ry = x + w / 2, y + h - 0.02 * h, 0.42 * w, max(0.05 * h, 3.0)
+    height, width = canvas.shape[:2]
+    y0, y1 = int(max(cy - 2 * ry, 0)), int(min(cy + 2 * ry, height))
+    x0, x1 = int(max(cx - 1.5 * rx, 0)), int(min(cx + 1.5 * rx, width))
+    if x0 >= x1 or y0 >= y1:
+        return
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    d = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2
+    dark = 1.0 - strength * np.exp(-1.5 * d)
+    canvas[y0:y1, x0:x1] *= dark[..., None]
+
+
+def _boxes(masks: np.ndarray) -> np.ndarray:
+    boxes = np.zeros((len(masks), 4), np.int64)
+    for i, m in enumerate(masks):
+        ys, xs = np.nonzero(m)
+        boxes[i] = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+    return boxes
+
+
+# --------------------------------------------------------------------------- species choice
+
+
+def _species_list(kind: str, species, rng: np.random.Generator) -> list[str]:
+    if kind == "single":
+        count = 1
+    elif kind == "pair":
+        count = 2
+    else:
+        count = int(rng.integers(5, 10))
+    if species is None:
+        if kind == "flock":
+            pool = rng.choice(len(SPECIES), size=int(rng.integers(2, 4)), replace=False)
+            return [SPECIES[int(pool[rng.integers(len(pool))])] for _ in range(count)]
+        return [SPECIES[int(i)] for i in rng.integers(len(SPECIES), size=count)]
+    if isinstance(species, str):
+        return [check_species(species)] * count
+    if isinstance(species, Sequence):
+        names = [check_species(s) for s in species]
+        if kind == "flock" and not 2 <= len(names) <= 12:
+            raise ValueError(
+                f"a flock takes 2 to 12 species names (one per bird), got {len(names)}"
+            )
+        if kind != "flock" and len(names) != count:
+            raise ValueError(
+                f"a {kind!r} scene has {count} bird(s); pass {count} species name(s), "
+                f"got {len(names)}"
+            )
+        return names
+    raise TypeError(
+        f"species must be None, a species name or a list of names, got {type(species).__name__}"
+    )
+
+
+def _check_size(size) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise TypeError(f"size must be a (width, height) pair of ints, got {size!r}") from None
+    if not (64 <= width <= 4096 and 64 <= height <= 4096):
+        raise ValueError(f"size must be between 64 and 4096 pixels per side, got {size!r}")
+    return width, height
+
+
+# --------------------------------------------------------------------------- layouts
+
+
+class _Layout:
+    """Birds and foliage drawn in order, with the visible mask of every bird kept up to date."""
+
+    def __init__(self, canvas: np.ndarray):
+        self.canvas = canvas
+        self.height, self.width = canvas.shape[:2]
+        self.visible: list[np.ndarray] = []
+        self.area: list[int] = []
+        self.occluder = np.zeros((self.height, self.width), bool)
+
+    def fractions_if_covered(self, cover: np.ndarray) -> list[float]:
+        return [
+            float(np.count_nonzero(v & ~cover)) / a for v, a in zip(self.visible, self.area)
+        ]
+
+    def add_bird(self, rgb, alpha, x, y) -> None:
+        mask = _mask_at(alpha, x, y, self.width, self.height)
+        self._cover(mask)
+        _paste(self.canvas, rgb, alpha, x, y)
+        self.visible.append(mask)
+        self.area.append(max(int(np.count_nonzero(mask)), 1))
+
+    def add_occluder(self, rgb, alpha, x, y, mask) -> None:
+        self._cover(mask)
+        _paste(self.canvas, rgb, alpha, x, y)
+        self.occluder |= mask
+
+    def _cover(self, mask: np.ndarray) -> None:
+        for v in self.visible:
+            v &= ~mask
+
+
+def _bird_y(rng, h: int, height: int, ground: bool, low: float) -> int:
+    """Top row of a bird of height h: standing in the lower part on ground, anywhere in sky."""
+    if ground:
+        bottom = rng.uniform(max(low * height, h + 0.02 * height), 0.985 * height)
+        return int(round(bottom - h))
+    return int(round(rng.uniform(0.02 * height, max(0.98 * height - h, 0.02 * height))))
+
+
+def _layout_single(rng, layout, names, ground, flip_all):
+    width, height = layout.width, layout.height
+    rgb, alpha = _sprite(
+        load_cutout(names[0]), rng.uniform(0.4, 0.6) * height, 0.9 * width, flip_all(rng)
+    )
+    h, w = alpha.shape
+    x = int(round(rng.uniform(0.03 * width, max(0.97 * width - w, 0.03 * width))))
+    y = _bird_y(rng, h, height, ground, 0.72)
+    if ground:
+        _shadow(layout.canvas, x, y, w, h)
+    layout.add_bird(rgb, alpha, x, y)
+
+
+def _layout_pair(rng, layout, names, ground, flip_all):
+    width, height = layout.width, layout.height
+    sprites = [
+        _sprite(load_cutout(n), rng.uniform(0.32, 0.48) * height, 0.45 * width, flip_all(rng))
+        for n in names
+    ]
+    ys = [_bird_y(rng, s[1].shape[0], height, ground, 0.62) for s in sprites]
+    order = np.argsort([y + s[1].shape[0] for y, s in zip(ys, sprites)], kind="stable")
+    first_left = bool(rng.integers(2))
+    placed: list[np.ndarray] = []
+    for rank, i in enumerate(order):
+        rgb, alpha = sprites[i]
+        h, w = alpha.shape
+        left = (rank == 0) == first_left
+        lo, hi = (0.02 * width, 0.55 * width - w) if left else (0.45 * width, 0.98 * width - w)
+        best = None
+        for _ in range(_TRIES):
+            x = int(round(rng.uniform(lo, max(hi, lo))))
+            mask = _mask_at(alpha, x, ys[i], width, height)
+            overlap = max(
+                (np.count_nonzero(mask & p) / min(np.count_nonzero(p), mask.sum()) for p in placed),
+                default=0.0,
+            )
+            if best is None or overlap < best[0]:
+                best = (overlap, x)
+            if overlap <= _PAIR_MAX_OVERLAP:
+                break
+        x = best[1]
+        if ground:
+            _shadow(layout.canvas, x, ys[i], w, h)
+        layout.add_bird(rgb, alpha, x, ys[i])
+        placed.append(_mask_at(alpha, x, ys[i], width, height))
+    # report instances in the order of ``names``
+    return [int(i) for i in order]
+
+
+_FOLIAGE = ("leafy_branch", "leafy_crown", "oak_foliage", "birch_twigs", "holly")
+
+
+def _layout_flock(rng, layout, names, ground, flip_all):
+    width, height = layout.width, layout.height
+    n = len(names)
+    heights = rng.uniform(0.17, 0.3, size=n) * height
+    sprites = [
+        _sprite(load_cutout(s), hh, 0.35 * width, flip_all(rng)) for s, hh in zip(names, heights)
+    ]
+    ys = [_bird_y(rng, s[1].shape[0], height, ground, 0.5) for s in sprites]
+    order = [int(i) for i in np.argsort([y + s[1].shape[0] for y, s in zip(ys, sprites)])]
+    kept: list[int] = []
+    boxes: list[tuple[int, int, int, int]] = []
+    for i in order:
+        rgb, alpha = sprites[i]
+        h, w = alpha.shape
+        for _ in range(_TRIES):
+            if boxes and rng.random() < 0.75:  # next to a bird already there: overlaps
+                bx, _, bw, _ = boxes[int(rng.integers(len(boxes)))]
+                x = bx + bw / 2 + rng.choice([-1, 1]) * rng.uniform(0.25, 0.75) * (bw + w) / 2
+                x = int(round(x - w / 2))
+            else:
+                x = int(round(rng.uniform(0.01 * width, 0.99 * width - w)))
+            x = int(np.clip(x, 0, width - w))
+            mask = _mask_at(alpha, x, ys[i], width, height)
+            if min(layout.fractions_if_covered(mask), default=1.0) >= _FLOCK_MIN_VISIBLE:
+                break
+        else:
+            continue  # no room for this bird: leave it out
+        if ground:
+            _shadow(layout.canvas, x, ys[i], w, h, strength=0.25)
+        layout.add_bird(rgb, alpha, x, ys[i])
+        kept.append(i)
+        boxes.append((x, ys[i], w, h))
+    # foreground foliage reaching in from the edges, hiding parts of some birds
+    for k in range(int(rng.integers(2, 4))):
+        name = _FOLIAGE[int(rng.integers(len(_FOLIAGE)))]
+        for _ in range(_TRIES):
+            side = int(rng.integers(3))  # 0 left, 1 right, 2 top
+            angle = rng.uniform(-25, 25) + (0, 0, 180)[side] * rng.integers(2)
+            rgb, alpha = _sprite(
+                load_occluder(name), rng.uniform(0.35, 0.6) * height, 0.5 * width,
+                bool(rng.integers(2)), angle,
+            )
+            h, w = alpha.shape
+            depth = rng.uniform(0.35, 0.75)
+            if side == 0:
+                x, y = int(-w * (1 - depth)), int(rng.uniform(-0.2 * h, height - 0.8 * h))
+            elif side == 1:
+                x, y = int(width - w * depth), int(rng.uniform(-0.2 * h, height - 0.8 * h))
+            else:
+                x, y = int(rng.uniform(-0.2 * w, width - 0.8 * w)), int(-h * (1 - depth))
+            mask = _mask_at(alpha, x, y, width, height)
+            after = layout.fractions_if_covered(mask)
+            hides_some = k > 0 or any(f < 0.97 for f in after)
+            if min(after, default=1.0) >= _FLOCK_MIN_VISIBLE and hides_some:
+                layout.add_occluder(rgb, alpha, x, y, mask)
+                break
+    return kept
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def make_scene(
+    kind: str,
+    species: str | Sequence[str] | None = None,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    seed: int = 0,
+    *,
+    background: str | None = None,
+    flip: bool = True,
+) -> Scene:
+    """Generate a seeded bird scene with visible-pixel masks and boxes per bird.
+
+    ``kind``: "single" (one large bird, 40-60 % of the image height), "pair" (two birds side by
+    side, little or no overlap) or "flock" (5-9 birds overlapping each other, partly hidden
+    behind foreground foliage). ``species``: None (seeded random choice from ``SPECIES``), one
+    name (every bird) or a list of names, one per bird (a flock then has that many birds).
+    ``size`` = (W, H). ``background``: one of "sky", "meadow", "water", "foliage" or None
+    (seeded choice). ``flip``: allow seeded mirror images of the cut-outs.
+
+    >>> scene = make_scene("single", species="toucan", seed=1)
+    >>> scene.image.size, scene.boxes.shape
+    ((626, 418), (1, 4))
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown scene kind {kind!r}; choose one of {', '.join(KINDS)}")
+    width, height = _check_size(size)
+    if background is not None and background not in BACKGROUNDS:
+        raise ValueError(f"unknown background {background!r}; choose one of {BACKGROUNDS}")
+    rng = np.random.default_rng(int(seed))
+    names = _species_list(kind, species, rng)
+    bg = background or BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
+    canvas = make_background(bg, (width, height), rng)
+    layout = _Layout(canvas)
+    ground = bg in GROUND_KINDS
+
+    def flip_all(r):
+        return bool(flip and r.integers(2))
+
+    if kind == "single":
+        _layout_single(rng, layout, names, ground, flip_all)
+        order = [0]
+    elif kind == "pair":
+        order = _layout_pair(rng, layout, names, ground, flip_all)
+    else:
+        order = _layout_flock(rng, layout, names, ground, flip_all)
+    # list instances in the order they were named (drawing order may differ)
+    rank = sorted(range(len(order)), key=lambda j: order[j])
+    masks = np.stack([layout.visible[j] for j in rank])
+    keep = masks.reshape(len(masks), -1).any(axis=1)
+    masks = masks[keep]
+    chosen = [names[order[j]] for j, k in zip(rank, keep) if k]
+    image = Image.fromarray(np.clip(layout.canvas + 0.5, 0, 255).astype(np.uint8), "RGB")
+    return Scene(
+        image=image,
+        kind=kind,
+        species=chosen,
+        imagenet_ids=[BIRDS[s].imagenet_id for s in chosen],
+        masks=masks,
+        boxes=_boxes(masks),
+        seed=int(seed),
+        background=bg,
+        occluder=layout.occluder,
+    )
+
+
+def course_scenes() -> dict[str, Scene]:
+    """The three canonical course scenes, keyed "single", "pair" and "flock".
+
+    They are also stored in ``data/scenes`` (image, label map and JSON) for viewing.
+    """
+    return {kind: make_scene(kind, **params) for kind, params in COURSE_SCENES.items()}
+
+
+def scene_record(scene: Scene) -> dict:
+    """The JSON-able description of a scene (species, ImageNet ids, boxes, seed, ...)."""
+    return {
+        "kind": scene.kind,
+        "seed": scene.seed,
+        "size": list(scene.image.size),
+        "background": scene.background,
+        "species": list(scene.species),
+        "imagenet_ids": list(scene.imagenet_ids),
+        "boxes": scene.boxes.tolist(),
+        "labels": "label PNG: 0 background, i + 1 visible pixels of instance i, 255 foliage",
+    }
+
+
+def write_course_scenes(folder: str | Path | None = None) -> list[Path]:
+    """Write ``<kind>.png``, ``<kind>_labels.png`` and ``<kind>.json`` for each course scene."""
+    folder = Path(folder) if folder is not None else data_dir() / "scenes"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind, scene in course_scenes().items():
+        scene.image.save(folder / f"{kind}.png", optimize=True)
+        Image.fromarray(scene.label_map(), "L").save(folder / f"{kind}_labels.png", optimize=True)
+        (folder / f"{kind}.json").write_text(json.dumps(scene_record(scene), indent=1) + "\n")
+        written += [folder / f"{kind}.png", folder / f"{kind}_labels.png", folder / f"{kind}.json"]
+    return written
