@@ -1,0 +1,56 @@
+"""Notebook run-time budget for nbval.
+
+nbval runs each notebook cell as a test item. This plugin adds up the cell times per notebook,
+prints a table at the end of the run, and turns the last cell of a notebook into a failure when the
+notebook as a whole took longer than its budget (90 s on the 2-core CI machine, set with
+``XAI_TUTOR_NOTEBOOK_BUDGET``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+
+import pytest
+
+BUDGET_S = float(os.environ.get("XAI_TUTOR_NOTEBOOK_BUDGET", "90"))
+_elapsed: dict[str, float] = defaultdict(float)
+_last_item: dict[str, str] = {}
+
+
+def _notebook(item: pytest.Item) -> str | None:
+    path = str(getattr(item, "path", getattr(item, "fspath", "")))
+    return path if path.endswith(".ipynb") else None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        nb = _notebook(item)
+        if nb:
+            _last_item[nb] = item.nodeid
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    nb = _notebook(item)
+    if nb is None or report.when != "call":
+        return
+    _elapsed[nb] += call.duration
+    if _last_item.get(nb) == item.nodeid and _elapsed[nb] > BUDGET_S and report.passed:
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{os.path.basename(nb)} ran for {_elapsed[nb]:.1f} s, over its budget of "
+            f"{BUDGET_S:.0f} s"
+        )
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if not _elapsed:
+        return
+    terminalreporter.section("notebook run times")
+    for nb, seconds in sorted(_elapsed.items()):
+        flag = "  OVER BUDGET" if seconds > BUDGET_S else ""
+        terminalreporter.write_line(f"{seconds:7.1f} s  {os.path.basename(nb)}{flag}")
+    terminalreporter.write_line(f"budget per notebook: {BUDGET_S:.0f} s")
