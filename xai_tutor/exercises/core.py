@@ -144,10 +144,13 @@ def _shape_feedback(name: str, g: tuple[int, ...], e: tuple[int, ...],
         else:
             details.append("A dimension of size 1 is missing (the batch dimension?): add it "
                            "with .unsqueeze(0) or x[None].")
-    elif sorted(g) == sorted(e):
+    elif sorted(squeeze_g) == sorted(squeeze_e):
         key = "shape_order"
         details.append("Same sizes in a different order: the axes are permuted "
                        "(check .permute / .transpose, or (H, W) versus (W, H)).")
+        if len(g) != len(e):
+            details.append("A dimension of size 1 (the batch dimension?) is also "
+                           + ("extra." if len(g) > len(e) else "missing."))
     elif len(g) == len(e) + 1 and any(g[:i] + g[i + 1:] == e for i in range(len(g))):
         key = "shape_unreduced"
         axis = next(i for i in range(len(g)) if g[:i] + g[i + 1:] == e)
@@ -185,7 +188,7 @@ def check_close(
     for this exercise, e.g. ``{"sign": "the gradient of -y points the other way"}``.
     """
     missing = _not_answered(name, got)
-    if missing:
+    if missing is not None:
         return missing
     g = _as_array(got)
     e = _as_array(expected)
@@ -271,7 +274,7 @@ def check_equal(name: str, got: Any, expected: Any,
                 hints: Mapping[str, str] | None = None) -> Feedback:
     """Exact comparison for ints, strings, tuples; says how an int or a string differs."""
     missing = _not_answered(name, got)
-    if missing:
+    if missing is not None:
         return missing
     if got == expected and type(got) is type(expected) or (
             isinstance(got, (int, np.integer)) and isinstance(expected, int)
@@ -309,7 +312,7 @@ def check_shape(name: str, got: Any, expected: Sequence[int],
                 hints: Mapping[str, str] | None = None) -> Feedback:
     """Check a shape given as a tuple / ``torch.Size`` / list, or the shape of a tensor/array."""
     missing = _not_answered(name, got)
-    if missing:
+    if missing is not None:
         return missing
     shape = getattr(got, "shape", got)
     try:
@@ -332,7 +335,7 @@ def check_class(name: str, got: Any, expected: int, class_names: Sequence[str] |
     """Check a predicted class index. With ``scores`` (the logits) the feedback says whether the
     answer is the lowest class (argmin) or the second best."""
     missing = _not_answered(name, got)
-    if missing:
+    if missing is not None:
         return missing
     if hasattr(got, "numel") and got.numel() == 1 or isinstance(got, np.ndarray) and got.size == 1:
         got = got.item()
@@ -382,7 +385,7 @@ def check_set(name: str, got: Any, expected: Iterable[Any],
     normalises items before comparison (e.g. ``str.lower``).
     """
     missing = _not_answered(name, got)
-    if missing:
+    if missing is not None:
         return missing
     if isinstance(got, (str, bytes)) or not isinstance(got, Iterable):
         return Feedback(False, f"`{name}` should be a list of items, not a {type(got).__name__}.",
