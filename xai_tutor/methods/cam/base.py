@@ -1,0 +1,198 @@
+"""What every CAM method shares: one forward pass at a layer, the weighted sum, the output.
+
+A CAM method explains class ``c`` with the activations ``A`` (``(B, K, h, w)``) of one layer::
+
+    L = ReLU( sum_k w_k A_k )          (B, h, w), at feature-map resolution
+
+and the methods differ only in the channel weights ``w_k``. This module does the rest once:
+
+* :func:`layer_pass` checks the input, runs **one** forward pass while recording ``A`` (with
+  :func:`xai_tutor.hooks.capture`, so in-place ReLUs cannot overwrite it), picks the target
+  class and, when asked, differentiates the target logit ``y = logits[b, c_b]`` with respect to
+  ``A`` by ``torch.autograd.grad(y.sum(), A)`` (images are independent, so summing over the
+  batch gives every image its own gradient).
+* :func:`weighted_map` forms ``sum_k w_k A_k`` and applies the method's ReLU.
+* :func:`cam_explanation` turns the map into an :class:`~xai_tutor.explanation.Explanation`.
+
+Conventions (the same for every method of the family except FullGrad, see ``fullgrad.py``):
+
+* ``attribution`` is the map **after the method's own ReLU**, unnormalised, ``(B, h, w)`` at the
+  layer's resolution. CAM (Zhou et al. 2016) has no ReLU and keeps its sign.
+* ``saliency`` is ``attribution`` upsampled bilinearly to the input size
+  (``align_corners=False``, as OpenCV's ``resize`` used by most libraries) and then min-max
+  scaled per image by :func:`~xai_tutor.explanation.normalise_per_image`; a constant map
+  (e.g. all zeros) gives zeros, never NaN.
+
+Everything stays on the model's device; no NumPy in the computation.
+
+Example::
+
+    >>> import torch, torchvision
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(2, 3, 64, 64)
+    >>> with model_guard(net):
+    ...     p = layer_pass(net, x, None, "layer4", gradients=True)
+    >>> w = p.gradients.mean(dim=(2, 3))         # Grad-CAM's weights
+    >>> weighted_map(w, p.activation).shape
+    torch.Size([2, 2, 2])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from ...explanation import Explanation, normalise_per_image, upsample_map
+from ...hooks import capture, find_layer, model_guard
+from ..base import check_images, default_layer, resolve_target
+
+__all__ = [
+    "Target",
+    "LayerPass",
+    "check_device",
+    "check_choice",
+    "check_positive_int",
+    "layer_pass",
+    "weighted_map",
+    "cam_explanation",
+    "safe_divide",
+    "model_guard",
+]
+
+Target = int | Sequence[int] | torch.Tensor | None
+
+
+@dataclass
+class LayerPass:
+    """The result of :func:`layer_pass`.
+
+    Attributes:
+        images: the checked input ``(B, C, H, W)``.
+        logits: ``(B, classes)`` of the unmodified forward pass (detached).
+        target: ``(B,)`` class indices explained.
+        score: ``(B,)`` target logits ``y_b = logits[b, target_b]`` (detached).
+        activation: ``A``, ``(B, K, h, w)`` (detached).
+        gradients: ``dy/dA``, same shape as ``A``, or ``None`` when not asked for.
+        layer: dotted name of the layer.
+        calls: how often the layer ran in the forward pass (the last call is recorded).
+    """
+
+    images: torch.Tensor
+    logits: torch.Tensor
+    target: torch.Tensor
+    score: torch.Tensor
+    activation: torch.Tensor
+    gradients: torch.Tensor | None
+    layer: str
+    calls: int = 1
+
+
+def check_device(model: nn.Module, images: torch.Tensor) -> None:
+    """A clear error when the images are not on the model's device."""
+    param = next(model.parameters(), None)
+    if param is not None and param.device != images.device:
+        raise ValueError(
+            f"images are on {images.device} but the model is on {param.device}; move them with "
+            f"images.to({str(param.device)!r})"
+        )
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``, else a ValueError listing them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """``value`` if it is an int >= 1, else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value!r}")
+    return value
+
+
+def safe_divide(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    """``num / den`` where ``den != 0`` and 0 elsewhere (no NaN, no inf, gradients safe)."""
+    ok = den != 0
+    return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
+
+
+def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    out = model(x)
+    if not isinstance(out, torch.Tensor) or out.dim() != 2:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(f"the model must return logits of shape (B, classes); got {shape}")
+    return out
+
+
+def layer_pass(
+    model: nn.Module,
+    images: Any,
+    target: Target,
+    layer: str | nn.Module | None,
+    gradients: bool,
+) -> LayerPass:
+    """One forward pass recording the layer's activations; optionally ``dy/dA`` by one backward.
+
+    Must be called inside :func:`~xai_tutor.hooks.model_guard`. Works for a whole batch; with
+    ``gradients=True`` the backward pass stops at ``A`` (nothing upstream requires gradients).
+    """
+    x = check_images(images).detach()
+    check_device(model, x)
+    name = default_layer(model) if layer is None else find_layer(model, layer)[0]
+    with capture(model, name) as cap, torch.set_grad_enabled(gradients):
+        logits = _logits(model, x)
+        chosen = resolve_target(logits, target)
+        score = logits.gather(1, chosen[:, None])[:, 0]
+        act = cap.require()
+        if act.dim() != 4:
+            raise ValueError(
+                f"layer {name!r} gives a tensor of shape {tuple(act.shape)}; the CAM family "
+                "needs a convolutional layer with output (B, K, h, w)"
+            )
+        grads = None
+        if gradients:
+            (grads,) = torch.autograd.grad(score.sum(), act)
+    return LayerPass(
+        images=x,
+        logits=logits.detach(),
+        target=chosen,
+        score=score.detach(),
+        activation=act.detach(),
+        gradients=grads,
+        layer=name,
+        calls=cap.calls,
+    )
+
+
+def weighted_map(
+    weights: torch.Tensor, activation: torch.Tensor, relu: bool = True
+) -> torch.Tensor:
+    """``L = sum_k w_k A_k`` for weights ``(B, K)`` and activations ``(B, K, h, w)``; ReLU'd."""
+    cam = torch.einsum("bk,bkhw->bhw", weights.to(activation.dtype), activation)
+    return torch.relu(cam) if relu else cam
+
+
+def cam_explanation(
+    method: str,
+    maps: torch.Tensor,
+    run: LayerPass,
+    params: dict[str, Any],
+) -> Explanation:
+    """Wrap ``(B, h, w)`` maps into an Explanation; saliency = upsample, then per-image min-max."""
+    maps = maps.detach()
+    size = (int(run.images.shape[-2]), int(run.images.shape[-1]))
+    saliency = normalise_per_image(upsample_map(maps, size))
+    return Explanation(
+        attribution=maps,
+        saliency=saliency,
+        target=run.target,
+        score=run.score,
+        method=method,
+        layer=run.layer,
+        params=params,
+    )

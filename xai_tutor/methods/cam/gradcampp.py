@@ -1,0 +1,94 @@
+"""Grad-CAM++ (Chattopadhyay et al. 2018, "Grad-CAM++: Generalized Gradient-based Visual
+Explanations for Deep Convolutional Networks", WACV).
+
+Positive gradients are weighted pixel by pixel, so that several instances of a class all count::
+
+    w_k = sum_ab alpha_k(a, b) ReLU(g_k(a, b)),       g = dy/dA
+    alpha_k(a, b) = g^2 / (2 g^2 + sum_ij A_k(i, j) g^3)      (alpha = 0 where g = 0)
+    L = ReLU( sum_k w_k A_k )
+
+The closed form of ``alpha`` (the paper's Eq. 19) replaces 2nd and 3rd derivatives by powers of
+the 1st, exact for piecewise-linear networks when the score is passed through ``exp`` (Eq. 17-18).
+With the exponential score ``Y = exp(y)`` every derivative gets the same factor ``exp(y)``, which
+cancels in ``alpha`` and multiplies all ``w_k`` of an image by the same positive number: the
+normalised saliency is identical, so only the plain-logit form is implemented.
+
+``variant``: ``"paper"`` divides exactly (``alpha = 0`` where the denominator is 0);
+``"grad-cam"`` adds ``1e-6`` to the denominator as pytorch-grad-cam does, which changes the result
+when gradients are tiny (e.g. randomly initialised networks).
+
+Example::
+
+    >>> e = xai_tutor.explain(net, x, "gradcampp", layer="layer4")
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ...explanation import Explanation
+from ..base import register
+from .base import (
+    Target,
+    cam_explanation,
+    check_choice,
+    layer_pass,
+    model_guard,
+    safe_divide,
+    weighted_map,
+)
+
+__all__ = ["gradcampp", "gradcampp_weights"]
+
+VARIANTS = ("paper", "grad-cam")
+
+
+def gradcampp_weights(
+    activation: torch.Tensor,
+    gradients: torch.Tensor,
+    variant: str = "paper",
+    relu_gradients: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Grad-CAM++ channel weights ``(B, K)`` from ``A`` and ``g = dy/dA``.
+
+    ``relu_gradients`` (default ``g``) is the gradient inside ``ReLU(.)``; Smooth Grad-CAM++
+    passes its averaged gradient here.
+    """
+    g = gradients
+    g2 = g * g
+    g3 = g2 * g
+    total = activation.sum(dim=(2, 3), keepdim=True)
+    den = 2 * g2 + total * g3
+    if variant == "grad-cam":
+        alpha = g2 / (den + 1e-6)
+    else:
+        alpha = safe_divide(g2, den)
+    alpha = torch.where(g != 0, alpha, torch.zeros_like(alpha))
+    positive = torch.relu(g if relu_gradients is None else relu_gradients)
+    return (alpha * positive).sum(dim=(2, 3))
+
+
+@register(
+    "gradcampp",
+    "cam",
+    "Grad-CAM++ (Chattopadhyay et al. 2018): pixel-weighted positive gradients",
+)
+def gradcampp(
+    model: nn.Module,
+    images: torch.Tensor,
+    target: Target = None,
+    layer: str | nn.Module | None = None,
+    variant: str = "paper",
+) -> Explanation:
+    """Grad-CAM++ of ``images`` for ``target`` at ``layer``.
+
+    Args:
+        variant: ``"paper"`` (exact division) or ``"grad-cam"`` (``+1e-6`` in the denominator).
+    """
+    check_choice("variant", variant, VARIANTS)
+    with model_guard(model):
+        run = layer_pass(model, images, target, layer, gradients=True)
+        weights = gradcampp_weights(run.activation, run.gradients, variant)
+        maps = weighted_map(weights, run.activation)
+    return cam_explanation("gradcampp", maps, run, {"variant": variant})
