@@ -1,0 +1,125 @@
+"""Building blocks of the explorer: parameter controls, class lookup and upload reading.
+
+Everything here is plain Python around ipywidgets 8, so that it can be tested without a browser.
+
+Example::
+
+    >>> from xai_tutor.widgets.params import ParamSpec
+    >>> w = param_control(ParamSpec("n_samples", "int", 25, 1, 100, 1))
+    >>> w.value, w.continuous_update
+    (25, False)
+    >>> parse_target("robin", ["sparrow", "robin"])
+    1
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .params import ParamSpec
+
+__all__ = ["param_control", "parse_target", "read_upload", "TargetError", "UploadError"]
+
+STYLE = {"description_width": "initial"}
+
+
+class TargetError(ValueError):
+    """A class given in the target box that the model does not have."""
+
+
+class UploadError(ValueError):
+    """An uploaded file that is not a readable image."""
+
+
+def param_control(spec: ParamSpec) -> W.Widget:
+    """The widget for one :class:`ParamSpec`; sliders update only on release."""
+    common = {"description": spec.name, "style": STYLE, "description_allow_html": False}
+    if spec.help:
+        common["tooltip"] = spec.help
+    if spec.kind == "float":
+        return W.FloatSlider(
+            value=float(spec.default), min=spec.low, max=spec.high, step=spec.step,
+            continuous_update=False, readout_format=".2f", **common,
+        )
+    if spec.kind == "int":
+        return W.IntSlider(
+            value=int(spec.default), min=int(spec.low), max=int(spec.high),
+            step=int(spec.step or 1), continuous_update=False, **common,
+        )
+    if spec.kind == "choice":
+        return W.Dropdown(options=list(spec.choices), value=spec.default, **common)
+    return W.Checkbox(value=bool(spec.default), indent=False, **common)
+
+
+def parse_target(text: str, class_names: Sequence[str]) -> int:
+    """A class index from what a user typed: an index, or a class name (case-insensitive).
+
+    Raises :class:`TargetError` with a message saying what is valid.
+    """
+    text = str(text).strip()
+    count = len(class_names)
+    if not text:
+        raise TargetError("type a class index or a class name")
+    try:
+        index = int(text)
+    except ValueError:
+        index = None
+    if index is not None:
+        if not 0 <= index < count:
+            raise TargetError(
+                f"class {index} does not exist: this model has classes 0..{count - 1}"
+            )
+        return index
+    lowered = [str(n).lower() for n in class_names]
+    if text.lower() in lowered:
+        return lowered.index(text.lower())
+    partial = [i for i, n in enumerate(lowered) if text.lower() in n]
+    if len(partial) == 1:
+        return partial[0]
+    hint = ", ".join(class_names[i] for i in partial[:5]) or ", ".join(list(class_names)[:5])
+    raise TargetError(
+        f"no class named {text!r}; give an index 0..{count - 1} or a class name such as {hint}"
+    )
+
+
+def read_upload(value: Any) -> tuple[str, Image.Image]:
+    """``(file name, RGB image)`` from a ``FileUpload`` value (ipywidgets 8: tuple of dicts).
+
+    Raises :class:`UploadError` for an empty upload or a file PIL cannot read as an image.
+    """
+    files = list(value) if isinstance(value, (tuple, list)) else []
+    if not files:
+        raise UploadError("no file uploaded")
+    item = files[-1]
+    name = str(item.get("name", "upload")) if isinstance(item, dict) else "upload"
+    content = item.get("content") if isinstance(item, dict) else None
+    if content is None:
+        raise UploadError(f"{name}: the upload carries no data")
+    data = bytes(content)
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            rgb = img.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as err:
+        raise UploadError(
+            f"{name} is not an image PIL can read ({type(err).__name__}); upload a PNG or JPEG"
+        ) from None
+    if min(rgb.size) < 8:
+        raise UploadError(f"{name} is only {rgb.size[0]}x{rgb.size[1]} pixels; use at least 8x8")
+    return name, rgb
+
+
+def as_uint8(image: Any) -> np.ndarray:
+    """A ``(H, W, 3)`` uint8 array from a PIL image or an array in [0, 1] or [0, 255]."""
+    if isinstance(image, Image.Image):
+        return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        arr = np.clip(arr * (255.0 if arr.max() <= 1.0 else 1.0), 0, 255).round().astype(np.uint8)
+    return arr

@@ -1,0 +1,824 @@
+"""The Explorer: pick an image, a model, a method, its layer, class and parameters, and look.
+
+Every control is an attribute (``explorer.method``, ``explorer.layer``, ``explorer.target`` ...),
+and every result is stored (``explorer.last_saliency``, ``explorer.last_figure``,
+``explorer.message``), so the explorer can be driven and tested from Python without a browser.
+
+* Cheap methods update as soon as a control changes (sliders report on release only).
+* Expensive methods (``METHODS[name].expensive``: Score-CAM, Ablation-CAM, ...) wait for the
+  *Run* button, show what they cost ("~512 forwards"), fill a progress bar, and can be cancelled:
+  the computation runs in a background thread and *Cancel* sets a flag that is checked between
+  two steps of the method's progress loop (:func:`xai_tutor.methods.base.progress_listener`), so
+  it stops after the batch in flight. A method that never reports progress is only stopped when
+  it finishes; its result is then thrown away.
+* Results are cached per ``(image, model, method, layer, target, params)`` in a small LRU cache,
+  so going back to an earlier setting, or changing only the representation, costs nothing.
+* Bad input (a file that is no image, a class the model does not have, a method that fails)
+  shows a message in the status line; the explorer keeps working with the previous state.
+
+Example::
+
+    >>> import xai_tutor
+    >>> from xai_tutor.widgets import Explorer
+    >>> ex = Explorer(models=xai_tutor.course_models())   # doctest: +SKIP
+    >>> ex                                                # shows the widget in a notebook
+    >>> ex.method.value = "gradcampp"                     # or use the dropdown
+    >>> ex.last_saliency.shape                            # (H, W), values in [0, 1]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+import torch
+from torch import nn
+
+from .cache import LRUCache, freeze
+from .controls import (
+    STYLE,
+    TargetError,
+    UploadError,
+    as_uint8,
+    param_control,
+    parse_target,
+    read_upload,
+)
+from .figure import download_link, png_bytes, side_by_side
+from .layers import layer_shapes
+from .params import ParamSpec, method_params
+
+__all__ = ["Explorer", "method_explorer", "Cancelled"]
+
+REPRESENTATIONS = ("heatmap", "opacity", "edges")
+SCENE_KINDS = ("single", "pair", "flock")
+GENERATED = "generated"
+UPLOAD = "upload"
+
+
+class Cancelled(Exception):
+    """Raised inside a running method when the user pressed Cancel."""
+
+
+def _methods() -> Mapping[str, Any]:
+    from ..methods import METHODS
+
+    return METHODS
+
+
+def _class_names(model: nn.Module, count: int) -> list[str]:
+    names = getattr(model, "class_names", None)
+    if isinstance(names, Sequence) and len(names) == count:
+        return [str(n) for n in names]
+    return [f"class {i}" for i in range(count)]
+
+
+class Explorer:
+    """An interactive explanation explorer (ipywidgets 8).
+
+    Args:
+        models: ``{name: model}`` to choose from; or a list of names for
+            :func:`xai_tutor.load_model`; ``None``: :func:`xai_tutor.available_models`, each
+            loaded when first chosen.
+        images: extra images ``{name: image}``; an image is anything
+            :func:`xai_tutor.load_image` reads, or a ready ``(tensor (1, 3, H, W), uint8 (H, W,
+            3))`` pair.
+        scenes: offer the three course scenes, a generated scene (kind and seed) and an upload.
+        methods: the methods to offer, ``{name: MethodInfo}``; default :data:`xai_tutor.METHODS`.
+        method: the method selected first (default: ``"gradcam"`` when available).
+        compare: a second method shown side by side (``None``: compare mode off).
+        fixed_method: hide the method choice and the compare controls (see
+            :func:`method_explorer`).
+        image_size: ``(W, H)`` passed to :func:`xai_tutor.load_image` (``None``: native size).
+        background: run expensive methods in a thread so that *Cancel* works; ``False`` runs them
+            in the caller (tests, scripts).
+        cache_size: how many explanations the LRU cache keeps.
+
+    The produced arrays: ``last_saliency`` (``(H, W)`` in [0, 1]), ``last_saliency2`` (the
+    compared method's map or ``None``), ``last_explanation(2)``, ``last_figure`` (the uint8 RGB
+    image shown), ``top5`` (``[(index, name, probability)]``) and ``message`` (``""`` when all is
+    well, else what went wrong).
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, nn.Module] | Sequence[str] | None = None,
+        images: Mapping[str, Any] | None = None,
+        scenes: bool = True,
+        methods: Mapping[str, Any] | None = None,
+        method: str | None = None,
+        compare: str | None = None,
+        fixed_method: bool = False,
+        image_size: tuple[int, int] | None = None,
+        background: bool = True,
+        cache_size: int = 32,
+    ) -> None:
+        self._method_table = dict(_methods() if methods is None else methods)
+        if not self._method_table:
+            raise ValueError("no explanation methods are registered; nothing to explore")
+        for name in (method, compare):
+            if name is not None and name not in self._method_table:
+                raise ValueError(
+                    f"unknown method {name!r}; choose from {', '.join(sorted(self._method_table))}"
+                )
+        self.image_size = image_size
+        self.background = background
+        self.cache = LRUCache(cache_size)
+        self._side = LRUCache(4 * cache_size)  # predictions and layer shapes
+        self._images: dict[str, tuple[torch.Tensor, np.ndarray]] = {}
+        self._models: dict[str, nn.Module] = {}
+        self._hold_count = 0
+        self._worker: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self._pending = False
+        self.message = ""
+        self.last_saliency: np.ndarray | None = None
+        self.last_saliency2: np.ndarray | None = None
+        self.last_explanation: Any = None
+        self.last_explanation2: Any = None
+        self.last_figure: np.ndarray | None = None
+        self.last_png: bytes | None = None
+        self.top5: list[tuple[int, str, float]] = []
+        self.param_widgets: dict[str, W.Widget] = {}
+        self._build_sources(images, scenes)
+        self._build_models(models)
+        self._build_controls(method, compare, fixed_method)
+        self._layout(fixed_method)
+        self._start()
+
+    # ------------------------------------------------------------------ set-up
+    def _build_sources(self, images: Mapping[str, Any] | None, scenes: bool) -> None:
+        self._extra_images = dict(images or {})
+        self._scenes: dict[str, Any] = {}
+        options: list[tuple[str, str]] = [(f"image: {k}", f"image:{k}") for k in self._extra_images]
+        self._scene_error = ""
+        if scenes:
+            try:
+                from ..data import course_scenes
+
+                self._scenes = dict(course_scenes())
+            except Exception as err:  # the data package may be missing pieces
+                self._scene_error = f"course scenes unavailable: {err}"
+            options += [(f"course scene: {k}", f"scene:{k}") for k in self._scenes]
+            options += [("generated scene (kind, seed)", GENERATED), ("uploaded file", UPLOAD)]
+        if not [o for o in options if o[1] not in (GENERATED, UPLOAD)] and not self._scenes:
+            if not scenes or self._scene_error:
+                raise ValueError(
+                    "no image to explore: pass images={'name': image} "
+                    + (f"({self._scene_error})" if self._scene_error else "")
+                )
+        self._image_options = options
+
+    def _build_models(self, models: Mapping[str, nn.Module] | Sequence[str] | None) -> None:
+        if isinstance(models, Mapping):
+            if not models:
+                raise ValueError("models is empty; pass {'name': model}")
+            for name, model in models.items():
+                if not isinstance(model, nn.Module):
+                    raise TypeError(
+                        f"models[{name!r}] must be a torch.nn.Module; got {type(model).__name__}"
+                    )
+            self._models = dict(models)
+            self._model_names = list(models)
+        else:
+            if models is None:
+                from ..models import available_models
+
+                models = available_models()
+            if isinstance(models, str) or not all(isinstance(m, str) for m in models):
+                raise TypeError("models must be a dict {name: module} or a list of model names")
+            self._model_names = list(models)
+            if not self._model_names:
+                raise ValueError("no models to choose from")
+
+    def _build_controls(self, method: str | None, compare: str | None, fixed: bool) -> None:
+        names = list(self._method_table)
+        if method is None:
+            method = "gradcam" if "gradcam" in names else names[0]
+        self.image = W.Dropdown(
+            options=self._image_options, description="image", style=STYLE
+        ).add_class("xai-image")
+        self.scene_kind = W.Dropdown(options=SCENE_KINDS, description="kind", style=STYLE)
+        self.scene_seed = W.BoundedIntText(
+            value=0, min=0, max=10**6, description="seed", style=STYLE,
+            layout=W.Layout(width="140px"),
+        )
+        self.upload = W.FileUpload(accept="image/*", multiple=False, description="upload")
+        self.model = W.Dropdown(
+            options=self._model_names, description="model", style=STYLE
+        ).add_class("xai-model")
+        self.method = W.Dropdown(
+            options=[(self._label(n), n) for n in names], value=method, description="method",
+            style=STYLE,
+        ).add_class("xai-method")
+        self.layer = W.Dropdown(options=[], description="layer", style=STYLE).add_class(
+            "xai-layer"
+        )
+        self.target = W.Dropdown(options=[], description="class", style=STYLE).add_class(
+            "xai-target"
+        )
+        self.target_text = W.Text(
+            value="", placeholder="any class: index or name", description="or",
+            continuous_update=False, style=STYLE,
+        ).add_class("xai-target-text")
+        self.representation = W.ToggleButtons(
+            options=REPRESENTATIONS, value="heatmap", description="view", style=STYLE
+        ).add_class("xai-representation")
+        self.compare = W.Checkbox(
+            value=compare is not None, description="compare with", indent=False
+        ).add_class("xai-compare")
+        second = compare if compare is not None else next(
+            (n for n in ("gradcampp", "gradient") if n in names and n != method), names[0]
+        )
+        self.method2 = W.Dropdown(
+            options=[(self._label(n), n) for n in names], value=second, style=STYLE
+        ).add_class("xai-method2")
+        self.params_box = W.HBox([]).add_class("xai-params")
+        self.run_button = W.Button(description="Run", icon="play", button_style="primary")
+        self.cancel_button = W.Button(description="Cancel", icon="stop", disabled=True)
+        self.progress = W.IntProgress(value=0, min=0, max=1, description="", bar_style="info")
+        self.status = W.HTML(value="").add_class("xai-status")
+        self.caption = W.HTML(value="").add_class("xai-caption")
+        self.figure = W.Image(format="png").add_class("xai-figure")
+        self.download = W.HTML(value="").add_class("xai-download-box")
+        self.run_button.on_click(lambda _b: self.run())
+        self.cancel_button.on_click(lambda _b: self.cancel())
+
+    def _layout(self, fixed: bool) -> None:
+        self.scene_box = W.HBox([self.scene_kind, self.scene_seed])
+        rows = [
+            W.HBox([self.image, self.upload]),
+            self.scene_box,
+            W.HBox([self.model, self.method, self.layer]),
+            W.HBox([self.target, self.target_text]),
+            self.representation,
+            self.params_box,
+            W.HBox([self.compare, self.method2]),
+            W.HBox([self.run_button, self.cancel_button, self.progress]),
+            self.status,
+            self.caption,
+            self.figure,
+            self.download,
+        ]
+        if fixed:
+            self.method.layout.display = "none"
+            rows[6].layout.display = "none"
+        if not any(o[1] == UPLOAD for o in self._image_options):
+            self.upload.layout.display = "none"
+        self.widget = W.VBox(rows).add_class("xai-explorer")
+
+    def _start(self) -> None:
+        with self._hold():
+            self._select_first_model()
+            self._load_current_image(revert_to=None)
+            self._refresh_method_controls()
+            self._refresh_predictions()
+        for control in (self.layer, self.target, self.compare, self.method2):
+            control.observe(self._on_change, names="value")
+        self.target_text.observe(self._on_change, names="value")
+        self.image.observe(self._on_image, names="value")
+        self.scene_kind.observe(self._on_image, names="value")
+        self.scene_seed.observe(self._on_image, names="value")
+        self.upload.observe(self._on_upload, names="value")
+        self.model.observe(self._on_model, names="value")
+        self.method.observe(self._on_method, names="value")
+        self.representation.observe(self._on_representation, names="value")
+        self._sync_visibility()
+        self.request_update()
+        if self._scene_error and not self.message:
+            self._say(self._scene_error, error=False)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def _label(self, name: str) -> str:
+        info = self._method_table[name]
+        return f"{name} ({getattr(info, 'family', '?')})" + (
+            " ⏱" if getattr(info, "expensive", False) else ""
+        )
+
+    @contextlib.contextmanager
+    def _hold(self) -> Iterator[None]:
+        self._hold_count += 1
+        try:
+            yield
+        finally:
+            self._hold_count -= 1
+
+    # ------------------------------------------------------------------ messages
+    def _say(self, text: str, error: bool = True) -> None:
+        self.message = text if error else ""
+        colour = "#b00020" if error else "#555"
+        safe = (
+            text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        )
+        self.status.value = f'<span style="color:{colour}">{safe}</span>' if text else ""
+
+    # ------------------------------------------------------------------ images
+    def _image_key(self) -> str:
+        value = self.image.value
+        if value == GENERATED:
+            return f"generated:{self.scene_kind.value}:{self.scene_seed.value}"
+        if value == UPLOAD:
+            return getattr(self, "_upload_key", "")
+        return str(value)
+
+    def _read(self, source: Any) -> tuple[torch.Tensor, np.ndarray]:
+        if (
+            isinstance(source, tuple)
+            and len(source) == 2
+            and isinstance(source[0], torch.Tensor)
+        ):
+            tensor, display = source
+            if tensor.dim() == 3:
+                tensor = tensor[None]
+            return tensor, as_uint8(display)
+        from ..data import load_image
+
+        tensor, display = load_image(source, size=self.image_size)
+        return tensor, as_uint8(display)
+
+    def _load_current_image(self, revert_to: Any) -> bool:
+        value = self.image.value
+        if value == UPLOAD and not getattr(self, "_upload_key", ""):
+            self._say("upload an image file with the upload button", error=False)
+            self._revert(self.image, revert_to)
+            return False
+        key = self._image_key()
+        if key in self._images:
+            self._current_image = key
+            return True
+        try:
+            if value == GENERATED:
+                from ..data import make_scene
+
+                scene = make_scene(self.scene_kind.value, seed=int(self.scene_seed.value))
+                loaded = self._read(scene.image)
+            elif value.startswith("scene:"):
+                loaded = self._read(self._scenes[value[len("scene:"):]].image)
+            elif value.startswith("image:"):
+                loaded = self._read(self._extra_images[value[len("image:"):]])
+            else:
+                raise ValueError(f"unknown image choice {value!r}")
+        except Exception as err:
+            self._say(f"could not load the image: {err}")
+            self._revert(self.image, revert_to)
+            return False
+        self._images[key] = loaded
+        self._current_image = key
+        return True
+
+    def _revert(self, control: W.Widget, value: Any) -> None:
+        if value is None or control.value == value:
+            return
+        with self._hold():
+            control.value = value
+
+    def _on_image(self, change: dict) -> None:
+        if self._hold_count:
+            return
+        self._sync_visibility()
+        old = change["old"] if change["owner"] is self.image else None
+        if self._load_current_image(revert_to=old):
+            self._refresh_after_input()
+
+    def _on_upload(self, change: dict) -> None:
+        if self._hold_count or not change["new"]:
+            return
+        try:
+            name, rgb = read_upload(change["new"])
+            loaded = self._read(rgb)
+        except UploadError as err:
+            self._say(str(err))
+            return
+        except Exception as err:
+            self._say(f"could not use the uploaded file: {err}")
+            return
+        digest = hashlib.sha1(loaded[1].tobytes()).hexdigest()[:12]
+        self._upload_key = f"upload:{name}:{digest}"
+        self._images[self._upload_key] = loaded
+        self._current_image = self._upload_key
+        with self._hold():
+            self.image.value = UPLOAD
+        self._sync_visibility()
+        self._refresh_after_input()
+
+    def _sync_visibility(self) -> None:
+        self.scene_box.layout.display = None if self.image.value == GENERATED else "none"
+
+    # ------------------------------------------------------------------ models
+    def _get_model(self, name: str) -> nn.Module:
+        if name not in self._models:
+            from ..models import load_model
+
+            self._models[name] = load_model(name)
+        return self._models[name]
+
+    def _select_first_model(self) -> None:
+        errors = []
+        for name in self._model_names:
+            try:
+                self._get_model(name)
+            except Exception as err:
+                errors.append(f"{name}: {err}")
+                continue
+            self.model.value = name
+            if errors:
+                self._say("skipped models: " + "; ".join(errors))
+            return
+        raise ValueError("none of the models could be loaded: " + "; ".join(errors))
+
+    @property
+    def current_model(self) -> nn.Module:
+        """The selected model."""
+        return self._models[self.model.value]
+
+    @property
+    def current_image(self) -> tuple[torch.Tensor, np.ndarray]:
+        """The selected image as ``(normalised tensor (1, 3, H, W), display uint8 (H, W, 3))``."""
+        return self._images[self._current_image]
+
+    def _on_model(self, change: dict) -> None:
+        if self._hold_count:
+            return
+        try:
+            self._get_model(change["new"])
+        except Exception as err:
+            self._say(f"could not load model {change['new']!r}: {err}")
+            self._revert(self.model, change["old"])
+            return
+        with self._hold():
+            self._refresh_layers(reset=True)
+        self._refresh_after_input()
+
+    def _refresh_after_input(self) -> None:
+        self._say("", error=False)
+        with self._hold():
+            self._refresh_layers(reset=False)
+            self._refresh_predictions()
+        self.request_update()
+
+    # ------------------------------------------------------------------ layers, classes
+    def _model_key(self) -> tuple[str, int]:
+        return (self.model.value, id(self.current_model))
+
+    def layer_shapes(self) -> dict[str, tuple[int, ...]]:
+        """``{layer: (1, K, h, w)}`` of the layers a CAM method may use on the current input."""
+        x, _ = self.current_image
+        key = ("layers", self._model_key(), tuple(x.shape[1:]))
+        shapes = self._side.get(key)
+        if shapes is None:
+            shapes = layer_shapes(self.current_model, x)
+            self._side.put(key, shapes)
+        return shapes
+
+    def _is_cam(self, name: str) -> bool:
+        return getattr(self._method_table[name], "family", "pixel") == "cam"
+
+    def _refresh_layers(self, reset: bool) -> None:
+        is_cam = self._is_cam(self.method.value)
+        self.layer.disabled = not is_cam
+        if not is_cam:
+            return
+        if self._busy():  # the model is in use by the worker: refresh when it is done
+            self._pending = True
+            return
+        try:
+            names = list(self.layer_shapes())
+        except Exception as err:
+            self._say(f"the model failed on this image: {err}")
+            return
+        old = self.layer.value
+        if tuple(self.layer.options) != tuple(names):
+            self.layer.options = names
+        if not names:
+            return
+        if reset or old not in names:
+            from ..methods.base import default_layer
+
+            try:
+                default = default_layer(self.current_model)
+            except Exception:
+                default = names[-1]
+            self.layer.value = default if default in names else names[-1]
+        else:
+            self.layer.value = old
+
+    def _refresh_predictions(self) -> None:
+        if self._busy():
+            self._pending = True
+            return
+        x, _ = self.current_image
+        key = ("top5", self._current_image, self._model_key())
+        top = self._side.get(key)
+        if top is None:
+            from ..hooks import model_guard
+
+            try:
+                with model_guard(self.current_model), torch.no_grad():
+                    logits = self.current_model(x)
+            except Exception as err:
+                self._say(f"the model failed on this image: {err}")
+                return
+            probs = torch.softmax(logits[0].double(), dim=0)
+            names = _class_names(self.current_model, probs.numel())
+            values, indices = probs.topk(min(5, probs.numel()))
+            top = [(int(i), names[int(i)], float(p)) for p, i in zip(values, indices)]
+            self._side.put(key, (top, names))
+        else:
+            top, names = top
+        self.top5 = top
+        self.class_names = names
+        options = [(f"{name} ({p:.1%})", i) for i, name, p in top]
+        self.target.options = options  # a new image or model: explain its top class again
+        self.target.value = options[0][1]
+
+    def current_target(self) -> int:
+        """The class to explain: the typed class if any, else the chosen top-5 class."""
+        text = self.target_text.value.strip()
+        if text:
+            return parse_target(text, self.class_names)
+        return int(self.target.value)
+
+    # ------------------------------------------------------------------ method controls
+    def _on_method(self, change: dict) -> None:
+        if self._hold_count:
+            return
+        with self._hold():
+            self._refresh_method_controls()
+        self.request_update()
+
+    def _refresh_method_controls(self) -> None:
+        name = self.method.value
+        for widget in self.param_widgets.values():
+            widget.unobserve(self._on_change, names="value")
+        self.param_specs: list[ParamSpec] = method_params(name, self._method_table[name].fn)
+        self.param_widgets = {spec.name: param_control(spec) for spec in self.param_specs}
+        for widget in self.param_widgets.values():
+            widget.observe(self._on_change, names="value")
+        self.params_box.children = list(self.param_widgets.values())
+        expensive = bool(getattr(self._method_table[name], "expensive", False))
+        self.run_button.button_style = "primary" if expensive else ""
+        self._refresh_layers(reset=False)
+
+    def params(self) -> dict[str, Any]:
+        """The current values of the method's parameter controls."""
+        return {name: widget.value for name, widget in self.param_widgets.items()}
+
+    def _on_change(self, _change: dict) -> None:
+        if not self._hold_count:
+            self.request_update()
+
+    def _on_representation(self, _change: dict) -> None:
+        if self._hold_count:
+            return
+        if self.last_explanation is not None and self._busy() is False:
+            self._show()
+        else:
+            self.request_update()
+
+    # ------------------------------------------------------------------ computing
+    def _jobs(self) -> list[tuple[str, str | None, dict[str, Any]]]:
+        first = self.method.value
+        layer = self.layer.value if self._is_cam(first) else None
+        jobs = [(first, layer, self.params())]
+        if self.compare.value:
+            second = self.method2.value
+            layer2 = (self.layer.value or None) if self._is_cam(second) else None
+            params2 = self.params() if second == first else {}
+            jobs.append((second, layer2, params2))
+        return jobs
+
+    def _key(self, method: str, layer: str | None, target: int, params: dict) -> tuple:
+        return (self._current_image, self._model_key(), method, layer, target, freeze(params))
+
+    def cost(self, method: str, layer: str | None = None, params: dict | None = None) -> str:
+        """A rough price of ``method`` on the current input, e.g. ``"~512 forwards"``."""
+        params = dict(params or {})
+        if method in ("scorecam", "ablationcam") and layer:
+            channels = self.layer_shapes().get(layer, (0, 0))[1]
+            batch = int(params.get("batch_size", 32) or 32)
+            return f"~{channels} forwards in {math.ceil(channels / batch)} batches"
+        if method in ("smoothgrad", "smoothgradcampp"):
+            return f"~{params.get('n_samples', 25)} forward/backward passes"
+        return "~1 forward/backward pass"
+
+    def _busy(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
+    def request_update(self) -> None:
+        """What a control change does: update now when cheap or cached, else wait for Run."""
+        if self._busy():
+            self._pending = True
+            self._say("a computation is running: wait for it or press Cancel", error=False)
+            return
+        try:
+            target = self.current_target()
+        except TargetError as err:
+            self._say(str(err))
+            return
+        waiting = [
+            m
+            for m, layer, params in self._jobs()
+            if getattr(self._method_table[m], "expensive", False)
+            and self._key(m, layer, target, params) not in self.cache
+        ]
+        if waiting:
+            m = waiting[0]
+            layer = self.layer.value if self._is_cam(m) else None
+            self._say(
+                f"{m} is expensive ({self.cost(m, layer, self.params())}): press Run",
+                error=False,
+            )
+            self.message = ""
+            return
+        self.update()
+
+    def update(self) -> np.ndarray | None:
+        """Compute (or fetch from the cache) every map the controls ask for and show them.
+
+        Runs in the caller, expensive methods included. Returns the figure (uint8 RGB) or
+        ``None`` when something went wrong; ``message`` then says what.
+        """
+        try:
+            target = self.current_target()
+        except TargetError as err:
+            self._say(str(err))
+            return None
+        try:
+            results = [self._explain(m, layer, target, params) for m, layer, params in self._jobs()]
+        except Cancelled:
+            self._say("cancelled", error=False)
+            return None
+        except Exception as err:
+            self._say(f"{self.method.value} failed: {type(err).__name__}: {err}")
+            return None
+        self._store(results)
+        self._say("", error=False)
+        return self._show()
+
+    def render(self) -> np.ndarray | None:
+        """Alias of :meth:`update`."""
+        return self.update()
+
+    def _explain(self, method: str, layer: str | None, target: int, params: dict) -> Any:
+        key = self._key(method, layer, target, params)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        from ..methods.base import progress_listener
+
+        x, _ = self.current_image
+        call = dict(params)
+        if "progress" in _accepted(self._method_table[method].fn):
+            call["progress"] = False
+        self.progress.description = method
+        self.progress.value = 0
+        with progress_listener(self._on_progress):
+            result = self._method_table[method].fn(
+                self.current_model, x, target=target, layer=layer, **call
+            )
+        self.cache.put(key, result)
+        return result
+
+    def _on_progress(self, desc: str, done: int, total: int | None) -> None:
+        if self._cancel.is_set():
+            raise Cancelled()
+        if total:
+            self.progress.max = max(int(total), 1)
+            self.progress.value = min(int(done), self.progress.max)
+
+    def _store(self, results: list[Any]) -> None:
+        self.last_explanation = results[0]
+        self.last_saliency = results[0].saliency[0].detach().cpu().double().numpy()
+        if len(results) > 1:
+            self.last_explanation2 = results[1]
+            self.last_saliency2 = results[1].saliency[0].detach().cpu().double().numpy()
+        else:
+            self.last_explanation2 = None
+            self.last_saliency2 = None
+
+    def _show(self) -> np.ndarray:
+        from ..viz import render
+
+        _, display = self.current_image
+        panels = [as_uint8(render(display, self.last_saliency, self.representation.value))]
+        captions = [self._caption(self.last_explanation)]
+        if self.last_saliency2 is not None:
+            panels.append(
+                as_uint8(render(display, self.last_saliency2, self.representation.value))
+            )
+            captions.append(self._caption(self.last_explanation2))
+        figure = side_by_side(panels)
+        self.last_figure = figure
+        self.last_png = png_bytes(figure)
+        self.figure.value = self.last_png
+        self.caption.value = " &nbsp;|&nbsp; ".join(captions)
+        self.download.value = download_link(self.last_png, f"{self.method.value}.png")
+        return figure
+
+    def _caption(self, e: Any) -> str:
+        target = int(e.target[0])
+        name = self.class_names[target] if target < len(self.class_names) else str(target)
+        where = f", layer <code>{e.layer}</code>" if e.layer else ""
+        return f"<b>{e.method}</b>{where}: class {name} (#{target}, logit {float(e.score[0]):.2f})"
+
+    def png(self) -> bytes:
+        """The current figure as PNG bytes (what the download link holds)."""
+        if self.last_png is None:
+            raise ValueError("nothing rendered yet: choose a method and press Run")
+        return self.last_png
+
+    # ------------------------------------------------------------------ run / cancel
+    def run(self) -> None:
+        """The Run button: compute now; in a background thread when ``background`` is set."""
+        if self._busy():
+            self._say("already running: wait for it or press Cancel", error=False)
+            return
+        try:
+            self.current_target()
+        except TargetError as err:
+            self._say(str(err))
+            return
+        self._cancel.clear()
+        jobs = self._jobs()
+        label = ", ".join(
+            f"{m} ({self.cost(m, layer, params)})" for m, layer, params in jobs
+        )
+        self._say(f"running {label}...", error=False)
+        if not self.background:
+            self.update()
+            return
+        self.cancel_button.disabled = False
+        self.run_button.disabled = True
+        self._worker = threading.Thread(target=self._work, name="xai-explorer", daemon=True)
+        self._worker.start()
+
+    def _work(self) -> None:
+        try:
+            self.update()
+        finally:
+            self.cancel_button.disabled = True
+            self.run_button.disabled = False
+            self._worker = None
+            if self._pending:  # controls changed meanwhile
+                self._pending = False
+                with self._hold():
+                    self._refresh_layers(reset=False)
+                    self._refresh_predictions()
+                if not self._cancel.is_set():
+                    self.request_update()
+
+    def cancel(self) -> None:
+        """The Cancel button: stop the running method at its next progress step."""
+        if not self._busy():
+            self._say("nothing is running", error=False)
+            return
+        self._cancel.set()
+        self._say("cancelling after the current batch...", error=False)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until a background run ends; ``True`` when nothing is running any more."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+        return not self._busy()
+
+
+def _accepted(fn: Any) -> set[str]:
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return set()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return set(params) | {"progress"}
+    return set(params)
+
+
+def method_explorer(method: str, models: Mapping[str, nn.Module] | None = None,
+                    **kwargs: Any) -> Explorer:
+    """A compact :class:`Explorer` with ``method`` fixed, for the method notebooks.
+
+    ``models`` defaults to :func:`xai_tutor.course_models`; other keyword arguments go to
+    :class:`Explorer`. Example::
+
+        >>> ex = method_explorer("gradcam")   # doctest: +SKIP
+        >>> ex                                # image, model, layer, class, view, parameters
+    """
+    table = kwargs.get("methods") or _methods()
+    if method not in table:
+        raise ValueError(f"unknown method {method!r}; choose from {', '.join(sorted(table))}")
+    if models is None:
+        from ..models import course_models
+
+        models = course_models()
+    kwargs.setdefault("compare", None)
+    return Explorer(models=models, method=method, fixed_method=True, **kwargs)
