@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from xai_tutor.data.backgrounds import smooth_noise
 from xai_tutor.data.birds import BIRDS, data_dir
 from xai_tutor.data.occluders import OCCLUDERS
 from xai_tutor.data.scenes import write_course_scenes
@@ -45,6 +46,25 @@ def make_birds(stamps: Path, out: Path) -> None:
             _save(_crop_to_alpha(im.convert("RGBA")), out / bird.file)
 
 
+def _feather(rgba: Image.Image, sides: tuple[bool, bool, bool, bool]) -> Image.Image:
+    """Thin the foliage out towards the sides where the crop cut through it (no straight edges).
+
+    Pixels closer to a cut side than a wavy (seeded noise) line, about 8 % in, are removed.
+    """
+    arr = np.asarray(rgba).astype(np.float32)
+    h, w = arr.shape[:2]
+    rng = np.random.default_rng(0)
+    wobble = smooth_noise(rng, w, h, cells=(8, 8), octaves=4)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    dists = [(xx, w), (yy, h), (w - 1 - xx, w), (h - 1 - yy, h)]
+    keep = np.ones((h, w), np.float32)
+    for cut, (d, n) in zip(sides, dists):
+        if cut:  # a 1.5 px anti-aliased edge along d / n = 0.08 + 0.06 * wobble
+            keep *= np.clip((d - (0.08 + 0.06 * wobble) * n) / 1.5, 0.0, 1.0)
+    arr[..., 3] *= keep
+    return Image.fromarray(arr.round().astype(np.uint8), "RGBA")
+
+
 def make_occluders(stamps: Path, out: Path) -> None:
     for occ in OCCLUDERS.values():
         with Image.open(stamps / occ.source_file) as im:
@@ -52,7 +72,8 @@ def make_occluders(stamps: Path, out: Path) -> None:
         w, h = rgba.size
         x0, y0, x1, y1 = occ.crop
         rgba = rgba.crop((round(x0 * w), round(y0 * h), round(x1 * w), round(y1 * h)))
-        _save(_crop_to_alpha(rgba), out / occ.file)
+        cut_sides = (x0 > 0, y0 > 0, x1 < 1, y1 < 1)
+        _save(_crop_to_alpha(_feather(rgba, cut_sides)), out / occ.file)
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
 from .backgrounds import BACKGROUNDS, GROUND_KINDS, make_background
 from .birds import BIRDS, SPECIES, check_species, data_dir, load_cutout
@@ -42,9 +42,9 @@ _PAIR_MAX_OVERLAP = 0.03
 
 # The three canonical course scenes (chosen by eye: recognisable birds, natural look).
 COURSE_SCENES: dict[str, dict] = {
-    "single": {"species": "flamingo", "seed": 4, "background": "water"},
-    "pair": {"species": ["toucan", "pelican"], "seed": 2, "background": "sky"},
-    "flock": {"species": None, "seed": 7, "background": "meadow"},
+    "single": {"species": "flamingo", "seed": 1, "background": "water"},
+    "pair": {"species": ["toucan", "flamingo"], "seed": 1, "background": "water"},
+    "flock": {"species": None, "seed": 3, "background": "meadow"},
 }
 
 
@@ -55,7 +55,7 @@ class Scene:
     ``masks`` (N, H, W) bool are the visible pixels of each bird after occlusion; ``boxes``
     (N, 4) int are their half-open boxes (x0, y0, x1, y1): ``masks[i]`` is zero outside
     ``[y0:y1, x0:x1]`` and touches every side of it. ``occluder`` (H, W) bool marks foreground
-    foliage.
+    foliage. ``visible_fraction`` (N,) is the share of each bird's own pixels left in view.
     """
 
     image: Image.Image
@@ -67,6 +67,7 @@ class Scene:
     seed: int
     background: str = ""
     occluder: np.ndarray | None = field(default=None, repr=False)
+    visible_fraction: np.ndarray | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -294,13 +295,57 @@ def _layout_pair(rng, layout, names, ground, flip_all):
 _FOLIAGE = ("leafy_branch", "leafy_crown", "oak_foliage", "birch_twigs", "holly")
 
 
+def _branch(rng, width: int, height: int, target: tuple[float, float]):
+    """A tapered, gently curved branch from the nearest image edge to ``target`` (x, y).
+
+    Returns float RGB (h, w, 3), alpha (h, w) and the (x, y) of their top-left corner.
+    """
+    tx, ty = target
+    gaps = [tx, width - tx, ty]  # left, right, top
+    side = int(np.argmin(np.asarray(gaps) + rng.uniform(0, 0.25 * width, 3)))
+    if side == 0:
+        start = (-10.0, ty + rng.uniform(-0.3, 0.3) * height)
+    elif side == 1:
+        start = (width + 10.0, ty + rng.uniform(-0.3, 0.3) * height)
+    else:
+        start = (tx + rng.uniform(-0.3, 0.3) * width, -10.0)
+    (x0, y0), (x1, y1) = start, (tx, ty)
+    nx, ny = -(y1 - y0), x1 - x0  # perpendicular: bend the branch a little
+    bend = rng.uniform(-0.15, 0.15)
+    cx, cy = (x0 + x1) / 2 + bend * nx, (y0 + y1) / 2 + bend * ny
+    t = np.linspace(0.0, 1.0, 16)
+    xs = (1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t**2 * x1
+    ys = (1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t**2 * y1
+    thick = rng.uniform(0.014, 0.024) * height
+    layer = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(layer)
+    for i in range(len(t) - 1):
+        w = max(2, int(round(thick * (1.0 - 0.6 * t[i]))))
+        draw.line([(xs[i], ys[i]), (xs[i + 1], ys[i + 1])], fill=255, width=w, joint="curve")
+        draw.ellipse((xs[i] - w / 2, ys[i] - w / 2, xs[i] + w / 2, ys[i] + w / 2), fill=255)
+    bark = np.asarray((92, 72, 55), np.float32) + rng.uniform(-12, 12, 3)
+    grain = 1.0 + 0.15 * rng.standard_normal((height, 1)).astype(np.float32)
+    box = layer.getbbox()
+    if box is None:
+        return np.zeros((1, 1, 3), np.float32), np.zeros((1, 1), np.float32), 0, 0
+    x0, y0, x1, y1 = max(box[0] - 2, 0), max(box[1] - 2, 0), box[2] + 2, box[3] + 2
+    layer = layer.crop((x0, y0, x1, y1)).filter(ImageFilter.GaussianBlur(0.6))
+    alpha = np.asarray(layer, np.float32) / 255.0
+    rows = grain[y0 : y0 + alpha.shape[0]]
+    rows = np.pad(rows, ((0, alpha.shape[0] - len(rows)), (0, 0)), mode="edge")
+    rgb = np.broadcast_to(bark * rows[..., None], (*alpha.shape, 3))
+    return rgb, alpha, x0, y0
+
+
 def _layout_flock(rng, layout, names, ground, flip_all):
     width, height = layout.width, layout.height
     n = len(names)
-    heights = rng.uniform(0.17, 0.3, size=n) * height
-    sprites = [
-        _sprite(load_cutout(s), hh, 0.35 * width, flip_all(rng)) for s, hh in zip(names, heights)
-    ]
+    sizes = rng.uniform(0.17, 0.27, size=n) * height  # sqrt of each bird's box area
+    sprites = []
+    for name, sz in zip(names, sizes):
+        cut = load_cutout(name)
+        tall = float(np.sqrt(cut.shape[0] / cut.shape[1]))
+        sprites.append(_sprite(cut, min(sz * tall, 0.45 * height), 0.35 * width, flip_all(rng)))
     ys = [_bird_y(rng, s[1].shape[0], height, ground, 0.5) for s in sprites]
     order = [int(i) for i in np.argsort([y + s[1].shape[0] for y, s in zip(ys, sprites)])]
     kept: list[int] = []
@@ -326,28 +371,30 @@ def _layout_flock(rng, layout, names, ground, flip_all):
         layout.add_bird(rgb, alpha, x, ys[i])
         kept.append(i)
         boxes.append((x, ys[i], w, h))
-    # foreground foliage reaching in from the edges, hiding parts of some birds
-    for k in range(int(rng.integers(2, 4))):
+    # foreground foliage on branches coming in from an edge, hiding parts of some birds
+    for _ in range(int(rng.integers(2, 4))):
         name = _FOLIAGE[int(rng.integers(len(_FOLIAGE)))]
         for _ in range(_TRIES):
-            side = int(rng.integers(3))  # 0 left, 1 right, 2 top
-            angle = rng.uniform(-25, 25) + (0, 0, 180)[side] * rng.integers(2)
+            bx, by, bw, bh = boxes[int(rng.integers(len(boxes)))]
             rgb, alpha = _sprite(
-                load_occluder(name), rng.uniform(0.35, 0.6) * height, 0.5 * width,
-                bool(rng.integers(2)), angle,
+                load_occluder(name), rng.uniform(0.25, 0.45) * height, 0.4 * width,
+                bool(rng.integers(2)), rng.uniform(-30, 30),
             )
             h, w = alpha.shape
-            depth = rng.uniform(0.35, 0.75)
-            if side == 0:
-                x, y = int(-w * (1 - depth)), int(rng.uniform(-0.2 * h, height - 0.8 * h))
-            elif side == 1:
-                x, y = int(width - w * depth), int(rng.uniform(-0.2 * h, height - 0.8 * h))
-            else:
-                x, y = int(rng.uniform(-0.2 * w, width - 0.8 * w)), int(-h * (1 - depth))
+            angle = rng.uniform(0, 2 * np.pi)
+            reach = rng.uniform(0.55, 0.9) * (np.hypot(w, h) + np.hypot(bw, bh)) / 2
+            cx = bx + bw / 2 + reach * np.cos(angle)
+            cy = by + bh / 2 + reach * np.sin(angle)
+            x, y = int(round(cx - w / 2)), int(round(cy - h / 2))
             mask = _mask_at(alpha, x, y, width, height)
             after = layout.fractions_if_covered(mask)
-            hides_some = k > 0 or any(f < 0.97 for f in after)
-            if min(after, default=1.0) >= _FLOCK_MIN_VISIBLE and hides_some:
+            if min(after, default=1.0) < _FLOCK_MIN_VISIBLE or all(f >= 0.95 for f in after):
+                continue
+            branch_rgb, branch_alpha, ox, oy = _branch(rng, width, height, (cx, cy))
+            branch_mask = _mask_at(branch_alpha, ox, oy, width, height)
+            mask |= branch_mask
+            if min(layout.fractions_if_covered(mask), default=1.0) >= _FLOCK_MIN_VISIBLE:
+                layout.add_occluder(branch_rgb, branch_alpha, ox, oy, branch_mask)
                 layout.add_occluder(rgb, alpha, x, y, mask)
                 break
     return kept
@@ -405,6 +452,7 @@ def make_scene(
     masks = np.stack([layout.visible[j] for j in rank])
     keep = masks.reshape(len(masks), -1).any(axis=1)
     masks = masks[keep]
+    fractions = np.asarray([layout.visible[j].sum() / layout.area[j] for j in rank])[keep]
     chosen = [names[order[j]] for j, k in zip(rank, keep) if k]
     image = Image.fromarray(np.clip(layout.canvas + 0.5, 0, 255).astype(np.uint8), "RGB")
     return Scene(
@@ -417,6 +465,7 @@ def make_scene(
         seed=int(seed),
         background=bg,
         occluder=layout.occluder,
+        visible_fraction=fractions,
     )
 
 
@@ -450,6 +499,7 @@ def write_course_scenes(folder: str | Path | None = None) -> list[Path]:
     for kind, scene in course_scenes().items():
         scene.image.save(folder / f"{kind}.png", optimize=True)
         Image.fromarray(scene.label_map(), "L").save(folder / f"{kind}_labels.png", optimize=True)
-        (folder / f"{kind}.json").write_text(json.dumps(scene_record(scene), indent=1) + "\n")
+        items = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in scene_record(scene).items()]
+        (folder / f"{kind}.json").write_text("{\n" + ",\n".join(items) + "\n}\n")
         written += [folder / f"{kind}.png", folder / f"{kind}_labels.png", folder / f"{kind}.json"]
     return written
