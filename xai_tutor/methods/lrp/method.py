@@ -1,0 +1,253 @@
+"""``explain(model, x, "lrp")``: Layer-wise Relevance Propagation (Bach et al. 2015).
+
+LRP explains the logit ``f_c(x)`` of the target class by handing it back through the network,
+layer by layer, with the rule ``R_j = sum_k a_j w'_jk / stab(z'_k) R_k`` (see :mod:`.rules`),
+starting from ``R = f_c(x)`` at the target output and 0 elsewhere. The relevance that reaches the
+pixels is the explanation; it is signed (red = for the class, blue = against). With LRP-0 and no
+biases, the total is conserved: ``sum_p R_p = f_c(x)``.
+
+Pipeline: :func:`~.canonizers.canonize` (copy, fold BatchNorm, explicit residual sums) ->
+:func:`~.composites.assign_rules` (which rule where) -> one forward pass of the copy and one
+relevance pass with :func:`torch.autograd.grad` (see :mod:`.engine`).
+
+Example::
+
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> e = xai_tutor.explain(net, torch.rand(1, 3, 64, 64), "lrp", composite="epsilon_plus")
+    >>> e.attribution.shape, e.saliency.shape
+    (torch.Size([1, 3, 64, 64]), torch.Size([1, 64, 64]))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from ...explanation import Explanation, normalise_per_image, pixel_map
+from ...hooks import model_guard
+from ..base import check_images, register, resolve_target
+from .canonizers import CanonicalModel, canonize
+from .composites import assign_rules, default_composite
+from .engine import check_graph
+
+__all__ = ["lrp", "lrp_layerwise"]
+
+Bounds = float | Sequence[float] | torch.Tensor | None
+
+
+def _check_dtype(model: nn.Module, images: torch.Tensor) -> None:
+    p = next(model.parameters(), None)
+    if p is not None and p.dtype != images.dtype:
+        raise TypeError(
+            f"images are {images.dtype} but the model's weights are {p.dtype}; convert one of "
+            "them (e.g. images.to(torch.float32))"
+        )
+
+
+def _propagate(
+    canon: CanonicalModel,
+    images: torch.Tensor,
+    target: torch.Tensor | None,
+    reference_logits: torch.Tensor,
+    zero_bias: bool,
+    record: bool,
+) -> tuple[torch.Tensor, torch.Tensor, list[tuple[str, torch.Tensor]]]:
+    """Forward the canonical copy, check it, and run the relevance pass back to the pixels."""
+    tol = 1e-8 if images.dtype == torch.float64 else 1e-3
+    scale = 1.0 + float(reference_logits.abs().max())
+
+    def verify(out: torch.Tensor) -> None:
+        diff = float((out.detach() - reference_logits).abs().max())
+        if not diff <= tol * scale:
+            raise ValueError(
+                "LRP's canonical copy of the model (BatchNorm folded, residual sums made explicit) "
+                f"computes different logits (max difference {diff:.3g}); the model's forward "
+                "does something xai_tutor cannot see. LRP needs a layer graph it can see: "
+                "Sequential stacks and torchvision-style residual blocks"
+            )
+
+    if zero_bias:
+        canon.use_bias(True)
+        with torch.no_grad():
+            verify(canon.model(images))
+    canon.use_bias(not zero_bias)
+    recorder = canon.recorder
+    recorder.enabled = record
+    recorder.records.clear()
+    x = images.detach().clone().requires_grad_(True)
+    out = canon.model(x)
+    if not isinstance(out, torch.Tensor) or out.dim() != 2:
+        raise ValueError("the model must return logits of shape (B, classes)")
+    if not zero_bias:
+        verify(out)
+    check_graph(out)
+    if target is None:
+        target = out.detach().argmax(1)
+    r_out = torch.zeros_like(out).scatter(1, target[:, None], out.gather(1, target[:, None]))
+    r_out = r_out.detach()
+    recorder.add("output", r_out)
+    try:
+        (relevance,) = torch.autograd.grad(out, x, r_out)
+    except RuntimeError as err:
+        if "inplace" in str(err):
+            raise ValueError(
+                "the model's forward changes a tensor in place (e.g. F.relu(x, inplace=True) or "
+                "x += y) that LRP needs; use out-of-place operations or nn.ReLU modules"
+            ) from err
+        raise
+    recorder.add("input", relevance)
+    records = list(recorder.records)
+    recorder.enabled = False
+    return relevance.detach(), out.detach(), records
+
+
+def _run(
+    model: nn.Module,
+    images: Any,
+    target: Any,
+    composite: str | None,
+    rules: Mapping[Any, Any] | None,
+    epsilon: float,
+    gamma: float,
+    stabilizer: float,
+    low: Bounds,
+    high: Bounds,
+    zero_bias: bool,
+    record: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list, dict[str, Any]]:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    images = check_images(images)
+    _check_dtype(model, images)
+    for pname, value in (("epsilon", epsilon), ("gamma", gamma), ("stabilizer", stabilizer)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise ValueError(f"{pname} must be a number >= 0; got {value!r}")
+    with model_guard(model), torch.enable_grad():
+        with torch.no_grad():
+            logits = model(images)
+        if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+            raise ValueError("the model must return logits of shape (B, classes)")
+        tgt = resolve_target(logits, target)
+        score = logits.gather(1, tgt[:, None])[:, 0].detach()
+        canon = canonize(model)
+        comp = default_composite(canon) if composite is None else composite
+        summary = assign_rules(
+            canon, comp, rules, epsilon=epsilon, gamma=gamma, stabilizer=stabilizer,
+            low=low, high=high,
+        )
+        relevance, _, records = _propagate(canon, images, tgt, logits, zero_bias, record)
+    params: dict[str, Any] = dict(
+        composite=comp, epsilon=epsilon, gamma=gamma, stabilizer=stabilizer, low=low,
+        high=high, zero_bias=zero_bias, rules=summary,
+    )
+    return relevance, tgt, score, records, params
+
+
+@register(
+    "lrp",
+    family="pixel",
+    summary="Layer-wise relevance propagation: the logit handed back layer by layer with rules",
+)
+def lrp(
+    model: nn.Module,
+    images: torch.Tensor,
+    target: int | Sequence[int] | torch.Tensor | None = None,
+    layer: str | nn.Module | None = None,
+    composite: str | None = None,
+    rules: Mapping[Any, Any] | None = None,
+    epsilon: float = 1e-6,
+    gamma: float = 0.25,
+    stabilizer: float = 1e-6,
+    low: Bounds = None,
+    high: Bounds = None,
+    zero_bias: bool = False,
+    return_layers: bool = False,
+    progress: bool = True,
+) -> Explanation:
+    """Layer-wise Relevance Propagation of the target logit down to the input pixels.
+
+    Args:
+        model: a ReLU CNN (torchvision VGG/ResNet, the course's tiny models, ...). It is not
+            modified: LRP works on a copy with BatchNorm folded and explicit residual sums.
+        images: ``(B, 3, H, W)`` normalised images.
+        target: class per image (``None``: the top class).
+        layer: unused (LRP explains pixels); must be ``None``.
+        composite: ``"epsilon_gamma_box"``, ``"epsilon_plus"``, ``"epsilon_plus_flat"``,
+            ``"epsilon"`` or ``"zero"`` (see :mod:`xai_tutor.methods.lrp.composites`). ``None``:
+            ``"epsilon_plus"`` for models with residual blocks, else ``"epsilon_gamma_box"``.
+        rules: per-layer overrides ``{layer name | container name | module type: rule}``.
+        epsilon: epsilon of the epsilon rule (dense layers; every layer in ``"epsilon"``).
+        gamma: gamma of the gamma rule.
+        stabilizer: the small denominator shift of the other rules, pooling and sums.
+        low, high: zB pixel bounds (float, per channel, or a tensor broadcastable to the input);
+            default: the ImageNet-normalised range of pixels in ``[0, 1]``.
+        zero_bias: explain the network with all biases (folded BatchNorm shifts included) set
+            to zero, for which LRP-0 conserves relevance exactly.
+        return_layers: also store the relevance sum per layer, ``params["layers"]``: a list of
+            ``(name, (B,) tensor)`` in the order of the backward pass (``"output"`` first,
+            ``"input"`` last).
+        progress: accepted for a uniform interface; LRP is one pass, there is nothing to show.
+
+    Returns:
+        :class:`~xai_tutor.Explanation` with ``attribution`` = signed input relevance
+        ``(B, 3, H, W)``, ``saliency`` = positive part of its channel sum, min-max scaled per
+        image, ``score`` = the target logit of the unmodified model.
+
+    Example::
+
+        >>> e = explain(vgg16, x, "lrp", composite="epsilon_gamma_box", gamma=0.25)
+    """
+    del progress
+    if layer is not None:
+        raise ValueError("LRP explains the input pixels; leave layer=None")
+    relevance, tgt, score, records, params = _run(
+        model, images, target, composite, rules, epsilon, gamma, stabilizer, low, high,
+        zero_bias, return_layers,
+    )
+    if return_layers:
+        params["layers"] = records
+    saliency = normalise_per_image(pixel_map(relevance, "positive_sum"))
+    return Explanation(
+        attribution=relevance,
+        saliency=saliency,
+        target=tgt,
+        score=score,
+        method="lrp",
+        layer=None,
+        params=params,
+    )
+
+
+def lrp_layerwise(
+    model: nn.Module,
+    images: torch.Tensor,
+    target: int | Sequence[int] | torch.Tensor | None = None,
+    composite: str | None = None,
+    rules: Mapping[Any, Any] | None = None,
+    epsilon: float = 1e-6,
+    gamma: float = 0.25,
+    stabilizer: float = 1e-6,
+    low: Bounds = None,
+    high: Bounds = None,
+    zero_bias: bool = False,
+) -> list[tuple[str, torch.Tensor]]:
+    """Total relevance per layer: ``[(name, (B,) sums), ...]`` from ``"output"`` to ``"input"``.
+
+    Each entry is the relevance that the layer ``name`` handed to its input (for a residual
+    block's name: the total arriving at the block input). With ``composite="zero"`` and
+    ``zero_bias=True`` every entry of a plain chain equals the target logit (conservation).
+
+    Example::
+
+        >>> for name, total in lrp_layerwise(net, x, composite="zero", zero_bias=True):
+        ...     print(f"{name:20s} {total[0]:.4f}")
+    """
+    _, _, _, records, _ = _run(
+        model, images, target, composite, rules, epsilon, gamma, stabilizer, low, high,
+        zero_bias, True,
+    )
+    return records
