@@ -256,6 +256,27 @@ def test_parameter_controls_from_spec_table():
         assert {s.name for s in method_params(name, info.fn)} == wanted, name
 
 
+@pytest.mark.parametrize("name", sorted(PARAM_SPECS))
+def test_every_parameter_choice_runs(name):
+    """Each control value the table offers is accepted by the method (small model, 16 px)."""
+    if name not in xai_tutor.METHODS:
+        pytest.fail(f"PARAM_SPECS names {name!r}, which is not registered")
+    ex = _explorer(images={"a": _image(0, 16)}, method=name)
+    specs = {s.name: s for s in ex.param_specs}
+    for pname, spec in specs.items():
+        values = list(spec.choices) if spec.kind == "choice" else []
+        values += [not spec.default] if spec.kind == "bool" else []
+        for value in values:
+            ex.param_widgets[pname].value = value
+            if pname in ("n", "batch_size"):
+                continue
+            ex.run()
+            assert ex.message == "", (name, pname, value, ex.message)
+            assert ex.last_explanation.method == name
+            if value != "auto":  # auto: the method picks, e.g. LRP's composite by architecture
+                assert ex.last_explanation.params.get(pname, value) == value
+
+
 def test_expensive_method_waits_for_run_and_params_apply():
     assert xai_tutor.METHODS["smoothgrad"].expensive
     ex = _explorer(method="gradient")

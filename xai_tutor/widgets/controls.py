@@ -47,6 +47,11 @@ def param_control(spec: ParamSpec) -> W.Widget:
             value=float(spec.default), min=spec.low, max=spec.high, step=spec.step,
             continuous_update=False, readout_format=".2f", **common,
         )
+    if spec.kind == "log":
+        return W.FloatLogSlider(
+            value=float(spec.default), base=10, min=spec.low, max=spec.high, step=spec.step,
+            continuous_update=False, readout_format=".1e", **common,
+        )
     if spec.kind == "int":
         return W.IntSlider(
             value=int(spec.default), min=int(spec.low), max=int(spec.high),

@@ -52,7 +52,7 @@ from .controls import (
 )
 from .figure import download_link, png_bytes, side_by_side
 from .layers import layer_shapes
-from .params import ParamSpec, method_params
+from .params import AUTO, NO_LAYER, ParamSpec, method_params
 
 __all__ = ["Explorer", "method_explorer", "Cancelled"]
 
@@ -479,7 +479,9 @@ class Explorer:
         return shapes
 
     def _is_cam(self, name: str) -> bool:
-        return getattr(self._method_table[name], "family", "pixel") == "cam"
+        """Whether method ``name`` takes a layer (the CAM family, FullGrad excepted)."""
+        family = getattr(self._method_table[name], "family", "pixel")
+        return family == "cam" and name not in NO_LAYER
 
     def _refresh_layers(self, reset: bool) -> None:
         is_cam = self._is_cam(self.method.value)
@@ -569,7 +571,10 @@ class Explorer:
 
     def params(self) -> dict[str, Any]:
         """The current values of the method's parameter controls."""
-        return {name: widget.value for name, widget in self.param_widgets.items()}
+        return {
+            name: (None if widget.value == AUTO else widget.value)
+            for name, widget in self.param_widgets.items()
+        }
 
     def _on_change(self, _change: dict) -> None:
         if not self._hold_count:

@@ -21,7 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["ParamSpec", "PARAM_SPECS", "method_params"]
+__all__ = ["ParamSpec", "PARAM_SPECS", "NO_LAYER", "AUTO", "method_params"]
+
+#: the choice that stands for ``None`` (the method's automatic default)
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,8 @@ class ParamSpec:
     """One parameter control.
 
     ``kind`` is ``"float"`` or ``"int"`` (a slider from ``low`` to ``high`` in ``step``),
-    ``"choice"`` (a dropdown over ``choices``) or ``"bool"`` (a checkbox).
+    ``"log"`` (a slider over ``10**low .. 10**high``), ``"choice"`` (a dropdown over
+    ``choices``) or ``"bool"`` (a checkbox).
     """
 
     name: str
@@ -42,8 +46,8 @@ class ParamSpec:
     help: str = ""
 
     def __post_init__(self) -> None:
-        if self.kind not in ("float", "int", "choice", "bool"):
-            raise ValueError(f"kind must be float, int, choice or bool; got {self.kind!r}")
+        if self.kind not in ("float", "int", "log", "choice", "bool"):
+            raise ValueError(f"kind must be float, int, log, choice or bool; got {self.kind!r}")
         if self.kind == "choice" and not self.choices:
             raise ValueError(f"parameter {self.name!r} of kind 'choice' needs choices")
 
@@ -59,29 +63,42 @@ _BASE = ParamSpec(
     help="the method whose maps are averaged",
 )
 
+
+def _variant(default: str, *others: str, help: str = "") -> ParamSpec:
+    return ParamSpec("variant", "choice", default, choices=(default, *others), help=help)
+
+
 PARAM_SPECS: dict[str, tuple[ParamSpec, ...]] = {
+    "gradient": (
+        ParamSpec("times_input", "bool", False, help="gradient x input instead of the gradient"),
+    ),
     "smoothgrad": (_BASE, _SIGMA, _N),
     "smoothgradcampp": (_SIGMA, _N),
     "lrp": (
         ParamSpec(
-            "composite", "choice", "epsilon_plus", choices=(
-                "epsilon", "epsilon_plus", "epsilon_gamma_box", "epsilon_plus_flat",
-                "alpha1_beta0", "alpha2_beta1",
+            "composite", "choice", AUTO, choices=(
+                AUTO, "epsilon_gamma_box", "epsilon_plus", "epsilon_plus_flat", "epsilon", "zero",
             ),
-            help="which rule runs in which layer",
+            help="which rule runs in which layer (auto: epsilon_plus with residual blocks, "
+            "else epsilon_gamma_box)",
         ),
-        ParamSpec("epsilon", "float", 0.25, 0.0, 2.0, 0.01, help="stabiliser of the epsilon rule"),
-        ParamSpec("gamma", "float", 0.25, 0.0, 2.0, 0.01, help="weight on positive contributions"),
+        ParamSpec("epsilon", "log", 1e-6, -9.0, 0.0, 0.5, help="stabiliser of the epsilon rule"),
+        ParamSpec("gamma", "float", 0.25, 0.0, 2.0, 0.05, help="weight on positive contributions"),
     ),
-    "scorecam": (_BATCH,),
-    "ablationcam": (_BATCH,),
+    "gradcampp": (_variant("paper", "grad-cam", help="weights as in the paper or Grad-CAM's"),),
+    "xgradcam": (_variant("paper", "grad-cam", help="weights as in the paper or Grad-CAM's"),),
+    "scorecam": (
+        _variant("paper", "channel_softmax", help="score of each masked image as published"),
+        _BATCH,
+    ),
+    "ablationcam": (_variant("paper", "abs", help="relative score drop per channel"), _BATCH),
     "fullgrad": (
-        ParamSpec(
-            "variant", "choice", "full", choices=("full", "simple"),
-            help="full: input-gradient term plus bias terms; simple: bias terms only",
-        ),
+        _variant("layer", "channel", help="normalise each bias term per layer or per channel"),
     ),
 }
+
+#: methods of the CAM family that use every layer and take no ``layer`` argument
+NO_LAYER = frozenset({"fullgrad"})
 
 
 def method_params(name: str, fn: Callable[..., Any]) -> list[ParamSpec]:
@@ -103,6 +120,9 @@ def method_params(name: str, fn: Callable[..., Any]) -> list[ParamSpec]:
             continue
         default = params[spec.name].default
         if default is inspect.Parameter.empty or default is None:
+            out.append(spec)
+            continue
+        if spec.kind == "log" and not (isinstance(default, (int, float)) and default > 0):
             out.append(spec)
             continue
         if spec.kind == "choice" and default not in spec.choices:
