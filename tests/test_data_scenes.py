@@ -124,8 +124,7 @@ def test_visible_fractions(scenes):
     assert scenes[("pair", 0)].visible_fraction.min() >= 0.9
     flock = scenes[("flock", 0)]
     assert flock.visible_fraction.min() < 0.95  # someone is partly hidden
-    # the same bird alone (a single-species flock of one kind) keeps more pixels than in the
-    # crowd: the fraction is visible pixels over the bird's own pixels
+    # birds in front keep more of themselves than birds behind others or under foliage
     assert flock.visible_fraction.max() > flock.visible_fraction.min()
 
 

@@ -234,6 +234,6 @@ def load_image(source, size: tuple[int, int] | None = None) -> tuple[torch.Tenso
             display = np.asarray(
                 Image.fromarray(display, "RGB").resize((width, height), Image.BILINEAR)
             )
-    display = np.ascontiguousarray(display)
+    display = np.array(display, dtype=np.uint8, order="C")  # a writable copy
     x = torch.from_numpy(display).permute(2, 0, 1).float().div_(255.0)
     return normalise(x).unsqueeze(0).contiguous(), display
