@@ -43,7 +43,7 @@ _PAIR_MAX_OVERLAP = 0.03
 # The three canonical course scenes (chosen by eye: recognisable birds, natural look).
 COURSE_SCENES: dict[str, dict] = {
     "single": {"species": "flamingo", "seed": 1, "background": "water"},
-    "pair": {"species": ["toucan", "flamingo"], "seed": 1, "background": "water"},
+    "pair": {"species": ["toucan", "flamingo"], "seed": 1, "background": "meadow"},
     "flock": {"species": None, "seed": 3, "background": "meadow"},
 }
 
@@ -148,6 +148,23 @@ def _shadow(canvas: np.ndarray, x: int, y: int, w: int, h: int, strength: float 
     canvas[y0:y1, x0:x1] *= dark[..., None]
 
 
+def _reflection(canvas: np.ndarray, rgb: np.ndarray, alpha: np.ndarray, x: int, y: int) -> None:
+    """A faint, fading mirror image of a bird standing on water, below its feet."""
+    h = alpha.shape[0]
+    fade = np.linspace(0.35, 0.0, h, dtype=np.float32)[:, None]
+    tint = np.asarray((40, 80, 100), np.float32)
+    _paste(canvas, 0.6 * rgb[::-1] + 0.4 * tint, alpha[::-1] * fade, x, y + h)
+
+
+def _ground_effect(canvas, rgb, alpha, x, y, bg: str, strength: float = 0.35) -> None:
+    """Shadow on a meadow, reflection on water, nothing in the sky or foliage."""
+    h, w = alpha.shape
+    if bg == "water":
+        _reflection(canvas, rgb, alpha, x, y)
+    elif bg in GROUND_KINDS:
+        _shadow(canvas, x, y, w, h, strength)
+
+
 def _boxes(masks: np.ndarray) -> np.ndarray:
     boxes = np.zeros((len(masks), 4), np.int64)
     for i, m in enumerate(masks):
@@ -243,7 +260,8 @@ def _bird_y(rng, h: int, height: int, ground: bool, low: float) -> int:
     return int(round(rng.uniform(0.02 * height, max(0.98 * height - h, 0.02 * height))))
 
 
-def _layout_single(rng, layout, names, ground, flip_all):
+def _layout_single(rng, layout, names, bg, flip_all):
+    ground = bg in GROUND_KINDS
     width, height = layout.width, layout.height
     rgb, alpha = _sprite(
         load_cutout(names[0]), rng.uniform(0.4, 0.6) * height, 0.9 * width, flip_all(rng)
@@ -251,12 +269,12 @@ def _layout_single(rng, layout, names, ground, flip_all):
     h, w = alpha.shape
     x = int(round(rng.uniform(0.03 * width, max(0.97 * width - w, 0.03 * width))))
     y = _bird_y(rng, h, height, ground, 0.72)
-    if ground:
-        _shadow(layout.canvas, x, y, w, h)
+    _ground_effect(layout.canvas, rgb, alpha, x, y, bg)
     layout.add_bird(rgb, alpha, x, y)
 
 
-def _layout_pair(rng, layout, names, ground, flip_all):
+def _layout_pair(rng, layout, names, bg, flip_all):
+    ground = bg in GROUND_KINDS
     width, height = layout.width, layout.height
     sprites = [
         _sprite(load_cutout(n), rng.uniform(0.32, 0.48) * height, 0.45 * width, flip_all(rng))
@@ -284,8 +302,7 @@ def _layout_pair(rng, layout, names, ground, flip_all):
             if overlap <= _PAIR_MAX_OVERLAP:
                 break
         x = best[1]
-        if ground:
-            _shadow(layout.canvas, x, ys[i], w, h)
+        _ground_effect(layout.canvas, rgb, alpha, x, ys[i], bg)
         layout.add_bird(rgb, alpha, x, ys[i])
         placed.append(_mask_at(alpha, x, ys[i], width, height))
     # report instances in the order of ``names``
@@ -337,7 +354,8 @@ def _branch(rng, width: int, height: int, target: tuple[float, float]):
     return rgb, alpha, x0, y0
 
 
-def _layout_flock(rng, layout, names, ground, flip_all):
+def _layout_flock(rng, layout, names, bg, flip_all):
+    ground = bg in GROUND_KINDS
     width, height = layout.width, layout.height
     n = len(names)
     sizes = rng.uniform(0.17, 0.27, size=n) * height  # sqrt of each bird's box area
@@ -366,8 +384,7 @@ def _layout_flock(rng, layout, names, ground, flip_all):
                 break
         else:
             continue  # no room for this bird: leave it out
-        if ground:
-            _shadow(layout.canvas, x, ys[i], w, h, strength=0.25)
+        _ground_effect(layout.canvas, rgb, alpha, x, ys[i], bg, strength=0.25)
         layout.add_bird(rgb, alpha, x, ys[i])
         kept.append(i)
         boxes.append((x, ys[i], w, h))
@@ -435,18 +452,17 @@ def make_scene(
     bg = background or BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
     canvas = make_background(bg, (width, height), rng)
     layout = _Layout(canvas)
-    ground = bg in GROUND_KINDS
 
     def flip_all(r):
         return bool(flip and r.integers(2))
 
     if kind == "single":
-        _layout_single(rng, layout, names, ground, flip_all)
+        _layout_single(rng, layout, names, bg, flip_all)
         order = [0]
     elif kind == "pair":
-        order = _layout_pair(rng, layout, names, ground, flip_all)
+        order = _layout_pair(rng, layout, names, bg, flip_all)
     else:
-        order = _layout_flock(rng, layout, names, ground, flip_all)
+        order = _layout_flock(rng, layout, names, bg, flip_all)
     # list instances in the order they were named (drawing order may differ)
     rank = sorted(range(len(order)), key=lambda j: order[j])
     masks = np.stack([layout.visible[j] for j in rank])
