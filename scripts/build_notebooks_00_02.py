@@ -745,7 +745,7 @@ HOOKS = [
         (grad_A,) = torch.autograd.grad(logits[0, c], cap.activation)
 
     A = cap.activation.detach()
-    print(f"class {c} ({model.class_names[c]}), score {float(logits[0, c]):.3f}")
+    print(f"class {c} ({model.class_names[c]}), score {logits[0, c].item():.3f}")
     print("activations A:", tuple(A.shape), " gradient dy_c/dA:", tuple(grad_A.shape))
     print("hooks left on the layer:", len(cap.module._forward_hooks))
     """),
