@@ -199,3 +199,18 @@ def test_training_samples():
     assert np.bincount(la, minlength=len(SPECIES)).tolist() == [2] * len(SPECIES)
     with pytest.raises(ValueError):
         make_training_sample(len(SPECIES), (64, 48), rng)
+
+
+def test_training_augmentation_options():
+    plain, plain_mask = make_training_sample(5, (96, 64), 7, return_mask=True)
+    again, _ = make_training_sample(5, (96, 64), 7, return_mask=True)
+    assert np.array_equal(plain, again)
+    hidden = 0
+    for seed in range(6):
+        img, mask = make_training_sample(
+            5, (96, 64), seed, rotate=20, occlude=1.0, return_mask=True
+        )
+        _, bare = make_training_sample(5, (96, 64), seed, rotate=20, return_mask=True)
+        assert img.shape == (64, 96, 3) and mask.any()
+        hidden += int(mask.sum() < bare.sum())
+    assert hidden >= 3  # the foliage hides part of the bird in most samples

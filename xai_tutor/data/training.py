@@ -16,10 +16,22 @@ Example::
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from .backgrounds import BACKGROUNDS, make_background
 from .birds import SPECIES, load_cutout
+from .occluders import OCCLUDERS, load_occluder
 from .scenes import _mask_at, _paste, _sprite
+
+OCCLUDER_NAMES: tuple[str, ...] = tuple(OCCLUDERS)
+
+
+def _tilt(rgb: np.ndarray, alpha: np.ndarray, angle: float):
+    """Rotate a float sprite by ``angle`` degrees (canvas grows to fit)."""
+    rgba = np.concatenate([rgb, alpha[..., None] * 255.0], axis=-1)
+    im = Image.fromarray(np.clip(rgba + 0.5, 0, 255).astype(np.uint8), "RGBA")
+    arr = np.asarray(im.rotate(angle, Image.BICUBIC, expand=True), np.float32)
+    return arr[..., :3], arr[..., 3] / 255.0
 
 
 def make_training_sample(
@@ -31,13 +43,17 @@ def make_training_sample(
     flip: bool = True,
     scale: tuple[float, float] = (0.45, 0.9),
     jitter: float = 0.1,
+    rotate: float = 0.0,
+    occlude: float = 0.0,
     return_mask: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """One uint8 (H, W, 3) image of bird ``SPECIES[species_index]``; ``size`` = (W, H).
 
     ``rng`` is a numpy Generator (or a seed); ``scale`` bounds the bird's height as a share of
-    the image height; ``jitter`` bounds the brightness / contrast change. With
-    ``return_mask=True`` the bird's (H, W) bool mask comes too.
+    the image height; ``jitter`` bounds the brightness / contrast change; ``rotate`` bounds a
+    random tilt in degrees; ``occlude`` is the probability of a foliage sprite over part of the
+    bird (as in flock scenes). With ``return_mask=True`` the bird's visible (H, W) bool mask
+    comes too. Options left at 0 draw no random numbers, so streams stay comparable.
     """
     if not 0 <= int(species_index) < len(SPECIES):
         raise ValueError(f"species_index must be in [0, {len(SPECIES)}), got {species_index}")
@@ -51,17 +67,31 @@ def make_training_sample(
         0.95 * width,
         bool(flip and rng.integers(2)),
     )
+    if rotate:
+        rgb, alpha = _tilt(rgb, alpha, rng.uniform(-rotate, rotate))
     h, w = alpha.shape
     x = int(rng.integers(0, max(width - w, 0) + 1))
     y = int(rng.integers(0, max(height - h, 0) + 1))
     _paste(canvas, rgb, alpha, x, y)
+    mask = _mask_at(alpha, x, y, width, height)
+    if occlude and rng.random() < occlude:
+        leaf = OCCLUDER_NAMES[int(rng.integers(len(OCCLUDER_NAMES)))]
+        o_rgb, o_alpha = _sprite(
+            load_occluder(leaf), rng.uniform(0.3, 0.6) * h, 0.6 * w, bool(rng.integers(2)),
+            rng.uniform(-40, 40),
+        )
+        oh, ow = o_alpha.shape
+        ox = int(round(x + rng.uniform(0.15, 0.85) * w - ow / 2))
+        oy = int(round(y + rng.uniform(0.15, 0.85) * h - oh / 2))
+        _paste(canvas, o_rgb, o_alpha, ox, oy)
+        mask &= ~_mask_at(o_alpha, ox, oy, width, height)
     if jitter:
         gain = 1.0 + rng.uniform(-jitter, jitter)
         mean = canvas.mean()
         canvas = (canvas - mean) * (1.0 + rng.uniform(-jitter, jitter)) + mean * gain
     image = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
     if return_mask:
-        return image, _mask_at(alpha, x, y, width, height)
+        return image, mask
     return image
 
 
