@@ -232,7 +232,7 @@ class DeconvNet:
             if isinstance(m, nn.MaxPool2d) and m.return_indices:
                 raise UnsupportedArchitectureError(f"{name} returns indices; not supported")
         self.record: ForwardRecord | None = None
-        self._head: list[nn.Module | str] = []
+        self._head: list[tuple[nn.Module | str, tuple[int, ...] | None]] = []
 
     def layer_index(self, layer: str | int | nn.Module) -> int:
         """Index in ``model.features`` of ``layer`` (dotted name, index or module)."""
@@ -270,7 +270,7 @@ class DeconvNet:
                 "the model's forward() does not run model.features once, first and in order. "
                 + _ADVICE
             )
-        head: list[nn.Module | str] = []
+        head: list[tuple[nn.Module | str, tuple[int, ...] | None]] = []
         dims = len(order[n - 1][1]) if n else 4
         for m, shape in order[n:]:
             if not isinstance(m, _HEAD_TYPES):
@@ -280,8 +280,8 @@ class DeconvNet:
                     "ReLU and Dropout only. " + _ADVICE
                 )
             if isinstance(m, nn.Linear) and dims == 4 and len(shape) == 2:
-                head.append("flatten")  # torch.flatten(x, 1) inside forward()
-            head.append(m)
+                head.append(("flatten", None))  # torch.flatten(x, 1) inside forward()
+            head.append((m, shape))
             dims = len(shape) if not isinstance(m, nn.Flatten) else 2
         self._head = head
         return logits
@@ -309,7 +309,13 @@ class DeconvNet:
                         return_indices=True,
                     )
                 record.activations.append(a)
-            for step in self._head:
+            for step, shape in self._head:
+                if shape is not None and tuple(a.shape) != shape:
+                    raise UnsupportedArchitectureError(
+                        f"{type(step).__name__} of the head receives {shape} in the model but "
+                        f"{tuple(a.shape)} when replayed from the recorded modules, so forward() "
+                        "does more than a plain VGG between them. " + _ADVICE
+                    )
                 record.head_inputs.append(a)
                 if step == "flatten" or isinstance(step, nn.Flatten):
                     a = a.reshape(a.shape[0], -1)
@@ -326,7 +332,8 @@ class DeconvNet:
         if a.shape != reference.shape or not torch.allclose(a, reference, rtol=1e-4, atol=1e-4):
             raise UnsupportedArchitectureError(
                 "recomputing the logits from model.features and the head modules does not give "
-                "the model's output, so forward() does more than a plain VGG. " + _ADVICE
+                "the model's output, so forward() does more than a plain VGG between them. "
+                + _ADVICE
             )
         record.logits = reference
         self.record = record
@@ -384,7 +391,8 @@ class DeconvNet:
         record = self._require(record)
         r = signal
         with torch.no_grad():
-            for step, inp in zip(reversed(self._head), reversed(record.head_inputs), strict=True):
+            steps = [step for step, _ in self._head]
+            for step, inp in zip(reversed(steps), reversed(record.head_inputs), strict=True):
                 if step == "flatten" or isinstance(step, nn.Flatten):
                     r = r.reshape(inp.shape)
                 elif isinstance(step, nn.AdaptiveAvgPool2d):
