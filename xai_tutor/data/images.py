@@ -120,7 +120,10 @@ def _open(path: Path) -> Image.Image:
 
 
 def _array_to_float(arr: np.ndarray, where: str | None) -> np.ndarray:
-    """Any 2-D / 3-D numeric array to float RGB or RGBA in [0, 1], channels last."""
+    """Any 2-D / 3-D numeric array to float RGB or RGBA in [0, 1], channels last.
+
+    uint8 RGB comes back unchanged (it already is a display image).
+    """
     if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
         arr = np.moveaxis(arr, 0, -1)
     if arr.ndim == 3 and arr.shape[-1] == 1:
@@ -134,6 +137,8 @@ def _array_to_float(arr: np.ndarray, where: str | None) -> np.ndarray:
     if arr.dtype == np.bool_:
         out = arr.astype(np.float32)
     elif arr.dtype == np.uint8:
+        if arr.ndim == 3 and arr.shape[-1] == 3:
+            return arr  # already a display image: no float round trip
         out = arr.astype(np.float32) / 255.0
     elif arr.dtype == np.uint16:
         out = arr.astype(np.float32) / 65535.0
@@ -163,6 +168,7 @@ def _array_to_float(arr: np.ndarray, where: str | None) -> np.ndarray:
 
 
 def _pil_to_float(im: Image.Image, where: str | None) -> np.ndarray:
+    """A PIL image to float RGB / RGBA in [0, 1], or to uint8 RGB when nothing is lost."""
     _check_dims(*im.size, where)
     try:
         im = ImageOps.exif_transpose(im) or im
@@ -180,7 +186,7 @@ def _pil_to_float(im: Image.Image, where: str | None) -> np.ndarray:
     elif im.mode in ("LA", "PA", "RGBa", "La"):
         im = im.convert("RGBA")
     elif im.mode != "RGBA":
-        im = im.convert("RGB")
+        return np.asarray(im.convert("RGB"))  # uint8 RGB, used as it is
     return np.asarray(im, np.float32) / 255.0
 
 
@@ -227,7 +233,10 @@ def load_image(source, size: tuple[int, int] | None = None) -> tuple[torch.Tenso
             "load_image takes a file path, a PIL image or a numpy array, got "
             f"{type(source).__name__}"
         )
-    display = (np.clip(_composite_on_white(rgb), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    if rgb.dtype == np.uint8:
+        display = rgb
+    else:
+        display = (np.clip(_composite_on_white(rgb), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     if size is not None:
         width, height = _check_size(size)
         if (width, height) != (display.shape[1], display.shape[0]):
@@ -235,5 +244,8 @@ def load_image(source, size: tuple[int, int] | None = None) -> tuple[torch.Tenso
                 Image.fromarray(display, "RGB").resize((width, height), Image.BILINEAR)
             )
     display = np.array(display, dtype=np.uint8, order="C")  # a writable copy
-    x = torch.from_numpy(display).permute(2, 0, 1).float().div_(255.0)
-    return normalise(x).unsqueeze(0).contiguous(), display
+    # the normalisation in numpy: no torch thread start-up for a small element-wise job
+    mean = np.asarray(IMAGENET_MEAN, np.float32)
+    std = np.asarray(IMAGENET_STD, np.float32)
+    x = (display.astype(np.float32) / np.float32(255.0) - mean) / std
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))[None]), display
