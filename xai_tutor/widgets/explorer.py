@@ -732,7 +732,7 @@ class Explorer:
         target = int(e.target[0])
         name = self.class_names[target] if target < len(self.class_names) else str(target)
         where = f", layer <code>{e.layer}</code>" if e.layer else ""
-        return f"<b>{e.method}</b>{where}: class {name} (#{target}, logit {float(e.score[0]):.2f})"
+        return f"<b>{e.method}</b>{where}: {name} (#{target}, logit {float(e.score[0]):.2f})"
 
     def png(self) -> bytes:
         """The current figure as PNG bytes (what the download link holds)."""
