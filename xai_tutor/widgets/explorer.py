@@ -198,7 +198,9 @@ class Explorer:
                 raise ValueError("no models to choose from")
 
     def _build_controls(self, method: str | None, compare: str | None, fixed: bool) -> None:
-        names = list(self._method_table)
+        names = sorted(  # pixel methods first, then the CAM family
+            self._method_table, key=lambda n: (self._is_cam(n) or n in NO_LAYER, n)
+        )
         if method is None:
             method = "gradcam" if "gradcam" in names else names[0]
         self.image = W.Dropdown(
@@ -581,12 +583,8 @@ class Explorer:
             self.request_update()
 
     def _on_representation(self, _change: dict) -> None:
-        if self._hold_count:
-            return
-        if self.last_explanation is not None and self._busy() is False:
-            self._show()
-        else:
-            self.request_update()
+        if not self._hold_count:
+            self.request_update()  # the maps come from the cache; only the drawing changes
 
     # ------------------------------------------------------------------ computing
     def _jobs(self) -> list[tuple[str, str | None, dict[str, Any]]]:
@@ -665,8 +663,13 @@ class Explorer:
             self._say(f"{self.method.value} failed: {type(err).__name__}: {err}")
             return None
         self._store(results)
+        try:
+            figure = self._show()
+        except Exception as err:
+            self._say(f"could not draw the {self.representation.value} view: {err}")
+            return None
         self._say("", error=False)
-        return self._show()
+        return figure
 
     def render(self) -> np.ndarray | None:
         """Alias of :meth:`update`."""
