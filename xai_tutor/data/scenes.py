@@ -434,7 +434,8 @@ def make_scene(
     ``kind``: "single" (one large bird, 40-60 % of the image height), "pair" (two birds side by
     side, little or no overlap) or "flock" (5-9 birds overlapping each other, partly hidden
     behind foreground foliage). ``species``: None (seeded random choice from ``SPECIES``), one
-    name (every bird) or a list of names, one per bird (a flock then has that many birds).
+    name (every bird) or a list of names, one per bird (a flock then has that many birds, fewer
+    if a bird finds no place where it keeps 35 % of itself in view; ``scene.species`` says).
     ``size`` = (W, H). ``background``: one of "sky", "meadow", "water", "foliage" or None
     (seeded choice). ``flip``: allow seeded mirror images of the cut-outs.
 
