@@ -437,7 +437,7 @@ def project(
 
     Example::
 
-        >>> p = project(vgg, x, "features.28", channel=10, position="max")
+        p = project(vgg, x, "features.28", channel=10, position="max")
     """
     if layer is None and (channel is not None or position is not None):
         raise ValueError("channel and position select activations of a layer; pass layer= too")

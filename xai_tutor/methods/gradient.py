@@ -147,7 +147,7 @@ def gradient(
 
     Example::
 
-        >>> e = xai_tutor.explain(model, x, "gradient", times_input=True)
+        e = xai_tutor.explain(model, x, "gradient", times_input=True)
     """
     return pixel_explanation(
         model, images, target, layer, "gradient", "gradient", reduce, times_input

@@ -93,9 +93,9 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[list[nn.Module]]:
 
     Example::
 
-        >>> with relu_rule(net, "deconvnet"):
-        ...     score = net(x.requires_grad_())[0, 3]
-        ...     projection, = torch.autograd.grad(score, x)
+        with relu_rule(net, "deconvnet"):
+            score = net(x.requires_grad_())[0, 3]
+            projection, = torch.autograd.grad(score, x)
     """
     if rule not in RULES:
         raise ValueError(f"unknown ReLU rule {rule!r}; use one of {', '.join(RULES)}")
@@ -148,7 +148,7 @@ def guided_backprop(
 
     Example::
 
-        >>> e = xai_tutor.explain(model, x, "guided_backprop")
+        e = xai_tutor.explain(model, x, "guided_backprop")
     """
     return pixel_explanation(
         model, images, target, layer, method="guided_backprop", rule="guided", reduce=reduce
@@ -178,7 +178,7 @@ def deconvnet(
 
     Example::
 
-        >>> e = xai_tutor.explain(model, x, "deconvnet")
+        e = xai_tutor.explain(model, x, "deconvnet")
     """
     return pixel_explanation(
         model, images, target, layer, method="deconvnet", rule="deconvnet", reduce=reduce

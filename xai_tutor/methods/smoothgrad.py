@@ -16,9 +16,9 @@ The target class is fixed from the *clean* image, so every noisy copy explains t
 seeded generator, so the result does not depend on ``batch_size`` and image ``b`` of a batch gets
 the same noise as when explained alone (with the same seed, as the first image).
 
-Saliency: for pixel bases, the base's own map of the *averaged* attribution
-(``max_c |mean A_c|`` by default); for other bases, the average of the base's saliency maps,
-min-max scaled per image.
+Saliency: for pixel bases that name their channel reduction (``params["reduce"]``: gradient,
+guided backprop, DeconvNet), that reduction of the *averaged* attribution (``max_c |mean A_c|`` by
+default); for other bases, the average of the base's saliency maps; min-max scaled per image.
 
 Example::
 
@@ -120,7 +120,7 @@ def smoothgrad(
 
     Example::
 
-        >>> e = xai_tutor.explain(model, x, "smoothgrad", base="guided_backprop", n=25)
+        e = xai_tutor.explain(model, x, "smoothgrad", base="guided_backprop", n=25)
     """
     if base == "smoothgrad" or base not in METHODS:
         known = ", ".join(sorted(m for m in METHODS if m != "smoothgrad"))
@@ -164,9 +164,8 @@ def smoothgrad(
         sal_sum.index_add_(0, idx, sal)
     assert attr_sum is not None and sal_sum is not None and last is not None
     attribution = attr_sum / n
-    if info.family == "pixel":
-        reduce = last.params.get("reduce", "abs_max")
-        saliency = normalise_per_image(pixel_map(attribution, reduce))
+    if info.family == "pixel" and last.params.get("reduce") is not None:
+        saliency = normalise_per_image(pixel_map(attribution, last.params["reduce"]))
     else:
         saliency = normalise_per_image(sal_sum / n)
     params = {"base": base, "n": n, "sigma": sigma, "batch_size": batch_size, "seed": seed}
