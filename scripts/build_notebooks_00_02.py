@@ -870,12 +870,19 @@ HOOKS = [
 ]
 
 
-def main() -> None:
-    for name, cells in (("00_welcome", WELCOME), ("01_taxonomy", TAXONOMY),
-                        ("02_models_data_hooks", HOOKS)):
-        path = write_notebook(ROOT / "notebooks" / f"{name}.ipynb", cells)
-        print("wrote", path.relative_to(ROOT))
+NOTEBOOKS = {"00_welcome": WELCOME, "01_taxonomy": TAXONOMY, "02_models_data_hooks": HOOKS}
+
+
+def main(out_dir: Path | None = None) -> list[Path]:
+    """Write the three notebooks into ``out_dir`` (default: the repository's ``notebooks/``)."""
+    out_dir = Path(out_dir) if out_dir is not None else ROOT / "notebooks"
+    written = []
+    for name, cells in NOTEBOOKS.items():
+        path = write_notebook(out_dir / f"{name}.ipynb", cells)
+        print("wrote", path)
+        written.append(path)
+    return written
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
