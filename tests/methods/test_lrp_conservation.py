@@ -7,10 +7,10 @@ import copy
 import pytest
 import torch
 import torchvision
-from conftest import make_small, small_input
 from torch import nn
 
 import xai_tutor
+from conftest import make_small, small_input
 from xai_tutor.methods.lrp import lrp_layerwise
 
 SMALL = ["vgg", "vgg_dense", "resnet"]
