@@ -1,0 +1,344 @@
+"""Checks and solutions for notebooks 05 (CAM) and 06 (Grad-CAM and Guided Grad-CAM).
+
+The expected values are computed here independently of :mod:`xai_tutor.methods.cam`: the layer's
+activations are read with a plain forward hook, the gradients with ``torch.autograd.grad``, the
+head is taken as the last ``nn.Linear`` of the model, and guided backpropagation is written with
+tensor hooks (the gradient arriving at each ReLU output is clamped to be non-negative; the ReLU's
+own backward then applies the forward mask), not with :mod:`xai_tutor.methods.relu_rules`. All
+sums are done in float64.
+
+Example::
+
+    >>> from xai_tutor.exercises.cam import check_gradcam_weights
+    >>> check_gradcam_weights(None, model, x).ok   # doctest: +SKIP
+    False
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..hooks import model_guard
+from .core import Feedback, _as_array, _not_answered, check_close, register_solution
+
+__all__ = [
+    "LayerRecord",
+    "record_layer",
+    "last_linear",
+    "check_gap_logit",
+    "check_cam",
+    "check_gradcam_weights",
+    "check_gradcam",
+    "check_guided_gradcam",
+]
+
+
+class LayerRecord:
+    """Activations ``A (K, h, w)``, gradients ``dy/dA (K, h, w)``, logits and the target class."""
+
+    def __init__(self, activation: torch.Tensor, gradient: torch.Tensor, logits: torch.Tensor,
+                 target: int) -> None:
+        self.activation = activation
+        self.gradient = gradient
+        self.logits = logits
+        self.target = target
+
+
+def record_layer(model: nn.Module, x: torch.Tensor, target: int | None = None,
+                 layer: str | None = None) -> LayerRecord:
+    """One forward/backward pass of the single image ``x`` with a plain forward hook on
+    ``layer`` (default ``model.default_layer``). Returns float64 copies."""
+    layer = layer or model.default_layer
+    module = dict(model.named_modules())[layer]
+    kept: dict[str, torch.Tensor] = {}
+
+    def hook(_m: nn.Module, _i: tuple, out: torch.Tensor) -> torch.Tensor:
+        kept["A"] = out
+        return out.clone()  # an in-place op downstream must not change what we kept
+
+    with model_guard(model), torch.enable_grad():
+        leaf = x.detach().clone().requires_grad_(True)
+        handle = module.register_forward_hook(hook)
+        try:
+            logits = model(leaf)
+        finally:
+            handle.remove()
+        c = int(logits[0].argmax()) if target is None else int(target)
+        (grad,) = torch.autograd.grad(logits[0, c], kept["A"])
+    return LayerRecord(kept["A"][0].detach().double(), grad[0].double(),
+                       logits[0].detach().double(), c)
+
+
+def last_linear(model: nn.Module) -> nn.Linear:
+    """The model's last ``nn.Linear`` (the classifier of a GAP + linear head)."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError(f"{type(model).__name__} has no nn.Linear layer")
+    return linears[-1]
+
+
+def _variant(got: Any, value: torch.Tensor | np.ndarray, message: str, name: str,
+             rtol: float = 1e-4) -> Feedback | None:
+    g, v = _as_array(got), _as_array(value)
+    if g is None or v is None or g.shape != v.shape:
+        return None
+    scale = float(np.abs(v).max()) if v.size else 0.0
+    if np.allclose(g, v, rtol=rtol, atol=1e-6 * scale + 1e-9):
+        return Feedback(False, message, name=name)
+    return None
+
+
+# ------------------------------------------------------------------------------- 05 · CAM
+
+
+def check_gap_logit(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
+                    layer: str | None = None) -> Feedback:
+    """Exercise: the class score ``y_c = sum_k W[c, k] mean_ab A_k(a, b) + b_c`` recomputed from
+    the activations and the linear head; it must equal the model's logit."""
+    missing = _not_answered("y_c", got)
+    if missing is not None:
+        return missing
+    rec = record_layer(model, x, target, layer)
+    fc = last_linear(model)
+    w = fc.weight.detach().double()[rec.target]
+    b = 0.0 if fc.bias is None else float(fc.bias.detach().double()[rec.target])
+    a = rec.activation
+    slips = [
+        (float(a.mean(dim=(1, 2)) @ w), "you left out the bias b_c of the linear layer."),
+        (float(a.sum(dim=(1, 2)) @ w + b), "you summed over the positions; global AVERAGE "
+                                           "pooling takes the mean."),
+        (float(a.amax(dim=(1, 2)) @ w + b), "you took the maximum over the positions (global "
+                                            "max pooling); CAM's head averages."),
+    ]
+    expected = float(rec.logits[rec.target])
+    for value, message in slips:
+        fb = _variant(got, np.array(value), message, "y_c")
+        if fb is not None and not np.isclose(value, expected, rtol=1e-5, atol=1e-6):
+            return fb
+    return check_close("y_c", got, expected, atol=1e-4 * max(1.0, abs(expected)), rtol=1e-4,
+                       hints={"values": "pool A over its two spatial axes (mean), take the dot "
+                                        "product with row c of fc.weight, add fc.bias[c]; c is "
+                                        "the class you explain."})
+
+
+def _cam_expected(rec: LayerRecord, model: nn.Module) -> torch.Tensor:
+    w = last_linear(model).weight.detach().double()[rec.target]
+    return torch.einsum("k,khw->hw", w, rec.activation)
+
+
+def check_cam(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
+              layer: str | None = None) -> Feedback:
+    """Exercise: the class activation map ``M_c = sum_k W[c, k] A_k`` of shape ``(h, w)``,
+    without ReLU and without normalisation."""
+    missing = _not_answered("cam", got)
+    if missing is not None:
+        return missing
+    rec = record_layer(model, x, target, layer)
+    expected = _cam_expected(rec, model)
+    if (expected < 0).any():
+        fb = _variant(got, expected.clamp(min=0), "you applied a ReLU: CAM (Zhou et al.) keeps "
+                                                  "the negative evidence; Grad-CAM adds the ReLU.",
+                      "cam")
+        if fb is not None:
+            return fb
+    fb = _variant(got, expected / (expected.shape[0] * expected.shape[1]),
+                  "you divided by h*w: that is Grad-CAM's scale; CAM is the plain weighted sum.",
+                  "cam")
+    if fb is not None:
+        return fb
+    return check_close("cam", got, expected, atol=1e-5 * float(expected.abs().max()) + 1e-9,
+                       rtol=1e-4,
+                       hints={"shape_unreduced": "sum over the channel axis k: "
+                                                 "torch.einsum('k,khw->hw', w, A) or "
+                                                 "(w[:, None, None] * A).sum(0).",
+                              "pattern": "use the weight row of the class you explain "
+                                         "(fc.weight[c]), not another class.",
+                              "values": "use the weight row of the class you explain "
+                                        "(fc.weight[c]) and the activations of the layer just "
+                                        "before global average pooling."})
+
+
+# --------------------------------------------------------------------------- 06 · Grad-CAM
+
+
+def check_gradcam_weights(got: Any, model: nn.Module, x: torch.Tensor,
+                          target: int | None = None, layer: str | None = None) -> Feedback:
+    """Exercise: Grad-CAM's channel weights ``alpha_k = mean_ab dy_c/dA_k(a, b)``, shape ``(K,)``.
+    """
+    missing = _not_answered("alpha", got)
+    if missing is not None:
+        return missing
+    rec = record_layer(model, x, target, layer)
+    expected = rec.gradient.mean(dim=(1, 2))
+    fb = _variant(got, rec.activation.mean(dim=(1, 2)),
+                  "these are the mean ACTIVATIONS; the weights are the mean GRADIENTS dy_c/dA.",
+                  "alpha")
+    if fb is not None:
+        return fb
+    fb = _variant(got, rec.gradient.clamp(min=0).mean(dim=(1, 2)),
+                  "you dropped the negative gradients before averaging; Grad-CAM averages the "
+                  "signed gradient (Grad-CAM++ is the method that keeps only positive ones).",
+                  "alpha")
+    if fb is not None and not torch.allclose(rec.gradient.clamp(min=0), rec.gradient):
+        return fb
+    return check_close("alpha", got, expected, atol=1e-6 * float(expected.abs().max()) + 1e-12,
+                       rtol=1e-4,
+                       hints={"shape_unreduced": "average over the two spatial axes: "
+                                                 "grad.mean(dim=(1, 2)) for a (K, h, w) tensor.",
+                              "factor": "a factor of h*w: the weight is the MEAN of the "
+                                        "gradient over positions, not the sum.",
+                              "values": "differentiate the logit y_c of the class you explain "
+                                        "(not the softmax, not another class) with respect to "
+                                        "the recorded activations."})
+
+
+def check_gradcam(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
+                  layer: str | None = None) -> Feedback:
+    """Exercise: the Grad-CAM map ``ReLU(sum_k alpha_k A_k)`` of shape ``(h, w)``, not
+    normalised."""
+    missing = _not_answered("gradcam_map", got)
+    if missing is not None:
+        return missing
+    rec = record_layer(model, x, target, layer)
+    alpha = rec.gradient.mean(dim=(1, 2))
+    raw = torch.einsum("k,khw->hw", alpha, rec.activation)
+    expected = raw.clamp(min=0)
+    if (raw < 0).any():
+        fb = _variant(got, raw, "the map has negative values: Grad-CAM keeps only the positive "
+                                "evidence with a ReLU (torch.relu or .clamp(min=0)).",
+                      "gradcam_map")
+        if fb is not None:
+            return fb
+    return check_close("gradcam_map", got, expected,
+                       atol=1e-5 * float(expected.abs().max()) + 1e-12, rtol=1e-4,
+                       hints={"factor": "did you use the SUM of the gradients instead of their "
+                                        "mean (a factor h*w)?",
+                              "shape_unreduced": "sum the weighted maps over the channel axis.",
+                              "values": "weights = spatial mean of dy_c/dA; map = ReLU of the "
+                                        "weighted sum of the activations over channels."})
+
+
+def guided_backprop_reference(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
+    """Guided backpropagation ``(3, H, W)`` in float64 on a copy of ``model``: a tensor hook on
+    every ReLU/ReLU6 output clamps the arriving gradient to ``>= 0``; the ReLU's own backward then
+    multiplies by the forward mask."""
+    net = copy.deepcopy(model).double().eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    handles = []
+
+    def hook(module: nn.Module, _i: tuple, out: torch.Tensor) -> torch.Tensor:
+        out = out.clone()  # a fresh tensor to hang the hook on (in-place ReLUs share storage)
+        out.register_hook(lambda g: g.clamp(min=0))
+        return out
+
+    for m in net.modules():
+        if isinstance(m, (nn.ReLU, nn.ReLU6)):
+            m.inplace = False
+            handles.append(m.register_forward_hook(hook))
+    try:
+        with torch.enable_grad():
+            leaf = x.detach().double().clone().requires_grad_(True)
+            (grad,) = torch.autograd.grad(net(leaf)[0, target], leaf)
+    finally:
+        for h in handles:
+            h.remove()
+    return grad[0]
+
+
+def check_guided_gradcam(got: Any, model: nn.Module, x: torch.Tensor,
+                         target: int | None = None, layer: str | None = None) -> Feedback:
+    """Exercise: Guided Grad-CAM ``(3, H, W)``: guided backpropagation times the Grad-CAM map
+    upsampled bilinearly to ``(H, W)`` (``align_corners=False``) and min-max scaled to [0, 1]."""
+    missing = _not_answered("guided_gradcam", got)
+    if missing is not None:
+        return missing
+    rec = record_layer(model, x, target, layer)
+    alpha = rec.gradient.mean(dim=(1, 2))
+    cam = torch.einsum("k,khw->hw", alpha, rec.activation).clamp(min=0)
+    up = F.interpolate(cam[None, None], size=tuple(x.shape[-2:]), mode="bilinear",
+                       align_corners=False)[0, 0]
+    span = up.max() - up.min()
+    up = (up - up.min()) / span if span > 0 else torch.zeros_like(up)
+    guided = guided_backprop_reference(model, x, rec.target)
+    expected = guided * up
+    fb = _variant(got, guided * (up > 0.5),
+                  "you thresholded the Grad-CAM map; Guided Grad-CAM multiplies by its values.",
+                  "guided_gradcam")
+    if fb is not None:
+        return fb
+    fb = _variant(got, guided, "this is guided backpropagation alone: multiply it by the "
+                               "upsampled Grad-CAM map.", "guided_gradcam")
+    if fb is not None:
+        return fb
+    return check_close("guided_gradcam", got, expected,
+                       atol=1e-4 * float(expected.abs().max()) + 1e-12, rtol=1e-3,
+                       hints={"factor": "scale the upsampled Grad-CAM map to [0, 1] (min-max) "
+                                        "before multiplying: use the saliency of the Grad-CAM "
+                                        "explanation.",
+                              "shape_overreduced": "keep the three colour channels of guided "
+                                                   "backprop: (3, H, W) times the (H, W) map.",
+                              "pattern": "upsample with bilinear interpolation "
+                                         "(align_corners=False) to the image size.",
+                              "values": "multiply the guided backprop attribution (3, H, W) by "
+                                        "the upsampled, min-max scaled Grad-CAM map (H, W) of "
+                                        "the same class."})
+
+
+# -------------------------------------------------------------------------------- solutions
+
+
+def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
+    return lambda ns: fn(*(ns[n] for n in names))
+
+
+register_solution(
+    "cam.gap_logit",
+    """
+pooled = A[0].mean(dim=(1, 2))            # global average pooling: one number per channel, (K,)
+y_c = pooled @ fc.weight[c] + fc.bias[c]  # the linear layer, row c
+print(f"recomputed {y_c.item():.4f}  model {logits[0, c].item():.4f}")
+""",
+    check=_ns_check(check_gap_logit, "y_c", "model", "x", "c"),
+)
+
+register_solution(
+    "cam.cam_map",
+    """
+cam_map = torch.einsum("k,khw->hw", fc.weight[c2], A[0])   # sum_k W[c2, k] A_k, no ReLU
+""",
+    check=_ns_check(check_cam, "cam_map", "model", "x", "c2"),
+)
+
+register_solution(
+    "cam.gradcam_weights",
+    """
+alpha = grad_A[0].mean(dim=(1, 2))        # spatial mean of dy_c/dA_k, shape (K,)
+""",
+    check=_ns_check(check_gradcam_weights, "alpha", "model", "x", "c"),
+)
+
+register_solution(
+    "cam.gradcam_map",
+    """
+gradcam_map = torch.relu(torch.einsum("k,khw->hw", alpha, A[0]))
+""",
+    check=_ns_check(check_gradcam, "gradcam_map", "model", "x", "c"),
+)
+
+register_solution(
+    "cam.guided_gradcam",
+    """
+guided = xai_tutor.explain(model, x, "guided_backprop", target=c).attribution[0]   # (3, H, W)
+upsampled = xai_tutor.explain(model, x, "gradcam", target=c).saliency[0]           # (H, W), [0, 1]
+guided_gradcam = guided * upsampled
+""",
+    check=_ns_check(check_guided_gradcam, "guided_gradcam", "model", "x", "c"),
+)

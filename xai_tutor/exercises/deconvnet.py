@@ -1,0 +1,237 @@
+"""Checks and solutions for notebook 03 (DeconvNet, guided backpropagation, ReLU backward rules).
+
+The expected values are computed here independently of :mod:`xai_tutor.deconvnet` and of
+:mod:`xai_tutor.methods.relu_rules`: unpooling by walking over the pooling windows in NumPy, the
+transposed filtering as the vector-Jacobian product of the convolution (autograd of ``conv2d``,
+not ``conv_transpose2d``), and the three ReLU rules written out in NumPy.
+
+Example::
+
+    >>> import torch
+    >>> from xai_tutor.exercises.deconvnet import check_relu_rules
+    >>> x = torch.tensor([1.0, -2.0]); g = torch.tensor([-1.0, 3.0])
+    >>> check_relu_rules({"gradient": g * (x > 0), "deconvnet": g.clamp(min=0),
+    ...                   "guided": g * (x > 0) * (g > 0)}, x, g).ok
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .core import Feedback, _as_array, _not_answered, check_close, register_solution
+
+__all__ = [
+    "expected_unpool",
+    "expected_transposed_filter",
+    "expected_relu_rules",
+    "check_unpool",
+    "check_transposed_filter",
+    "check_relu_rules",
+]
+
+
+def _same(got: Any, value: np.ndarray, atol: float = 1e-6) -> bool:
+    g = _as_array(got)
+    return g is not None and g.shape == value.shape and bool(np.allclose(g, value, atol=atol))
+
+
+# ------------------------------------------------------------------------------------ unpooling
+
+
+def expected_unpool(a: torch.Tensor, signal: torch.Tensor, kernel: int = 2) -> np.ndarray:
+    """Unpool ``signal`` into the shape of ``a`` through the switches of ``kernel``x``kernel``
+    max-pooling (stride = kernel) of ``a``: each value goes to the position of its window's
+    maximum (first maximum in row-major order), every other position is 0. NumPy, float64."""
+    av = _as_array(a)
+    sv = _as_array(signal)
+    out = np.zeros_like(av)
+    b, c, h, w = av.shape
+    for n in range(b):
+        for k in range(c):
+            for i in range(h // kernel):
+                for j in range(w // kernel):
+                    win = av[n, k, i * kernel:(i + 1) * kernel, j * kernel:(j + 1) * kernel]
+                    di, dj = np.unravel_index(int(np.argmax(win)), win.shape)
+                    out[n, k, i * kernel + di, j * kernel + dj] = sv[n, k, i, j]
+    return out
+
+
+def check_unpool(got: Any, a: torch.Tensor, signal: torch.Tensor, kernel: int = 2) -> Feedback:
+    """Exercise: put ``signal`` (the size of the pooled map) back at the switch positions of the
+    max-pooling of ``a``; zeros elsewhere; the result has the shape of ``a``."""
+    missing = _not_answered("unpooled", got)
+    if missing is not None:
+        return missing
+    expected = expected_unpool(a, signal, kernel)
+    sv = _as_array(signal)
+    spread = np.repeat(np.repeat(sv, kernel, axis=2), kernel, axis=3)
+    h, w = expected.shape[-2:]
+    padded = np.zeros_like(expected)
+    padded[..., : spread.shape[-2], : spread.shape[-1]] = spread[..., :h, :w]
+    if _same(got, padded):
+        return Feedback(False, "you copied each value to every position of its window (nearest-"
+                               "neighbour upsampling); unpooling puts it only at the switch, the "
+                               "position of the window's maximum, and zeros elsewhere.",
+                        name="unpooled")
+    if _same(got, _as_array(a)):
+        return Feedback(False, "`unpooled` is the input of the pooling layer itself: the "
+                               "non-maximal values must be dropped (zeros), and the values put "
+                               "back are those of `signal`.", name="unpooled")
+    if not _same(got, expected) and _same(got, expected_unpool(a, _pooled(a, kernel), kernel)):
+        return Feedback(False, "you put back the pooled maxima of `a`; put back the values of "
+                               "`signal` (the signal coming down from the layer above).",
+                        name="unpooled")
+    return check_close("unpooled", got, expected, atol=1e-6, rtol=1e-5,
+                       hints={"shape": "the result has the shape of the pooling layer's input "
+                                       "(`a.shape`), not of the pooled map.",
+                              "values": "each window has exactly one non-zero: at the argmax of "
+                                        "that window of `a` (switches = indices returned by "
+                                        "max_pool2d(..., return_indices=True))."})
+
+
+def _pooled(a: torch.Tensor, kernel: int) -> torch.Tensor:
+    return F.max_pool2d(a.detach().double(), kernel)
+
+
+# ---------------------------------------------------------------------------- transposed filter
+
+
+def expected_transposed_filter(signal: torch.Tensor, conv: nn.Conv2d,
+                               input_shape: tuple[int, ...]) -> torch.Tensor:
+    """The deconvnet's filtering step: ``R = W^T r``, the vector-Jacobian product of the
+    convolution (no bias) at an input of ``input_shape``, computed with autograd of ``conv2d``."""
+    w = conv.weight.detach().double()
+    z = torch.zeros(input_shape, dtype=torch.float64, requires_grad=True)
+    with torch.enable_grad():
+        out = F.conv2d(z, w, None, conv.stride, conv.padding, conv.dilation, conv.groups)
+        if tuple(out.shape) != tuple(signal.shape):
+            raise ValueError(f"signal has shape {tuple(signal.shape)} but the convolution of an "
+                             f"input {tuple(input_shape)} gives {tuple(out.shape)}")
+        (r,) = torch.autograd.grad(out, z, signal.detach().double())
+    return r
+
+
+def check_transposed_filter(got: Any, signal: torch.Tensor, conv: nn.Conv2d,
+                            input_shape: tuple[int, ...]) -> Feedback:
+    """Exercise: filter ``signal`` (at the convolution's output) with the transposed filters of
+    ``conv`` back to its input shape ``input_shape``."""
+    missing = _not_answered("filtered", got)
+    if missing is not None:
+        return missing
+    expected = expected_transposed_filter(signal, conv, input_shape)
+    if conv.bias is not None and conv.in_channels == conv.out_channels:
+        with_bias = expected + conv.bias.detach().double().reshape(1, -1, 1, 1)
+        if _same(got, with_bias.numpy(), atol=1e-5):
+            return Feedback(False, "you added the bias: the deconvnet filters with the transposed "
+                                   "weights only (pass bias=None).", name="filtered")
+    return check_close("filtered", got, expected, atol=1e-5, rtol=1e-4,
+                       hints={"shape": "use F.conv_transpose2d with the layer's stride and "
+                                       "padding; with stride 2 add output_padding so that the "
+                                       "size equals the layer's input size.",
+                              "shape_order": "conv_transpose2d takes the weight as it is "
+                                             "(out, in, kh, kw): do not transpose it yourself.",
+                              "values": "use the same weight tensor (conv.weight), the same "
+                                        "stride and padding, and no bias."})
+
+
+# ------------------------------------------------------------------------------- ReLU rules
+
+
+def expected_relu_rules(x: Any, g: Any) -> dict[str, np.ndarray]:
+    """The signal passed back through ``y = max(x, 0)`` when ``g`` arrives from above."""
+    xv, gv = _as_array(x), _as_array(g)
+    return {
+        "gradient": gv * (xv > 0),
+        "deconvnet": np.maximum(gv, 0.0),
+        "guided": gv * (xv > 0) * (gv > 0),
+    }
+
+
+_RULE_SLIPS = {
+    "gradient": "the gradient keeps g (with its sign) where the forward input x was positive, "
+                "and 0 elsewhere: g * (x > 0).",
+    "deconvnet": "the deconvnet ignores x entirely and rectifies the signal: max(g, 0).",
+    "guided": "guided backprop combines both masks: g * (x > 0) * (g > 0).",
+}
+
+
+def check_relu_rules(got: Any, x: Any, g: Any) -> Feedback:
+    """Exercise: a dict ``{"gradient": ..., "deconvnet": ..., "guided": ...}`` with the signal
+    each rule passes back through a ReLU whose forward input was ``x``, given ``g`` from above."""
+    missing = _not_answered("rules", got)
+    if missing is not None:
+        return missing
+    if not isinstance(got, Mapping):
+        return Feedback(False, "`rules` should be a dict with the keys 'gradient', 'deconvnet' "
+                               f"and 'guided'; got a {type(got).__name__}.", name="rules")
+    expected = expected_relu_rules(x, g)
+    absent = [k for k in expected if k not in got]
+    if absent:
+        return Feedback(False, f"`rules` misses the key(s) {absent}.", name="rules")
+    for key, value in expected.items():
+        others = {k: v for k, v in expected.items() if k != key}
+        fb = check_close(f"rules[{key!r}]", got[key], value, atol=1e-6, rtol=1e-6)
+        if fb.ok:
+            continue
+        for other, other_value in others.items():
+            if _same(got[key], other_value):
+                return Feedback(False, f"rules[{key!r}] is the {other!r} rule. "
+                                       + _RULE_SLIPS[key], name="rules")
+        fb.details.append(_RULE_SLIPS[key])
+        return fb
+    return Feedback(True, "all three rules are right: they agree where x > 0 and g > 0 and "
+                          "differ only in which other entries they let through.", name="rules")
+
+
+# -------------------------------------------------------------------------------- solutions
+
+
+def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
+    return lambda ns: fn(*(ns[n] for n in names))
+
+
+register_solution(
+    "deconvnet.unpool",
+    """
+pooled, switches = F.max_pool2d(a, 2, return_indices=True)   # switches: flat index in each map
+unpooled = torch.zeros_like(a)
+flat = unpooled.flatten(2)                                    # (B, C, H * W), a view
+flat.scatter_(2, switches.flatten(2), signal.flatten(2))      # value -> its switch position
+# PyTorch's one-liner does the same:
+# F.max_unpool2d(signal, switches, 2, output_size=a.shape[-2:])
+""",
+    check=_ns_check(check_unpool, "unpooled", "a", "signal"),
+)
+
+register_solution(
+    "deconvnet.transposed_filter",
+    """
+out_h, out_w = r.shape[-2:]
+extra = []                                       # output_padding: rows/cols the stride dropped
+for axis, size in enumerate(conv_input_shape[-2:]):
+    k, s, p = conv.kernel_size[axis], conv.stride[axis], conv.padding[axis]
+    reached = (r.shape[2 + axis] - 1) * s - 2 * p + k
+    extra.append(size - reached)
+filtered = F.conv_transpose2d(r, conv.weight, None, conv.stride, conv.padding, tuple(extra))
+""",
+    check=_ns_check(check_transposed_filter, "filtered", "r", "conv", "conv_input_shape"),
+)
+
+register_solution(
+    "deconvnet.relu_rules",
+    """
+rules = {
+    "gradient": g * (x > 0),               # forward mask only
+    "deconvnet": g.clamp(min=0),           # rectify the signal, ignore x
+    "guided": g * (x > 0) * (g > 0),       # both
+}
+""",
+    check=_ns_check(check_relu_rules, "rules", "x", "g"),
+)
