@@ -116,7 +116,7 @@ def randomisation_check(
     stages: int = 4,
     seed: int = 0,
     progress: bool = True,
-    **params: Any,
+    params: dict[str, Any] | None = None,
 ) -> RandomisationResult:
     """Spearman correlation between the trained model's map and maps after randomisation.
 
@@ -130,7 +130,7 @@ def randomisation_check(
         stages: number of cascading steps (clipped to the number of layers).
         seed: seed of the re-initialisation.
         progress: show a progress bar over the stages.
-        **params: the method's parameters.
+        params: keyword arguments for the method, e.g. ``{"progress": False}``.
     """
     x = check_images(x)
     if x.shape[0] != 1:
@@ -147,7 +147,7 @@ def randomisation_check(
             raise ValueError(f"stages must be a positive int; got {stages!r}")
         k = min(stages, len(layers))
         cuts = sorted({int(np.ceil(len(layers) * (j + 1) / k)) for j in range(k)})
-    fn = _map_fn(method, params)
+    fn = _map_fn(method, dict(params or {}))
 
     def as_map(out: Any) -> np.ndarray:
         return saliency_map(out.saliency[0] if hasattr(out, "saliency") else out)
