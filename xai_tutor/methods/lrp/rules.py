@@ -68,7 +68,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 def stabilise(z: torch.Tensor, eps: float) -> torch.Tensor:
     """``z + eps * sign(z)`` with ``sign(0) = +1``: moves every denominator away from zero."""
-    return z + eps * torch.where(z >= 0, 1.0, -1.0).to(z.dtype)
+    return torch.where(z >= 0, eps, -eps).to(z.dtype).add_(z)
 
 
 def safe_divide(r: torch.Tensor, z: torch.Tensor, eps: float) -> torch.Tensor:
@@ -77,6 +77,11 @@ def safe_divide(r: torch.Tensor, z: torch.Tensor, eps: float) -> torch.Tensor:
         return r / stabilise(z, eps)
     nonzero = z != 0
     return torch.where(nonzero, r / torch.where(nonzero, z, torch.ones_like(z)), 0.0)
+
+
+def _signed(a: torch.Tensor) -> bool:
+    """Whether ``a`` has negative entries (then the generalised rules need their second term)."""
+    return bool(a.min() < 0)
 
 
 class LinearMap:
@@ -241,24 +246,25 @@ class Gamma(Rule):
     def relevance(self, lin, a, z, R):
         wp, bp = lin.weights("gamma_pos", self.gamma)
         wn, bn = lin.weights("gamma_neg", self.gamma)
-        ap = a.clamp(min=0)
-        an = a.clamp(max=0)
-        signed = bool((a < 0).any())
-        out = torch.zeros_like(a)
-        for mask, (w1, b1), w2 in (
-            (z > 0, (wp, bp), wn),
-            (z < 0, (wn, bn), wp),
-        ):
-            r = R * mask
-            if not bool(r.any()):
-                continue
+        signed = _signed(a)
+        ap = a.clamp(min=0) if signed else a
+        an = a.clamp(max=0) if signed else None
+        # relevance sitting on outputs z <= 0 (usually none: a ReLU follows and zeroes it)
+        r_off = R.masked_fill(z > 0, 0)
+        if bool(r_off.any()):
+            branches = [(R - r_off, (wp, bp), wn), (r_off.masked_fill(z == 0, 0), (wn, bn), wp)]
+        else:
+            branches = [(R, (wp, bp), wn)]
+        out = None
+        for r, (w1, b1), w2 in branches:
             denom = lin.forward(ap, w1, b1)
             if signed:
                 denom = denom + lin.forward(an, w2, None)
             s = safe_divide(r, denom, self.stabilizer)
-            out = out + ap * lin.transpose(s, w1, a.shape)
+            part = ap * lin.transpose(s, w1, a.shape)
             if signed:
-                out = out + an * lin.transpose(s, w2, a.shape)
+                part = part + an * lin.transpose(s, w2, a.shape)
+            out = part if out is None else out + part
         return out
 
 
@@ -275,14 +281,18 @@ class ZPlus(Rule):
 
     def relevance(self, lin, a, z, R):
         wp, bp = lin.weights("pos")
-        wn, _ = lin.weights("neg")
-        ap = a.clamp(min=0)
-        signed = bool((a < 0).any())
+        signed = _signed(a)
+        ap = a.clamp(min=0) if signed else a
         denom = lin.forward(ap, wp, bp)
         if signed:
+            wn, _ = lin.weights("neg")
             an = a.clamp(max=0)
             denom = denom + lin.forward(an, wn, None)
-        s = safe_divide(R, denom, self.stabilizer)
+        # every term is >= 0 (a+ w+, b+, a- w-), so stab(z) = z + eps needs no sign
+        if self.stabilizer > 0:
+            s = R / denom.add_(self.stabilizer)
+        else:
+            s = safe_divide(R, denom, 0.0)
         out = ap * lin.transpose(s, wp, a.shape)
         if signed:
             out = out + an * lin.transpose(s, wn, a.shape)
