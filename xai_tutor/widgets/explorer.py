@@ -29,6 +29,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import math
 import threading
@@ -70,6 +71,14 @@ def _methods() -> Mapping[str, Any]:
     from ..methods import METHODS
 
     return METHODS
+
+
+@functools.lru_cache(maxsize=1)
+def _course_scenes() -> dict[str, Any]:
+    """The three course scenes, built once per session and shared by all explorers."""
+    from ..data import course_scenes
+
+    return dict(course_scenes())
 
 
 def _class_names(model: nn.Module, count: int) -> list[str]:
@@ -160,9 +169,7 @@ class Explorer:
         self._scene_error = ""
         if scenes:
             try:
-                from ..data import course_scenes
-
-                self._scenes = dict(course_scenes())
+                self._scenes = dict(_course_scenes())
             except Exception as err:  # the data package may be missing pieces
                 self._scene_error = f"course scenes unavailable: {err}"
             options += [(f"course scene: {k}", f"scene:{k}") for k in self._scenes]
