@@ -26,6 +26,16 @@ METHOD_PARAMS = {
 METHODS = list(METHOD_PARAMS)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small nets run fastest on one thread (and do not fight other processes for cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+
 def snapshot(model: nn.Module) -> dict:
     return {
         "state": {k: v.clone() for k, v in model.state_dict().items()},

@@ -13,6 +13,16 @@ from xai_tutor.methods.cam.fullgrad import fullgrad_terms
 from xai_tutor.methods.cam.tail import find_tail
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small nets run fastest on one thread (and do not fight other processes for cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+
 @pytest.fixture(scope="module")
 def resnet18() -> torch.nn.Module:
     torch.manual_seed(0)
