@@ -34,7 +34,7 @@ def conservation_error(e: xai_tutor.Explanation) -> float:
 
 
 @pytest.mark.parametrize("kind", SMALL)
-@pytest.mark.parametrize("composite,eps", [("zero", 0.0), ("epsilon", 1e-9)])
+@pytest.mark.parametrize("composite,eps", [("zero", 0.0), ("epsilon", 1e-12)])
 def test_conservation_small_float64(kind: str, composite: str, eps: float) -> None:
     model = make_small(kind, torch.float64)
     x = small_input(3, 16, torch.float64)
