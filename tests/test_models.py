@@ -1,0 +1,147 @@
+"""Model registry: names, errors, offline behaviour, checksums, attributes of every loaded model."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+import torchvision
+
+from xai_tutor.hooks import find_layer
+from xai_tutor.models import (
+    MODEL_NAMES,
+    OFFLINE_TRIO,
+    WeightsChecksumError,
+    WeightsUnavailableError,
+    available_models,
+    course_models,
+    imagenet_classes,
+    load_model,
+    models_dir,
+)
+from xai_tutor.models import imagenet as imagenet_module
+
+
+@pytest.fixture
+def empty_torch_home(tmp_path, monkeypatch):
+    """A torch cache without any weights and a weights host that does not answer."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv("XAI_TUTOR_ALLOW_DOWNLOAD", raising=False)
+    monkeypatch.delenv("XAI_TUTOR_MODELS", raising=False)
+    monkeypatch.setattr(imagenet_module, "probe_host", lambda url, timeout=2.0: False)
+    return tmp_path / "torch"
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(ValueError) as info:
+        load_model("resnet19")
+    for name in MODEL_NAMES:
+        assert name in str(info.value)
+    with pytest.raises(TypeError):
+        load_model(18)
+
+
+def test_bad_device_is_a_value_error():
+    with pytest.raises(ValueError, match="device"):
+        load_model("tiny_vgg", device="gpu-please")
+
+
+@pytest.mark.parametrize("name", ["vgg16", "resnet18", "resnet50"])
+def test_missing_imagenet_weights_raise_a_clear_error(empty_torch_home, name):
+    with pytest.raises(WeightsUnavailableError) as info:
+        load_model(name)
+    message = str(info.value)
+    expected_file = imagenet_module.weights_path(name)
+    assert expected_file.name in message
+    assert str(empty_torch_home / "hub" / "checkpoints") in message
+    assert "download" in message and "tiny_vgg" in message
+    assert name not in available_models()
+
+
+def test_probe_of_a_closed_port_is_false():
+    # nothing listens on the discard port of the loopback address
+    assert imagenet_module.probe_host("http://127.0.0.1:9/x.pth", timeout=0.5) is False
+
+
+def test_cached_imagenet_weights_load_without_network(empty_torch_home):
+    """A file in the cache is used as is (random weights here, saved under the real name)."""
+    path = imagenet_module.weights_path("resnet18")
+    path.parent.mkdir(parents=True)
+    reference = torchvision.models.resnet18(weights=None)
+    torch.save(reference.state_dict(), path)
+    assert "resnet18" in available_models()
+    model = load_model("resnet18")
+    assert not model.training
+    assert model.default_layer == "layer4" and len(model.class_names) == 1000
+    for (k, a), b in zip(model.state_dict().items(), reference.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+def test_course_models_fall_back_to_the_offline_trio(empty_torch_home, monkeypatch):
+    models = course_models()
+    assert list(models) == list(OFFLINE_TRIO)
+    monkeypatch.setenv("XAI_TUTOR_MODELS", "imagenet")
+    with pytest.raises(WeightsUnavailableError):
+        course_models()
+    monkeypatch.setenv("XAI_TUTOR_MODELS", "cloud")
+    with pytest.raises(ValueError, match="imagenet"):
+        course_models()
+
+
+def test_imagenet_classes():
+    classes = imagenet_classes()
+    assert len(classes) == 1000
+    assert classes[130] == "flamingo" and classes[145] == "king penguin"
+
+
+def test_offline_models_are_available():
+    assert set(OFFLINE_TRIO) <= set(available_models())
+
+
+@pytest.mark.parametrize("name", OFFLINE_TRIO)
+def test_loaded_models_have_names_and_a_default_layer(name):
+    from xai_tutor.data import SPECIES
+
+    model = load_model(name)
+    assert not model.training
+    layer_name, layer = find_layer(model, model.default_layer)
+    expected = 1000 if name == "efficientnet_lite0" else len(SPECIES)
+    assert len(model.class_names) == expected
+    if expected == len(SPECIES):
+        assert model.class_names == list(SPECIES)
+    seen = {}
+    handle = layer.register_forward_hook(lambda m, i, o: seen.setdefault("shape", o.shape))
+    try:
+        with torch.no_grad():
+            out = model(torch.zeros(1, 3, 418, 626))
+    finally:
+        handle.remove()
+    assert out.shape == (1, expected)
+    assert len(seen["shape"]) == 4 and seen["shape"][2] >= 7 and seen["shape"][3] >= 7
+
+
+def _copy_models(tmp_path, monkeypatch):
+    folder = tmp_path / "models"
+    shutil.copytree(models_dir(), folder)
+    monkeypatch.setenv("XAI_TUTOR_MODELS_DIR", str(folder))
+    return folder
+
+
+def test_checksum_mismatch_is_refused(tmp_path, monkeypatch):
+    folder = _copy_models(tmp_path, monkeypatch)
+    weights = folder / "tiny_vgg.pt"
+    data = bytearray(weights.read_bytes())
+    data[-20] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(WeightsChecksumError, match="SHA-256"):
+        load_model("tiny_vgg")
+    load_model("tiny_resnet")  # the other file is intact
+
+
+def test_missing_tiny_weights_say_how_to_get_them(tmp_path, monkeypatch):
+    folder = _copy_models(tmp_path, monkeypatch)
+    (folder / "tiny_resnet.pt").unlink()
+    with pytest.raises(WeightsUnavailableError, match="xai_tutor.train"):
+        load_model("tiny_resnet")
+    assert "tiny_resnet" not in available_models()

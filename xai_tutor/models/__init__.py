@@ -1,0 +1,42 @@
+"""The course's CNN classifiers: torchvision ImageNet models, EfficientNet-Lite0 and tiny models.
+
+See :mod:`xai_tutor.models.registry` for the list of names and how each is loaded.
+
+Example::
+
+    >>> from xai_tutor.models import available_models, load_model
+    >>> model = load_model("tiny_vgg")
+    >>> model.class_names[:2], model.default_layer
+    (['flamingo', 'toucan'], 'features.12')
+"""
+
+from .efficientnet_lite import EfficientNetLite0
+from .imagenet import WeightsUnavailableError, imagenet_classes
+from .registry import (
+    IMAGENET_TRIO,
+    MODEL_NAMES,
+    OFFLINE_TRIO,
+    WeightsChecksumError,
+    available_models,
+    course_models,
+    load_model,
+    models_dir,
+)
+from .tiny import BasicBlock, TinyResNet, TinyVGG
+
+__all__ = [
+    "BasicBlock",
+    "EfficientNetLite0",
+    "IMAGENET_TRIO",
+    "MODEL_NAMES",
+    "OFFLINE_TRIO",
+    "TinyResNet",
+    "TinyVGG",
+    "WeightsChecksumError",
+    "WeightsUnavailableError",
+    "available_models",
+    "course_models",
+    "imagenet_classes",
+    "load_model",
+    "models_dir",
+]

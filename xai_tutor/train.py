@@ -1,0 +1,213 @@
+"""Reproducible training of the course's own bird classifiers (``tiny_vgg``, ``tiny_resnet``).
+
+The models learn the 16 species of :data:`xai_tutor.data.SPECIES` from generated scenes at the
+full course size, 626 x 418, so they see exactly the kind of input the notebooks give them.
+
+Data
+    ``--scenes`` scenes drawn with :func:`xai_tutor.data.make_scene` from the seeds
+    ``TRAIN_SEED_OFFSET + i`` (far away from the small seeds that the course and the tests use):
+    by default 75 % "single" scenes with a balanced species, 15 % "pair" and 10 % "flock"
+    scenes with random species. The target of a scene is the *share* of each species among its
+    birds (one-hot for a single bird, 1/2 + 1/2 for a mixed pair), trained with soft-target
+    cross-entropy, so that on pair and flock scenes the softmax is split between the species
+    that are present, and each of them is a sensible target to explain.
+
+Optimisation
+    AdamW (lr ``--lr``, weight decay 1e-4), batch ``--batch``, one-cycle learning rate over
+    ``--epochs`` epochs, seeded (``--seed``) shuffling and initialisation, 2 CPU threads.
+
+Output
+    ``<out>/<model>.pt`` (float32 state dict) and an entry in ``<out>/models.json`` with the
+    file's SHA-256 (checked by :func:`xai_tutor.models.load_model`), the species order, the
+    architecture, the command line, the training time and the held-out accuracy measured on
+    ``--val`` fresh single-bird scenes (seeds ``VAL_SEED_OFFSET + i``).
+
+Example (the committed weights were made with these defaults)::
+
+    python -m xai_tutor.train --model tiny_vgg --out data/models
+    python -m xai_tutor.train --model tiny_resnet --out data/models
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from xai_tutor.data import IMAGENET_MEAN, IMAGENET_STD, SPECIES, make_scene
+from xai_tutor.models.tiny import ARCHITECTURES
+
+TRAIN_SEED_OFFSET = 1_000_000
+VAL_SEED_OFFSET = 500_000
+SIZE = (626, 418)
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def scene_plan(n: int, mix: tuple[float, float, float], seed: int) -> list[tuple[str, str | None]]:
+    """The (kind, species) of each training scene: singles balanced over species, shuffled."""
+    rng = np.random.default_rng(seed)
+    n_single = round(n * mix[0])
+    n_pair = round(n * mix[1])
+    plan: list[tuple[str, str | None]] = [
+        ("single", SPECIES[i % len(SPECIES)]) for i in range(n_single)
+    ]
+    plan += [("pair", None)] * n_pair + [("flock", None)] * (n - n_single - n_pair)
+    order = rng.permutation(len(plan))
+    return [plan[i] for i in order]
+
+
+def render(plan: list[tuple[str, str | None]], offset: int, progress: bool = True):
+    """Draw the scenes: uint8 images (N, 3, H, W) and soft targets (N, classes) float32."""
+    width, height = SIZE
+    images = torch.empty((len(plan), 3, height, width), dtype=torch.uint8)
+    targets = torch.zeros((len(plan), len(SPECIES)), dtype=torch.float32)
+    for i, (kind, species) in enumerate(tqdm(plan, desc="scenes", disable=not progress)):
+        scene = make_scene(kind, species=species, size=SIZE, seed=offset + i)
+        images[i] = torch.from_numpy(np.array(scene.image, dtype=np.uint8)).permute(2, 0, 1)
+        for name in scene.species:
+            targets[i, SPECIES.index(name)] += 1.0 / len(scene.species)
+    return images, targets
+
+
+def to_input(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 3, H, W) -> ImageNet-normalised float32, as :func:`xai_tutor.load_image`."""
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (images.float() / 255.0 - mean) / std
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
+             batch: int = 16) -> float:
+    """Top-1 accuracy of ``model`` (put in eval mode) on uint8 images and int labels."""
+    model.eval()
+    correct = 0
+    for start in range(0, len(images), batch):
+        logits = model(to_input(images[start:start + batch]))
+        correct += int((logits.argmax(1) == labels[start:start + batch]).sum())
+    return correct / len(images)
+
+
+def train(args: argparse.Namespace) -> dict:
+    """Train one model as described by ``args``; write weights and metadata; return the entry."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+
+    plan = scene_plan(args.scenes, tuple(args.mix), args.seed)
+    images, targets = render(plan, TRAIN_SEED_OFFSET, args.progress)
+    val_plan = [("single", SPECIES[i % len(SPECIES)]) for i in range(args.val)]
+    val_images, val_targets = render(val_plan, VAL_SEED_OFFSET, args.progress)
+    val_labels = val_targets.argmax(1)
+    data_time = time.time() - started
+
+    model = ARCHITECTURES[args.model](num_classes=len(SPECIES))
+    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    steps_per_epoch = math.ceil(len(images) / args.batch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch, pct_start=0.2
+    )
+    generator = torch.Generator().manual_seed(args.seed)
+    history = []
+    for epoch in range(args.epochs):
+        model.train()
+        order = torch.randperm(len(images), generator=generator)
+        total = 0.0
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{args.epochs}",
+                   disable=not args.progress)
+        for step in bar:
+            idx = order[step * args.batch:(step + 1) * args.batch]
+            logits = model(to_input(images[idx]))
+            loss = torch.sum(-targets[idx] * F.log_softmax(logits, 1), 1).mean()
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += loss.item() * len(idx)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        val_acc = accuracy(model, val_images, val_labels)
+        history.append({"epoch": epoch + 1, "loss": total / len(images), "val_acc": val_acc})
+        print(f"epoch {epoch + 1}: loss {total / len(images):.4f}  held-out acc {val_acc:.3f}  "
+              f"({time.time() - started:.0f} s)", flush=True)
+
+    model.eval()
+    path = out / f"{args.model}.pt"
+    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    torch.save(state, path)
+    entry = {
+        "file": path.name,
+        "sha256": sha256_of(path),
+        "architecture": type(model).__name__,
+        "classes": list(SPECIES),
+        "default_layer": model.default_layer,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "input": "ImageNet-normalised RGB, trained at 626 x 418",
+        "command": "python -m xai_tutor.train " + " ".join(args.argv),
+        "train_seed_offset": TRAIN_SEED_OFFSET,
+        "val_seed_offset": VAL_SEED_OFFSET,
+        "scenes": args.scenes,
+        "mix": {"single": args.mix[0], "pair": args.mix[1], "flock": args.mix[2]},
+        "epochs": args.epochs,
+        "threads": args.threads,
+        "data_seconds": round(data_time, 1),
+        "total_seconds": round(time.time() - started, 1),
+        "held_out_accuracy": history[-1]["val_acc"],
+        "history": history,
+        "torch": torch.__version__,
+    }
+    meta_path = out / "models.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    meta[args.model] = entry
+    meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {path} (sha256 {entry['sha256'][:16]}...) in {entry['total_seconds']} s")
+    return entry
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m xai_tutor.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, choices=sorted(ARCHITECTURES))
+    parser.add_argument("--out", default="data/models", help="folder for weights + models.json")
+    parser.add_argument("--scenes", type=int, default=2000, help="number of training scenes")
+    parser.add_argument("--mix", type=float, nargs=3, default=(0.75, 0.15, 0.10),
+                        metavar=("SINGLE", "PAIR", "FLOCK"), help="shares of scene kinds")
+    parser.add_argument("--val", type=int, default=96, help="held-out single scenes")
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-progress", dest="progress", action="store_false")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    if abs(sum(args.mix) - 1.0) > 1e-6 or min(args.mix) < 0:
+        parser.error(f"--mix shares must be >= 0 and sum to 1, got {args.mix}")
+    args.argv = argv
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    train(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
