@@ -41,8 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", default="results", help="output folder (default: results)")
     exp.add_argument("--size", nargs=2, type=int, default=[626, 418], metavar=("W", "H"),
                      help="scene size (default 626 418, as in the paper)")
-    exp.add_argument("--steps", type=int, default=16,
-                     help="steps of the deletion/insertion curves (default 16)")
+    exp.add_argument("--steps", type=int, default=8,
+                     help="steps of the deletion/insertion curves (default 8)")
+    exp.add_argument("--curves", choices=["canonical", "all", "none"], default="canonical",
+                     help="scenes that get deletion/insertion curves (default: canonical)")
     exp.add_argument("--batch-size", type=int, default=64,
                      help="batch size of Score-CAM / Ablation-CAM (default 64)")
     exp.add_argument("--seed", type=int, default=0, help="base seed of the generated scenes")
@@ -63,14 +65,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("--samples must be >= 0")
         if min(args.size) < 32:
             parser.error("--size must be at least 32 x 32")
+        from .models import WeightsUnavailableError
+
         try:
             result = run_experiment(
                 models=args.models, methods=args.methods, kinds=args.scenes,
                 samples=args.samples, out=args.out, size=tuple(args.size), steps=args.steps,
+                curves=args.curves,
                 batch_size=args.batch_size, seed=args.seed, sanity=not args.no_sanity,
                 progress=not args.no_progress,
             )
-        except (ValueError, TypeError, KeyError) as err:
+        except (ValueError, TypeError, KeyError, WeightsUnavailableError) as err:
             print(f"xai-tutor: error: {err}", file=sys.stderr)
             return 2
         print(f"wrote {len(result.files)} files to {args.out} in {result.seconds:.0f} s:")

@@ -15,9 +15,10 @@ with three ImageNet models and compares the saliency maps by eye (Figure 5). Her
    about the image (a Gaussian at the image centre, sigma = a quarter of the shorter side,
    TorchRay's centre baseline as a map).
 4. **Metrics** per map (:mod:`xai_tutor.evaluation`): pointing game (15 px), relevance mass,
-   multi-instance coverage, area recall, shape IoU, deletion AUC (grey baseline) and insertion AUC
-   (blurred baseline); run time and peak memory; ``area`` is the objects' share of the image (the
-   relevance mass of a uniform map).
+   multi-instance coverage, area recall, shape IoU; deletion AUC (grey baseline) and insertion AUC
+   (blurred baseline), by default on the canonical scenes only (they cost ``2 (steps + 1)``
+   forward passes per map); run time and peak memory; ``area`` is the objects' share of the
+   image (the relevance mass of a uniform map).
 5. **Scaling**: each method's run time on the canonical single scene at half and full size.
 6. **Sanity**: Spearman correlation between the map of each model and of a copy with every layer
    re-initialised (Adebayo et al. 2018), on the canonical single scene.
@@ -27,6 +28,7 @@ with three ImageNet models and compares the saliency maps by eye (Figure 5). Her
 Outputs (in ``out``): ``grid_<model>.png`` (Figure 5: the three canonical scenes as columns, one
 row per method), ``representations_<model>.png``, ``scenes.png``, ``scores.csv`` (one row per
 map), ``metrics.csv`` / ``metrics.md`` (mean and standard error per method x model x kind),
+``overall.csv`` (per method over all models and scenes),
 ``timing.csv``, ``sanity.csv``, ``claims.csv`` / ``claims.md``, ``run.json``.
 
 Example::
@@ -69,7 +71,7 @@ __all__ = [
     "centre_baseline",
 ]
 
-DEFAULT_SAMPLES = 4
+DEFAULT_SAMPLES = 2
 DEFAULT_KINDS = ("single", "pair", "flock")
 CENTRE = "centre_baseline"
 #: pairs of methods combined by :func:`xai_tutor.combine`: (first, second, rule)
@@ -204,19 +206,23 @@ def _explain(model: nn.Module, x: torch.Tensor, method: str, target: int,
 
 
 def _score_map(model: nn.Module, x: torch.Tensor, sal: np.ndarray, masks: np.ndarray,
-               target: int, steps: int) -> dict[str, float]:
+               target: int, steps: int, curves: bool) -> dict[str, float]:
     pg = ev.pointing_game(sal, masks, 15)
-    return {
+    out = {
         "pointing": float(pg.hit),
         "mass": ev.relevance_mass(sal, masks),
         "coverage": ev.multi_instance_coverage(sal, masks),
         "recall": ev.area_recall(sal, masks),
         "shape_iou": ev.shape_iou(sal, masks),
-        "deletion": ev.deletion_auc(model, x, sal, target, steps=steps, batch_size=steps + 1,
-                                    progress=False),
-        "insertion": ev.insertion_auc(model, x, sal, target, steps=steps, batch_size=steps + 1,
-                                      progress=False),
+        "deletion": float("nan"),
+        "insertion": float("nan"),
     }
+    if curves:
+        out["deletion"] = ev.deletion_auc(model, x, sal, target, steps=steps,
+                                          batch_size=steps + 1, progress=False)
+        out["insertion"] = ev.insertion_auc(model, x, sal, target, steps=steps,
+                                            batch_size=steps + 1, progress=False)
+    return out
 
 
 # --------------------------------------------------------------------------- the run
@@ -229,7 +235,8 @@ def run_experiment(
     samples: int = DEFAULT_SAMPLES,
     out: str | Path = "results",
     size: tuple[int, int] = (626, 418),
-    steps: int = 16,
+    steps: int = 8,
+    curves: str = "canonical",
     batch_size: int = 64,
     seed: int = 0,
     sanity: bool = True,
@@ -246,6 +253,8 @@ def run_experiment(
         out: output folder (created).
         size: scene size ``(W, H)``; the paper uses 626 x 418.
         steps: steps of the deletion / insertion curves.
+        curves: where to run the (costly) deletion / insertion curves: ``"canonical"`` (the
+            canonical scenes only), ``"all"`` (every scene) or ``"none"``.
         batch_size: batch size of the expensive methods (Score-CAM, Ablation-CAM).
         seed: base seed of the generated scenes.
         sanity: run the model-randomisation check.
@@ -258,6 +267,8 @@ def run_experiment(
         raise ValueError(f"samples must be an int >= 0; got {samples!r}")
     if not kinds:
         raise ValueError("give at least one scene kind")
+    if curves not in ("canonical", "all", "none"):
+        raise ValueError(f"curves must be 'canonical', 'all' or 'none'; got {curves!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ev.release_freed_memory()
@@ -287,6 +298,7 @@ def run_experiment(
                         "target": cls, "correct": int(correct), "instances": len(masks),
                         "area": float(masks.any(axis=0).mean())}
                 maps: dict[str, np.ndarray] = {}
+                do_curves = curves == "all" or (curves == "canonical" and scene_id == "canonical")
                 for method in method_list:
                     bar.set_description(f"{model_name} {scene.kind} {scene_id} {method}")
                     cost = _explain(model, x, method, cls, params[method])
@@ -294,14 +306,14 @@ def run_experiment(
                     maps[method] = sal
                     row = dict(base, method=method, seconds=cost.seconds,
                                peak_mb=cost.peak_bytes / 2**20)
-                    row.update(_score_map(model, x, sal, masks, cls, steps))
+                    row.update(_score_map(model, x, sal, masks, cls, steps, do_curves))
                     scores.append(row)
                     bar.update(1)
                 extra = {combo_name(*c): combine([maps[c[0]], maps[c[1]]], c[2]) for c in combos}
                 extra[CENTRE] = centre_baseline(maps[method_list[0]].shape)
                 for name, sal in extra.items():
                     row = dict(base, method=name, seconds=float("nan"), peak_mb=float("nan"))
-                    row.update(_score_map(model, x, sal, masks, cls, steps))
+                    row.update(_score_map(model, x, sal, masks, cls, steps, do_curves))
                     scores.append(row)
                 if scene_id == "canonical":
                     for name, sal in list(maps.items()) + list(extra.items()):
@@ -323,7 +335,8 @@ def run_experiment(
     run = {
         "models": list(model_map), "methods": method_list, "kinds": list(kinds),
         "samples": samples, "scenes_per_kind": 1 + samples, "size": list(size),
-        "steps": steps, "batch_size": batch_size, "seed": seed, "seconds": round(elapsed, 1),
+        "steps": steps, "curves": curves, "batch_size": batch_size, "seed": seed,
+        "seconds": round(elapsed, 1),
         "torch": torch.__version__, "threads": torch.get_num_threads(),
         "python": platform.python_version(), "machine": platform.machine(),
     }
@@ -407,12 +420,13 @@ def _mean_se(values: Iterable[float]) -> tuple[float, float, int]:
     v = np.array([x for x in values if not math.isnan(x)], dtype=np.float64)
     if v.size == 0:
         return float("nan"), float("nan"), 0
-    se = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0
+    se = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else float("nan")
     return float(v.mean()), se, int(v.size)
 
 
 def summarise(scores: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and standard error (``std / sqrt(n)``, ddof 1) per method x model x kind."""
+    """Mean and standard error (``std / sqrt(n)``, ddof 1; NaN for n = 1) per method x model x
+    kind. ``n`` counts the scenes, ``n_curves`` those with deletion / insertion curves."""
     groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for row in scores:
         groups.setdefault((row["method"], row["model"], row["kind"]), []).append(row)
@@ -421,6 +435,7 @@ def summarise(scores: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"method": method, "model": model, "kind": kind, "n": len(rows),
                                  "correct": float(np.mean([r["correct"] for r in rows])),
                                  "area": float(np.mean([r["area"] for r in rows]))}
+        entry["n_curves"] = _mean_se(r["deletion"] for r in rows)[2]
         for key in METRICS:
             mean, se, _ = _mean_se(r[key] for r in rows)
             entry[key] = mean
@@ -474,8 +489,22 @@ def _write(out: Path, scores, metrics, timing, sanity_rows, claims, canonical_ma
           f"({', '.join(f'{k}: n = {n}' for k, n in n_per_kind.items())}; the canonical scene "
           "plus generated ones). Higher is better except deletion AUC, time and memory. "
           "`area`: share of the image covered by the explained birds (relevance mass of a "
-          "uniform map). `correct`: share of scenes where the top class is a bird in the scene.",
-          ""]
+          "uniform map). `correct`: share of scenes where the top class is a bird in the scene. "
+          "Deletion and insertion AUC are computed on "
+          + ("every scene." if any(
+              not math.isnan(r["deletion"]) for r in scores if r["scene"] != "canonical")
+             else "the canonical scenes only (n = 1 per cell: no standard error).")
+          + " Time and memory are per call during the run (other processes share the CPU); "
+          "see the timing table for best-of-3 times.", ""]
+    overall = summarise([dict(r, model="all", kind="all") for r in scores])
+    md += ["## All models and scene kinds together", "",
+           f"Mean ± standard error over every (model, scene) pair (n = {overall[0]['n']} per "
+           "method).", "",
+           _md_table(["method"] + [title for title, _ in METRICS.values()],
+                     [[m["method"]] + [_fmt(m[k], m[f"{k}_se"], 1 if k == "peak_mb" else 3)
+                                       for k in METRICS]
+                      for name in order for m in overall if m["method"] == name]), ""]
+    files.append(_write_csv(out / "overall.csv", overall))
     header = ["method", "kind"] + [title for title, _ in METRICS.values()]
     for model in model_map:
         rows_m = [m for m in metrics if m["model"] == model]
