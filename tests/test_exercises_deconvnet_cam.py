@@ -198,18 +198,16 @@ def test_every_registered_solution_passes_its_own_check(vgg, x) -> None:
         fc = vgg.fc
         rec = ex_cam.record_layer(vgg, x, target=1)
     base = {
-        "torch": torch, "F": F, "xai_tutor": xai_tutor, "model": vgg, "x": x, "c": 1, "c2": 3,
+        "torch": torch, "F": F, "xai_tutor": xai_tutor, "model": vgg, "x": x, "c": 1,
         "a": a, "signal": torch.randn(1, 2, 3, 3, generator=gen),
         "conv": conv, "conv_input_shape": (1, 3, 13, 14),
         "r": torch.randn(1, 4, 7, 7, generator=gen),
-        "rules": None, "g": torch.tensor([1.0, -2.0, 0.5]), "fc": fc,
+        "x1d": torch.tensor([0.3, 1.0, -1.0]), "g1d": torch.tensor([1.0, -2.0, 0.5]), "fc": fc,
         "A": rec.activation[None].float(), "grad_A": rec.gradient[None].float(),
         "logits": rec.logits[None],
     }
     base["alpha"] = rec.gradient.mean(dim=(1, 2)).float()
     for key in keys:
         ns = dict(base)
-        if key == "deconvnet.relu_rules":
-            ns["x"] = torch.tensor([0.3, 1.0, -1.0])
         fb = show_solution(key, namespace=ns)
         assert fb.ok, key

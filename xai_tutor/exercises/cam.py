@@ -312,9 +312,9 @@ print(f"recomputed {y_c.item():.4f}  model {logits[0, c].item():.4f}")
 register_solution(
     "cam.cam_map",
     """
-cam_map = torch.einsum("k,khw->hw", fc.weight[c2], A[0])   # sum_k W[c2, k] A_k, no ReLU
+cam_map = torch.einsum("k,khw->hw", fc.weight[c], A[0])   # sum_k W[c, k] A_k, no ReLU
 """,
-    check=_ns_check(check_cam, "cam_map", "model", "x", "c2"),
+    check=_ns_check(check_cam, "cam_map", "model", "x", "c"),
 )
 
 register_solution(

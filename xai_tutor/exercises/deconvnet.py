@@ -200,12 +200,11 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
 register_solution(
     "deconvnet.unpool",
     """
-pooled, switches = F.max_pool2d(a, 2, return_indices=True)   # switches: flat index in each map
+pooled_a, switches_a = F.max_pool2d(a, 2, return_indices=True)  # flat index in each map
 unpooled = torch.zeros_like(a)
-flat = unpooled.flatten(2)                                    # (B, C, H * W), a view
-flat.scatter_(2, switches.flatten(2), signal.flatten(2))      # value -> its switch position
+unpooled.flatten(2).scatter_(2, switches_a.flatten(2), signal.flatten(2))  # value -> switch
 # PyTorch's one-liner does the same:
-# F.max_unpool2d(signal, switches, 2, output_size=a.shape[-2:])
+# F.max_unpool2d(signal, switches_a, 2, output_size=a.shape[-2:])
 """,
     check=_ns_check(check_unpool, "unpooled", "a", "signal"),
 )
@@ -213,7 +212,6 @@ flat.scatter_(2, switches.flatten(2), signal.flatten(2))      # value -> its swi
 register_solution(
     "deconvnet.transposed_filter",
     """
-out_h, out_w = r.shape[-2:]
 extra = []                                       # output_padding: rows/cols the stride dropped
 for axis, size in enumerate(conv_input_shape[-2:]):
     k, s, p = conv.kernel_size[axis], conv.stride[axis], conv.padding[axis]
@@ -228,10 +226,10 @@ register_solution(
     "deconvnet.relu_rules",
     """
 rules = {
-    "gradient": g * (x > 0),               # forward mask only
-    "deconvnet": g.clamp(min=0),           # rectify the signal, ignore x
-    "guided": g * (x > 0) * (g > 0),       # both
+    "gradient": g1d * (x1d > 0),                 # forward mask only
+    "deconvnet": g1d.clamp(min=0),               # rectify the signal, ignore x
+    "guided": g1d * (x1d > 0) * (g1d > 0),       # both
 }
 """,
-    check=_ns_check(check_relu_rules, "rules", "x", "g"),
+    check=_ns_check(check_relu_rules, "rules", "x1d", "g1d"),
 )
