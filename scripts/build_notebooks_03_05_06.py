@@ -336,9 +336,10 @@ DECONVNET = [
         print(f"{rule:>10s}", values.numpy())
     """),
     md(r"""
-    Read the columns: where $x > 0$ and $g > 0$ all three agree. Where $x \le 0$ (entries 2 and
-    4) the deconvnet still passes a positive $g$ on — it does not care what the forward pass did.
-    Where $g < 0$ the gradient passes it, the two others block it.
+    Read the columns: where $x > 0$ and $g > 0$ (entries 1 and 5) all three agree. Entry 2 has
+    $x < 0$: the gradient and guided backprop block it, but the deconvnet passes $g = 2$ on — it
+    does not care what the forward pass did. Entries 3 and 6 have $x > 0$ and $g < 0$: the
+    gradient passes the negative signal, the two others block it.
 
     `xai_tutor.methods.relu_rules.relu_rule(model, rule)` swaps the backward of every ReLU module
     for the chosen rule (a custom autograd function, installed by forward hooks that are removed
