@@ -147,11 +147,19 @@ def _slip(got: Any, value: torch.Tensor, message: str, name: str) -> Feedback | 
 
 
 def _right(got: Any, expected: torch.Tensor, name: str, rel: float) -> Feedback | None:
+    """Accept a close answer. Gradients through ReLUs are only piecewise continuous: summing in
+    another order (a batched pass) can flip a few units that sit at 0 and change a few pixels by
+    a percent, so an answer whose relative L2 error is below 0.5 % also counts as right."""
     g, e = _as_array(got), expected.numpy()
     if g is not None and g.shape == e.shape and np.isfinite(g).all():
         atol = rel * float(np.abs(e).max()) + 1e-12
         if np.allclose(g, e, rtol=1e-3, atol=atol):
             return check_close(name, got, expected, atol=atol, rtol=1e-3)
+        norm = float(np.linalg.norm(e))
+        if norm > 0 and float(np.linalg.norm(g - e)) <= 5e-3 * norm:
+            return Feedback(True, f"matches the expected values (relative L2 difference "
+                                  f"{float(np.linalg.norm(g - e)) / norm:.1e}; a few pixels "
+                                  "differ by rounding at ReLU boundaries).", name=name)
     return None
 
 
@@ -297,7 +305,7 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
 register_solution(
     "smoothgrad.noise_scale",
     """
-s = sigma * (x.max() - x.min()).item()     # one number for the whole image
+s = (sigma * (x.max() - x.min())).item()   # one number for the whole image
 """,
     check=lambda ns: check_noise_scale(ns["s"], ns["x"], ns["sigma"]),
 )
