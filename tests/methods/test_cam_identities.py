@@ -9,6 +9,7 @@ import torchvision
 
 import xai_tutor
 from conftest import make_small, small_input
+from xai_tutor.hooks import capture
 from xai_tutor.methods.cam.fullgrad import fullgrad_terms
 from xai_tutor.methods.cam.tail import find_tail
 
@@ -110,13 +111,32 @@ def test_tail_found_for_torchvision_models(resnet18):
         assert [type(m).__name__ for m in tail.modules] == ["AdaptiveAvgPool2d", "Linear"]
         vgg = torchvision.models.vgg11(weights=None).eval()
         tail = find_tail(vgg, "features.19", x)
-        assert [type(m).__name__ for m in tail.modules] == [
-            "MaxPool2d", "AdaptiveAvgPool2d", "Sequential"]
+        assert [type(m).__name__ for m in tail.modules] == [  # classifier run child by child
+            "MaxPool2d", "AdaptiveAvgPool2d"] + [type(m).__name__ for m in vgg.classifier]
         eff = torchvision.models.efficientnet_b0(weights=None).eval()
         tail = find_tail(eff, "features.8", x)
-        assert [type(m).__name__ for m in tail.modules] == ["AdaptiveAvgPool2d", "Sequential"]
+        assert [type(m).__name__ for m in tail.modules] == ["AdaptiveAvgPool2d", "Dropout",
+                                                            "Linear"]
         # inside a residual block the rest is not a chain (`+=`, shared ReLU): no tail
         assert find_tail(resnet18, "layer4.1.conv2", x) is None
+
+
+@pytest.mark.parametrize("kind,layer", [("vgg", "features.7"), ("vgg_dense", "features.4"),
+                                        ("resnet", "layer2")])
+def test_linear_shortcut_equals_plain_tail(kind, layer):
+    model = make_small(kind, torch.float64)
+    x = small_input(1, 16, torch.float64, seed=8)
+    with torch.no_grad():
+        tail = find_tail(model, layer, x)
+        with capture(model, layer) as cap:
+            model(x)
+        a = cap.activation
+        ablator = tail.channel_ablator(a)
+        assert ablator is not None
+        ks = torch.arange(a.shape[1])
+        batch = a.repeat(len(ks), 1, 1, 1)
+        batch[ks, ks] = 0
+        torch.testing.assert_close(ablator(ks), tail(batch), atol=1e-12, rtol=1e-10)
 
 
 def test_ablationcam_falls_back_to_full_path_inside_a_block():
