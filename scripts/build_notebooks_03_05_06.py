@@ -613,8 +613,10 @@ CAM = [
     resolution) — both asserted, so the notebook fails if either drifts.
     """),
     code(r"""
+    cam_map = cam_map.detach()    # fc.weight requires grad outside model_guard; keep the values
     e = xai_tutor.explain(model, x, "cam", target=c)
-    torch.testing.assert_close(cam_map.mean() + fc.bias[c], logits[0, c], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(cam_map.mean() + fc.bias[c].detach(), logits[0, c], atol=1e-4,
+                               rtol=1e-4)
     torch.testing.assert_close(e.attribution[0], cam_map, atol=1e-5 * float(cam_map.abs().max()),
                                rtol=1e-4)
     print("mean(M_c) + b_c == y_c and hand-built CAM == explain(..., 'cam')")
@@ -623,7 +625,7 @@ CAM = [
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
     lim = float(cam_map.abs().max())
-    axes[0].imshow(cam_map.detach(), cmap="coolwarm", vmin=-lim, vmax=lim)
+    axes[0].imshow(cam_map, cmap="coolwarm", vmin=-lim, vmax=lim)
     axes[0].set_title("M_c at feature resolution (red +, blue -)")
     axes[1].imshow(viz.heatmap(shown, e.saliency[0].numpy()))
     axes[1].set_title("CAM upsampled, as heatmap")
