@@ -68,7 +68,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 def stabilise(z: torch.Tensor, eps: float) -> torch.Tensor:
     """``z + eps * sign(z)`` with ``sign(0) = +1``: moves every denominator away from zero."""
-    return torch.where(z >= 0, eps, -eps).to(z.dtype).add_(z)
+    # 0-dim tensors of z's dtype: with two Python floats torch.where would build a float32
+    # tensor, and a float64 explanation would use eps rounded to float32
+    pos = torch.tensor(eps, dtype=z.dtype, device=z.device)
+    return torch.where(z >= 0, pos, -pos).add_(z)
 
 
 def safe_divide(r: torch.Tensor, z: torch.Tensor, eps: float) -> torch.Tensor:
