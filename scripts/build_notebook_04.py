@@ -645,26 +645,38 @@ LRP = [
                        title=f"LRP (default composite), {representation}")
         display(fig)
     """),
+    code(r"""
+    for r in rows:
+        ratio_lrp, ratio_grad = r["lrp"] / r["area"], r["grad"] / r["area"]
+        better = "LRP" if ratio_lrp > ratio_grad else "gradient"
+        print(f"{r['model']:18s} {r['scene']:6s} LRP puts {ratio_lrp:4.1f}x, the gradient {ratio_grad:4.1f}x the "
+              f"birds' fair share on them -> {better} is more concentrated")
+    """),
     md(r"""
     ### What we see
 
-    Compare the mass with the area: a value well above the birds' area fraction means the
-    relevance concentrates on the birds.
+    Read your own numbers and pictures first; they depend on the model set (offline or
+    ImageNet). A ratio above 1 in the last printout means that the map puts more relevance on the
+    birds than a map that ignored the image; the survey judged the same thing by eye. Points worth
+    checking:
 
-    - **Shape of the body.** LRP's relevance lies on the pixels that make up the bird, its outline
-      and its texture, rather than on a blob around it, which is why the edge view works so well
-      for it — this is the survey's "shape of the body". CAM-style maps (notebooks 05–07) are
-      coarser because they live at the resolution of the last convolutional layer.
-    - **Noise.** Relevance also lands on strong edges in the background (branches, the horizon,
-      reflections), as the survey saw with "branches and flowers". Part of it is negative
-      relevance, which the positive maps hide; the last column says how much.
-    - **The flock.** With many overlapping birds the masses are lower and the relevance spreads
-      over the whole group, including foliage edges. LRP has no notion of instances: every
-      visible piece of every bird of the class can receive relevance, and the occluding leaves
-      get their share too when they look like the class' texture.
-    - **Models matter.** Your numbers depend on the model set (offline or ImageNet). The offline
-      models were trained on our generated scenes; a model that learned to use the background
-      gets relevance on the background — LRP shows what the *model* uses, not where the bird is.
+    - **Shape of the body.** LRP's relevance sits on individual pixels — outlines, texture,
+      contrast edges — rather than on a blob, which is why the *edges* view suits it: it keeps the
+      drawing of the bird where relevance is high. This is what the survey calls "a good
+      visualization of the shape of the body". CAM-style maps (notebooks 05–07) are blobs at the
+      resolution of the last convolutional layer.
+    - **Noise.** Relevance also lands on strong edges in the background (branches, horizon,
+      reflections), as the survey saw with "branches and flowers". The positive maps hide the
+      negative part (evidence *against* the class); the "negative" column says how much of the
+      total that is. A large negative share means the map you see is only half the story.
+    - **The flock.** With several overlapping birds, compare the ratio with the single-bird
+      scene. LRP has no notion of instances: every visible piece of every bird of the class can
+      receive relevance, so can leaves whose texture looks like the class, and a bird the model
+      ignores gets nothing.
+    - **LRP explains the model, not the scene.** If a model relies on the background, LRP puts
+      relevance on the background, and the mass is low — that is a finding about the model. The
+      offline models were trained on our generated scenes and are small, so their maps need not
+      look like the survey's VGG16 maps.
     - One scene per condition is an anecdote; notebook 11 measures over many scenes.
 
     ## Why LRP refuses some networks
@@ -689,9 +701,10 @@ LRP = [
     relies on $a_k = z_k$ wherever the neuron is active, so that "share of $z_k$" and "share of
     $a_k$" are the same. A saturated ReLU6 ($z_k > 6$) breaks that: its output is 6 whatever
     $z_k$ is, its gradient is 0, and the relevance that arrives there would silently vanish (or,
-    with a proportional rule, be handed down as if $z_k$ were fully used). Its inverted residual
-    blocks also add tensors without an explicit sum, and depthwise convolutions and other
-    activations (SiLU, sigmoid gates in other EfficientNets) need rules of their own. LRP *can* be
+    with a proportional rule, be handed down as if $z_k$ were fully used). The network has more
+    operations without a rule here: its inverted residual blocks add `project(...) + x` inside
+    `forward`, in a shape `xai_tutor` does not rewrite, and its first module re-scales the input
+    channel by channel ($x \cdot s + t$, a multiplication and an addition). LRP *can* be
     extended to such layers, but each extension is a modelling decision, which is why good LRP
     implementations refuse what they do not know. This is the price of LRP being
     **model-specific**: gradient-based methods run on anything differentiable, LRP only where
