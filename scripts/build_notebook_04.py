@@ -389,8 +389,8 @@ LRP = [
     md(r"""
     Things to notice in the table:
 
-    - **LRP-0 and LRP-ε** keep the signs of gradient × input; ε shrinks the total (absorbed
-      relevance).
+    - **LRP-0** is exactly gradient × input (see above). **LRP-ε** gives a similar pattern
+      with a smaller total: the weak neurons' relevance is absorbed.
     - **z⁺** gives no negative relevance in the layers where it is used; with z⁺ on *every*
       layer, also at the signed input, even pixels with negative values get positive shares
       ($a^- w^-$ is a positive product too).
