@@ -73,16 +73,48 @@ def scene_plan(n: int, mix: tuple[float, float, float], seed: int) -> list[tuple
     return [plan[i] for i in order]
 
 
-def render(plan: list[tuple[str, str | None]], offset: int, progress: bool = True):
-    """Draw the scenes: uint8 images (N, 3, H, W) and soft targets (N, classes) float32."""
+def _crop_window(box, crop: tuple[int, int], rng: np.random.Generator) -> tuple[int, int]:
+    """Top-left corner of a ``crop`` = (W, H) window holding ``box`` when it fits, seeded."""
     width, height = SIZE
+    corner = []
+    for lo_edge, hi_edge, side, full in ((box[0], box[2], crop[0], width),
+                                         (box[1], box[3], crop[1], height)):
+        lo, hi = max(0, int(hi_edge) - side), min(int(lo_edge), full - side)
+        if lo > hi:  # the box is larger than the window: centre on it
+            lo = hi = min(max((int(lo_edge) + int(hi_edge) - side) // 2, 0), full - side)
+        corner.append(int(rng.integers(lo, hi + 1)))
+    return corner[0], corner[1]
+
+
+def render(plan: list[tuple[str, str | None]], offset: int, crop: tuple[int, int] | None,
+           progress: bool = True):
+    """Draw the scenes: uint8 images (N, 3, h, w) and soft targets (N, classes) float32.
+
+    With ``crop`` = (W, H), each 626 x 418 scene is cut to a seeded window that holds its first
+    bird, at the scene's own pixel scale (so the model sees birds as large as in the full
+    scene, for a fraction of the cost); the target is the share of each species among the birds
+    that keep at least half of their visible pixels inside the window.
+    """
+    width, height = crop or SIZE
     images = torch.empty((len(plan), 3, height, width), dtype=torch.uint8)
     targets = torch.zeros((len(plan), len(SPECIES)), dtype=torch.float32)
     for i, (kind, species) in enumerate(tqdm(plan, desc="scenes", disable=not progress)):
         scene = make_scene(kind, species=species, size=SIZE, seed=offset + i)
-        images[i] = torch.from_numpy(np.array(scene.image, dtype=np.uint8)).permute(2, 0, 1)
-        for name in scene.species:
-            targets[i, SPECIES.index(name)] += 1.0 / len(scene.species)
+        pixels = np.asarray(scene.image, dtype=np.uint8)
+        masks = scene.masks
+        if crop is not None:
+            rng = np.random.default_rng(offset + i)
+            left, top = _crop_window(scene.boxes[0], crop, rng)
+            pixels = pixels[top:top + height, left:left + width]
+            inside = masks[:, top:top + height, left:left + width].sum((1, 2))
+            keep = inside >= 0.5 * np.maximum(masks.sum((1, 2)), 1)
+            keep[0] = True
+        else:
+            keep = np.ones(len(scene.species), bool)
+        images[i] = torch.from_numpy(pixels.copy()).permute(2, 0, 1)
+        names = [name for name, k in zip(scene.species, keep) if k]
+        for name in names:
+            targets[i, SPECIES.index(name)] += 1.0 / len(names)
     return images, targets
 
 
@@ -114,9 +146,21 @@ def train(args: argparse.Namespace) -> dict:
     started = time.time()
 
     plan = scene_plan(args.scenes, tuple(args.mix), args.seed)
-    images, targets = render(plan, TRAIN_SEED_OFFSET, args.progress)
     val_plan = [("single", SPECIES[i % len(SPECIES)]) for i in range(args.val)]
-    val_images, val_targets = render(val_plan, VAL_SEED_OFFSET, args.progress)
+    cache = None
+    if args.cache:
+        key = (f"n{args.scenes}_mix{'-'.join(f'{m:g}' for m in args.mix)}_s{args.seed}"
+               f"_v{args.val}_c{'x'.join(str(c) for c in args.crop or [])}")
+        cache = Path(args.cache) / f"scenes_{key}.pt"
+    if cache is not None and cache.is_file():
+        images, targets, val_images, val_targets = torch.load(cache, weights_only=True)
+    else:
+        crop = tuple(args.crop) if args.crop else None
+        images, targets = render(plan, TRAIN_SEED_OFFSET, crop, args.progress)
+        val_images, val_targets = render(val_plan, VAL_SEED_OFFSET, None, args.progress)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            torch.save((images, targets, val_images, val_targets), cache)
     val_labels = val_targets.argmax(1)
     data_time = time.time() - started
 
@@ -136,7 +180,10 @@ def train(args: argparse.Namespace) -> dict:
                    disable=not args.progress)
         for step in bar:
             idx = order[step * args.batch:(step + 1) * args.batch]
-            logits = model(to_input(images[idx]))
+            batch = images[idx]
+            flip = torch.rand(len(idx), generator=generator) < 0.5
+            batch = torch.where(flip.view(-1, 1, 1, 1), batch.flip(-1), batch)
+            logits = model(to_input(batch))
             loss = torch.sum(-targets[idx] * F.log_softmax(logits, 1), 1).mean()
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -160,8 +207,10 @@ def train(args: argparse.Namespace) -> dict:
         "classes": list(SPECIES),
         "default_layer": model.default_layer,
         "parameters": sum(p.numel() for p in model.parameters()),
-        "input": "ImageNet-normalised RGB, trained at 626 x 418",
+        "input": "ImageNet-normalised RGB; trained on windows cut from 626 x 418 scenes",
+        "crop": list(args.crop) if args.crop else None,
         "command": "python -m xai_tutor.train " + " ".join(args.argv),
+        "architecture_repr": repr(model),
         "train_seed_offset": TRAIN_SEED_OFFSET,
         "val_seed_offset": VAL_SEED_OFFSET,
         "scenes": args.scenes,
@@ -187,7 +236,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, choices=sorted(ARCHITECTURES))
     parser.add_argument("--out", default="data/models", help="folder for weights + models.json")
-    parser.add_argument("--scenes", type=int, default=2000, help="number of training scenes")
+    parser.add_argument("--scenes", type=int, default=1200, help="number of training scenes")
+    parser.add_argument("--crop", type=int, nargs=2, default=(384, 256), metavar=("W", "H"),
+                        help="train on windows of this size cut from the 626 x 418 scenes "
+                             "(pass 626 418 for whole scenes)")
     parser.add_argument("--mix", type=float, nargs=3, default=(0.75, 0.15, 0.10),
                         metavar=("SINGLE", "PAIR", "FLOCK"), help="shares of scene kinds")
     parser.add_argument("--val", type=int, default=96, help="held-out single scenes")
@@ -196,6 +248,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cache", default=None,
+                        help="folder to keep the rendered scenes in, shared between models")
     parser.add_argument("--no-progress", dest="progress", action="store_false")
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)

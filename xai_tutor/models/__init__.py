@@ -7,7 +7,7 @@ Example::
     >>> from xai_tutor.models import available_models, load_model
     >>> model = load_model("tiny_vgg")
     >>> model.class_names[:2], model.default_layer
-    (['flamingo', 'toucan'], 'features.12')
+    (['flamingo', 'toucan'], 'features.11')
 """
 
 from .efficientnet_lite import EfficientNetLite0

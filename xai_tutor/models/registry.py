@@ -7,7 +7,7 @@ name                   what                                       classes       
 ``resnet18``           torchvision ResNet18, ImageNet (download)  1000 ImageNet     layer4
 ``resnet50``           torchvision ResNet50, ImageNet (download)  1000 ImageNet     layer4
 ``efficientnet_lite0`` EfficientNet-Lite0, ImageNet (in a wheel)  1000 ImageNet     head.2
-``tiny_vgg``           the course's VGG-style bird classifier     16 ``SPECIES``    features.12
+``tiny_vgg``           the course's VGG-style bird classifier     16 ``SPECIES``    features.11
 ``tiny_resnet``        the course's ResNet-style bird classifier  16 ``SPECIES``    layer4
 =====================  =========================================  ================  =========
 
@@ -152,7 +152,7 @@ def load_model(name: str, device: str | torch.device = "cpu") -> nn.Module:
     :class:`WeightsUnavailableError` when the weights cannot be had on this machine.
 
     >>> load_model("tiny_vgg").default_layer
-    'features.12'
+    'features.11'
     """
     _check_name(name)
     try:

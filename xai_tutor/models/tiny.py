@@ -8,18 +8,22 @@ the 16 bird species of :data:`xai_tutor.data.SPECIES`:
     VGG-style: ``features`` is a flat ``nn.Sequential`` of convolutions with in-place ReLUs and
     2x2 max-pooling, like ``torchvision.models.vgg16().features``; the classifier is a global
     average pool and one linear layer, so CAM (Zhou et al., 2016) applies exactly:
-    ``y_c = sum_k w_ck * mean_ij A_k(i, j) + b_c``. The first convolution has stride 2 so the
-    626 x 418 scene tensor is cheap to process. Last conv block output: ``features.12``.
+    ``y_c = sum_k w_ck * mean_ij A_k(i, j) + b_c``. The first convolution is a 7x7 stride-4
+    stem (as AlexNet's) so the 626 x 418 scene tensor is cheap to process.
+    Layers: conv 7x7/4 (24) - pool - conv (48) - pool - conv (64) - conv (80) - conv (80).
+    Last conv block output: ``features.11``.
 
 ``TinyResNet``
-    ResNet-style: a strided 5x5 stem (conv, BN, ReLU, max-pool), four stages of one
+    ResNet-style: a 7x7 stride-4 stem (conv, BN, ReLU, 3x3/2 max-pool), four stages of one
     :class:`BasicBlock` each (two 3x3 convs with BatchNorm, identity skip added in place
-    ``out += identity`` as torchvision does, 1x1 projection when the shape changes), global
-    average pool and a linear head. Last conv block output: ``layer4``.
+    ``out += identity`` as torchvision does, 1x1 projection when the shape changes; widths 24,
+    48, 64, 96; strides 1, 2, 2, 1), global average pool and a linear head. Last conv block
+    output: ``layer4``.
 
-Both take ImageNet-normalised images of any size (at least 64 x 64); the overall stride is 32 for
-TinyResNet and 16 for TinyVGG, so a 626 x 418 scene gives a 20 x 14 (resp. 40 x 27) map at the
-default layer.
+Both take ImageNet-normalised images of any size (at least 64 x 64); the overall stride at the
+default layer is 16 for TinyVGG and 32 for TinyResNet, so a 626 x 418 scene gives a 39 x 26
+(resp. 20 x 14) map there. They are
+trained by :mod:`xai_tutor.train`.
 
 Example::
 
@@ -40,23 +44,26 @@ __all__ = ["TinyVGG", "TinyResNet", "BasicBlock", "ARCHITECTURES"]
 class TinyVGG(nn.Module):
     """Conv-ReLU blocks with max-pooling, then global average pooling and a linear head."""
 
-    default_layer = "features.12"
+    default_layer = "features.11"
 
-    def __init__(self, num_classes: int = 16, widths: tuple[int, ...] = (24, 48, 64, 96)) -> None:
+    def __init__(self, num_classes: int = 16, widths: tuple[int, ...] = (24, 48, 64, 80)) -> None:
         super().__init__()
         w1, w2, w3, w4 = widths
         self.features = nn.Sequential(
-            nn.Conv2d(3, w1, 5, stride=2, padding=2), nn.ReLU(inplace=True),   # 0, 1
+            nn.Conv2d(3, w1, 7, stride=4, padding=3), nn.ReLU(inplace=True),   # 0, 1
             nn.MaxPool2d(2),                                                   # 2
             nn.Conv2d(w1, w2, 3, padding=1), nn.ReLU(inplace=True),            # 3, 4
             nn.MaxPool2d(2),                                                   # 5
             nn.Conv2d(w2, w3, 3, padding=1), nn.ReLU(inplace=True),            # 6, 7
-            nn.MaxPool2d(2),                                                   # 8
-            nn.Conv2d(w3, w4, 3, padding=1), nn.ReLU(inplace=True),            # 9, 10
-            nn.Conv2d(w4, w4, 3, padding=1), nn.ReLU(inplace=True),            # 11, 12
+            nn.Conv2d(w3, w4, 3, padding=1), nn.ReLU(inplace=True),            # 8, 9
+            nn.Conv2d(w4, w4, 3, padding=1), nn.ReLU(inplace=True),            # 10, 11
         )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(w4, num_classes)
+        for module in self.features:  # He initialisation, as torchvision's VGG (no BatchNorm)
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
@@ -91,17 +98,17 @@ class TinyResNet(nn.Module):
 
     default_layer = "layer4"
 
-    def __init__(self, num_classes: int = 16, widths: tuple[int, ...] = (24, 32, 64, 96)) -> None:
+    def __init__(self, num_classes: int = 16, widths: tuple[int, ...] = (24, 48, 64, 96)) -> None:
         super().__init__()
         w1, w2, w3, w4 = widths
-        self.conv1 = nn.Conv2d(3, w1, 5, stride=2, padding=2, bias=False)
+        self.conv1 = nn.Conv2d(3, w1, 7, stride=4, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(w1)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         self.layer1 = BasicBlock(w1, w1)
         self.layer2 = BasicBlock(w1, w2, stride=2)
         self.layer3 = BasicBlock(w2, w3, stride=2)
-        self.layer4 = BasicBlock(w3, w4, stride=2)
+        self.layer4 = BasicBlock(w3, w4, stride=1)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(w4, num_classes)
 

@@ -1,0 +1,84 @@
+"""The course's tiny bird classifiers: held-out accuracy at 626 x 418, architecture contracts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from xai_tutor.data import SPECIES, load_image, make_scene
+from xai_tutor.models import load_model
+from xai_tutor.models.tiny import BasicBlock, TinyResNet, TinyVGG
+from xai_tutor.train import TRAIN_SEED_OFFSET, VAL_SEED_OFFSET
+
+# Seeds far from the training (1_000_000 + i) and validation (500_000 + i) seeds.
+TEST_SEEDS = range(20_000, 20_096)
+assert max(TEST_SEEDS) < VAL_SEED_OFFSET < TRAIN_SEED_OFFSET
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    """96 fresh single-bird scenes at 626 x 418, six per species."""
+    images, labels = [], []
+    for i, seed in enumerate(TEST_SEEDS):
+        species = SPECIES[i % len(SPECIES)]
+        scene = make_scene("single", species=species, seed=seed)
+        assert scene.image.size == (626, 418)
+        images.append(load_image(scene.image)[0])
+        labels.append(i % len(SPECIES))
+    return torch.cat(images), torch.tensor(labels)
+
+
+@pytest.mark.parametrize("name", ["tiny_vgg", "tiny_resnet"])
+def test_held_out_accuracy_at_scene_size(name, held_out):
+    images, labels = held_out
+    model = load_model(name)
+    with torch.no_grad():
+        predicted = torch.cat([model(images[i:i + 16]).argmax(1) for i in range(0, 96, 16)])
+    accuracy = float((predicted == labels).float().mean())
+    pairs = zip(labels.tolist(), predicted.tolist())
+    wrong = [(SPECIES[t], SPECIES[p]) for t, p in pairs if t != p]
+    assert accuracy >= 0.95, f"{name}: accuracy {accuracy:.3f}; mistakes (true, predicted) {wrong}"
+
+
+@pytest.mark.parametrize("name", ["tiny_vgg", "tiny_resnet"])
+def test_pair_scenes_put_both_species_on_top(name):
+    """Trained with pair scenes (split targets), both birds of a pair rank high."""
+    model = load_model(name)
+    hits = []
+    for seed in range(30_000, 30_008):
+        scene = make_scene("pair", seed=seed)
+        if scene.species[0] == scene.species[1]:
+            continue
+        with torch.no_grad():
+            top = model(load_image(scene.image)[0]).topk(3, dim=1).indices[0].tolist()
+        hits.append(all(SPECIES.index(s) in top for s in scene.species))
+    assert np.mean(hits) >= 0.6, hits
+
+
+def test_tiny_vgg_is_a_vgg_with_a_cam_head():
+    model = TinyVGG(num_classes=len(SPECIES))
+    kinds = [type(m).__name__ for m in model.features]
+    assert set(kinds) == {"Conv2d", "ReLU", "MaxPool2d"}
+    assert all(m.inplace for m in model.features if isinstance(m, torch.nn.ReLU))
+    assert kinds[int(model.default_layer.split(".")[1])] == "ReLU"
+    assert kinds.index("Conv2d") == 0 and "Conv2d" not in kinds[int(TinyVGG.default_layer[9:]):]
+    # CAM identity: logits == linear head applied to the spatial mean of the last block
+    x = torch.randn(2, 3, 96, 128)
+    with torch.no_grad():
+        feats = model.features(x)
+        expected = feats.mean((2, 3)) @ model.classifier.weight.T + model.classifier.bias
+        torch.testing.assert_close(model(x), expected)
+
+
+def test_tiny_resnet_blocks_add_identity_in_place():
+    model = TinyResNet(num_classes=len(SPECIES)).eval()
+    blocks = [m for m in model.modules() if isinstance(m, BasicBlock)]
+    assert len(blocks) == 4 and blocks[0].downsample is None
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in blocks[0].modules())
+    # a block computes relu(bn2(conv2(relu(bn1(conv1 x)))) + x) when the shape is kept
+    block = blocks[0]
+    x = torch.randn(1, block.conv1.in_channels, 9, 11)
+    with torch.no_grad():
+        inner = block.bn2(block.conv2(torch.relu(block.bn1(block.conv1(x)))))
+        torch.testing.assert_close(block(x.clone()), torch.relu(inner + x))
