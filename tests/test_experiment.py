@@ -28,9 +28,10 @@ VERDICTS = {"supported", "partly supported", "contradicted", "inconclusive", "no
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("exp")
-    models = {"svgg": make_small("vgg"), "sres": make_small("resnet")}
-    result = run_experiment(models=models, methods=["gradcam", "gradcampp", "gradient"],
-                            samples=1, size=(96, 64), out=out, steps=4, progress=False)
+    models = {"svgg": make_small("vgg"), "sres": make_small("resnet")}  # tiny: milliseconds
+    result = run_experiment(models=models,
+                            methods=["gradcam", "gradcampp", "gradient", "ablationcam"],
+                            samples=1, size=(80, 64), out=out, steps=4, progress=False)
     return out, result
 
 
@@ -49,9 +50,11 @@ def test_numbers_are_finite_and_in_range(small_run):
     out, result = small_run
     rows = list(csv.DictReader((out / "scores.csv").open()))
     methods = {r["method"] for r in rows}
-    assert {"gradcam", "gradcampp", "gradient", CENTRE} <= methods
-    # 2 models x 3 kinds x (1 canonical + 1 sample) x (3 methods + centre)
-    assert len(rows) == 2 * 3 * 2 * 4
+    assert {"gradcam", "gradcampp", "gradient", "ablationcam", CENTRE} <= methods
+    # 2 models x 3 kinds x (1 canonical + 1 sample) x (3 methods + centre), and the expensive
+    # Ablation-CAM on the canonical scenes only
+    assert len(rows) == 2 * 3 * 2 * 4 + 2 * 3
+    assert {r["scene"] for r in rows if r["method"] == "ablationcam"} == {"canonical"}
     for r in rows:
         for key in UNIT:
             v = float(r[key])
@@ -62,15 +65,15 @@ def test_numbers_are_finite_and_in_range(small_run):
         if r["method"] != CENTRE:
             assert float(r["seconds"]) >= 0 and float(r["peak_mb"]) >= 0
     for m in result.metrics:
-        assert m["n"] == 2 and m["n_curves"] == 1
+        assert m["n"] == (1 if m["method"] == "ablationcam" else 2) and m["n_curves"] == 1
         for key in UNIT:
             assert math.isfinite(m[key])
             if key in ("deletion", "insertion"):
                 assert math.isnan(m[f"{key}_se"])  # one value: no standard error
-            else:
+            elif m["n"] > 1:
                 assert m[f"{key}_se"] >= 0
     for t in result.timing:
-        assert t["full_seconds"] > 0 and t["half_size"] == "48x32"
+        assert t["full_seconds"] > 0 and t["half_size"] == "40x32"
     for s in result.sanity:
         assert -1.0 <= s["spearman"] <= 1.0
     assert {c["verdict"] for c in result.claims} <= VERDICTS

@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="steps of the deletion/insertion curves (default 8)")
     exp.add_argument("--curves", choices=["canonical", "all", "none"], default="canonical",
                      help="scenes that get deletion/insertion curves (default: canonical)")
+    exp.add_argument("--expensive", choices=["canonical", "all"], default="canonical",
+                     help="scenes for Score-CAM / Ablation-CAM (default: canonical only)")
     exp.add_argument("--batch-size", type=int, default=64,
                      help="batch size of Score-CAM / Ablation-CAM (default 64)")
     exp.add_argument("--seed", type=int, default=0, help="base seed of the generated scenes")
@@ -71,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = run_experiment(
                 models=args.models, methods=args.methods, kinds=args.scenes,
                 samples=args.samples, out=args.out, size=tuple(args.size), steps=args.steps,
-                curves=args.curves,
+                curves=args.curves, expensive=args.expensive,
                 batch_size=args.batch_size, seed=args.seed, sanity=not args.no_sanity,
                 progress=not args.no_progress,
             )

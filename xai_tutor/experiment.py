@@ -21,7 +21,7 @@ with three ImageNet models and compares the saliency maps by eye (Figure 5). Her
    image (the relevance mass of a uniform map).
 5. **Scaling**: each method's run time on the canonical single scene at half and full size.
 6. **Sanity**: Spearman correlation between the map of each model and of a copy with every layer
-   re-initialised (Adebayo et al. 2018), on the canonical single scene.
+   re-initialised (Adebayo et al. 2018), on the canonical single scene at half size.
 7. **Claims**: the paper's qualitative statements, each with the numbers measured and a verdict
    computed by a stated rule (:func:`evaluate_claims`).
 
@@ -237,6 +237,7 @@ def run_experiment(
     size: tuple[int, int] = (626, 418),
     steps: int = 8,
     curves: str = "canonical",
+    expensive: str = "canonical",
     batch_size: int = 64,
     seed: int = 0,
     sanity: bool = True,
@@ -255,6 +256,8 @@ def run_experiment(
         steps: steps of the deletion / insertion curves.
         curves: where to run the (costly) deletion / insertion curves: ``"canonical"`` (the
             canonical scenes only), ``"all"`` (every scene) or ``"none"``.
+        expensive: scenes for the methods registered as expensive (Score-CAM, Ablation-CAM):
+            ``"canonical"`` (default, to keep the run short) or ``"all"``.
         batch_size: batch size of the expensive methods (Score-CAM, Ablation-CAM).
         seed: base seed of the generated scenes.
         sanity: run the model-randomisation check.
@@ -269,6 +272,8 @@ def run_experiment(
         raise ValueError("give at least one scene kind")
     if curves not in ("canonical", "all", "none"):
         raise ValueError(f"curves must be 'canonical', 'all' or 'none'; got {curves!r}")
+    if expensive not in ("canonical", "all"):
+        raise ValueError(f"expensive must be 'canonical' or 'all'; got {expensive!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ev.release_freed_memory()
@@ -282,12 +287,18 @@ def run_experiment(
     canonical_maps: dict[str, dict[str, list[np.ndarray]]] = {}
     timing: list[dict[str, Any]] = []
     sanity_rows: list[dict[str, Any]] = []
-    total = len(model_map) * (len(scenes) * len(method_list) + 2 * len(method_list)
-                              + (len(method_list) if sanity else 0))
+    from .methods import METHODS
+
+    costly = {m for m in method_list if METHODS[m].expensive and expensive == "canonical"}
+    n_canon = sum(1 for sid, _ in scenes if sid == "canonical")
+    total = len(model_map) * (
+        len(scenes) * (len(method_list) - len(costly)) + n_canon * len(costly)
+        + 2 * len(method_list) + (len(method_list) if sanity else 0))
     bar = _bar(total, progress)
     try:
         for model_name, model in model_map.items():
             grid_rows: dict[str, list[np.ndarray]] = {}
+            first_costs: dict[str, ev.Cost] = {}
             for scene_id, scene in scenes:
                 x, _ = load_image(scene.image)
                 with torch.no_grad():
@@ -300,16 +311,21 @@ def run_experiment(
                 maps: dict[str, np.ndarray] = {}
                 do_curves = curves == "all" or (curves == "canonical" and scene_id == "canonical")
                 for method in method_list:
+                    if method in costly and scene_id != "canonical":
+                        continue
                     bar.set_description(f"{model_name} {scene.kind} {scene_id} {method}")
                     cost = _explain(model, x, method, cls, params[method])
                     sal = cost.result.saliency[0].detach().cpu().to(torch.float64).numpy()
                     maps[method] = sal
+                    if scene_id == "canonical" and scene.kind == kinds[0]:
+                        first_costs[method] = cost
                     row = dict(base, method=method, seconds=cost.seconds,
                                peak_mb=cost.peak_bytes / 2**20)
                     row.update(_score_map(model, x, sal, masks, cls, steps, do_curves))
                     scores.append(row)
                     bar.update(1)
-                extra = {combo_name(*c): combine([maps[c[0]], maps[c[1]]], c[2]) for c in combos}
+                extra = {combo_name(*c): combine([maps[c[0]], maps[c[1]]], c[2])
+                         for c in combos if c[0] in maps and c[1] in maps}
                 extra[CENTRE] = centre_baseline(maps[method_list[0]].shape)
                 for name, sal in extra.items():
                     row = dict(base, method=name, seconds=float("nan"), peak_mb=float("nan"))
@@ -321,7 +337,7 @@ def run_experiment(
                             grid_rows.setdefault(name, []).append(sal)
             canonical_maps[model_name] = grid_rows
             single = next((s for sid, s in scenes if sid == "canonical"), scenes[0][1])
-            timing += _timing(model_name, model, single, method_list, params, bar)
+            timing += _timing(model_name, model, single, method_list, params, bar, first_costs)
             if sanity:
                 sanity_rows += _sanity(model_name, model, single, method_list, params, seed, bar)
     finally:
@@ -335,7 +351,8 @@ def run_experiment(
     run = {
         "models": list(model_map), "methods": method_list, "kinds": list(kinds),
         "samples": samples, "scenes_per_kind": 1 + samples, "size": list(size),
-        "steps": steps, "curves": curves, "batch_size": batch_size, "seed": seed,
+        "steps": steps, "curves": curves, "expensive": expensive, "batch_size": batch_size,
+        "seed": seed,
         "seconds": round(elapsed, 1),
         "torch": torch.__version__, "threads": torch.get_num_threads(),
         "python": platform.python_version(), "machine": platform.machine(),
@@ -365,12 +382,14 @@ def _bar(total: int, enabled: bool) -> Any:
 
 
 def _timing(model_name: str, model: nn.Module, scene: Any, methods: Sequence[str],
-            params: Mapping[str, dict], bar: Any) -> list[dict[str, Any]]:
+            params: Mapping[str, dict], bar: Any,
+            known: Mapping[str, ev.Cost] | None = None) -> list[dict[str, Any]]:
     """Run time and peak memory of each method at half and full scene size.
 
     Time: the fastest of up to ``_REPEATS`` runs (fewer when the runs add up to more than
     ``_REPEAT_BUDGET_S`` seconds), which filters out noise from other processes; memory: the
-    largest peak seen.
+    largest peak seen. ``known``: full-size costs already measured in the main loop on this
+    scene; they count as one run, and a method slower than the budget is not run again.
     """
     from .data import load_image
 
@@ -384,7 +403,9 @@ def _timing(model_name: str, model: nn.Module, scene: Any, methods: Sequence[str
             x, _ = load_image(scene.image, size=size)
             with torch.no_grad():
                 cls = int(model(x).argmax(dim=1)[0])
-            costs = [_explain(model, x, method, cls, params[method])]
+            prior = (known or {}).get(method) if scale == 1.0 else None
+            costs = [prior] if prior is not None else [_explain(model, x, method, cls,
+                                                                 params[method])]
             while len(costs) < _REPEATS and sum(c.seconds for c in costs) < _REPEAT_BUDGET_S:
                 costs.append(_explain(model, x, method, cls, params[method]))
             entry[f"{label}_size"] = f"{size[0]}x{size[1]}"
@@ -399,9 +420,11 @@ def _timing(model_name: str, model: nn.Module, scene: Any, methods: Sequence[str
 
 def _sanity(model_name: str, model: nn.Module, scene: Any, methods: Sequence[str],
             params: Mapping[str, dict], seed: int, bar: Any) -> list[dict[str, Any]]:
+    """Full-randomisation check on the scene at half size (a quarter of the cost)."""
     from .data import load_image
 
-    x, _ = load_image(scene.image)
+    w, h = scene.image.size
+    x, _ = load_image(scene.image, size=(max(round(w * _HALF), 32), max(round(h * _HALF), 32)))
     rows = []
     for method in methods:
         bar.set_description(f"{model_name} sanity {method}")
@@ -442,6 +465,12 @@ def summarise(scores: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             entry[f"{key}_se"] = se
         out.append(entry)
     return out
+
+
+def _is_expensive(method: str) -> bool:
+    from .methods import METHODS
+
+    return method in METHODS and METHODS[method].expensive
 
 
 def _fmt(mean: float, se: float | None = None, digits: int = 3) -> str:
@@ -494,6 +523,11 @@ def _write(out: Path, scores, metrics, timing, sanity_rows, claims, canonical_ma
           + ("every scene." if any(
               not math.isnan(r["deletion"]) for r in scores if r["scene"] != "canonical")
              else "the canonical scenes only (n = 1 per cell: no standard error).")
+          + (" Methods registered as expensive (" + ", ".join(sorted(
+              {r["method"] for r in scores if _is_expensive(r["method"])})) + ") ran on the "
+             "canonical scenes only (n = 1 per cell)." if any(
+              _is_expensive(r["method"]) for r in scores) and not any(
+              _is_expensive(r["method"]) and r["scene"] != "canonical" for r in scores) else "")
           + " Time and memory are per call during the run (other processes share the CPU); "
           "see the timing table for best-of-3 times.", ""]
     overall = summarise([dict(r, model="all", kind="all") for r in scores])
@@ -524,12 +558,14 @@ def _write(out: Path, scores, metrics, timing, sanity_rows, claims, canonical_ma
                     _fmt(m[k], m[f"{k}_se"], 1 if k == "peak_mb" else 3) for k in METRICS])
         md += [_md_table(header, table), ""]
     md += ["## Run time at two image sizes (canonical single scene)", "",
+           "Best of up to 3 runs (one run for methods slower than 3 s); `ratio` = full / half "
+           "time for 4x the pixels.", "",
            _md_table(["model", "method", "half", "s", "full", "s", "ratio", "peak MB (full)"],
                      [[t["model"], t["method"], t["half_size"], _fmt(t["half_seconds"]),
                        t["full_size"], _fmt(t["full_seconds"]), _fmt(t["time_ratio"], None, 2),
                        _fmt(t["full_peak_mb"], None, 1)] for t in timing]), ""]
     if sanity_rows:
-        md += ["## Randomisation sanity check (canonical single scene)", "",
+        md += ["## Randomisation sanity check (canonical single scene, half size)", "",
                "Spearman correlation between the map of the trained model and of a copy with "
                "every layer re-initialised: lower means the map depends more on what the model "
                "learned.", "",
