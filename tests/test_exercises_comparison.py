@@ -160,7 +160,7 @@ def test_check_verdict_diagnoses():
 
 def test_solutions_pass_their_checks(toy):
     s, masks = toy
-    ns = {"np": np, "toy_map": s, "toy_masks": masks, "tolerance": 15,
+    ns = {"np": np, "ex_map": s, "ex_masks": masks, "tolerance": 15,
           "claim_a": [0.6, 0.72, 0.55, 0.8], "claim_b": [0.5, 0.52, 0.5, 0.61]}
     for key in ("comparison.pointing", "comparison.relevance_mass", "comparison.verdict"):
         fb = show_solution(key, namespace=ns)

@@ -308,24 +308,24 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
 register_solution(
     "comparison.pointing",
     """
-flat = toy_map.argmax()                                  # first maximum, row by row
-point = tuple(int(v) for v in np.unravel_index(flat, toy_map.shape))   # (row, col)
-rows, cols = np.nonzero(toy_masks.any(axis=0))           # every pixel of every bird
+flat = ex_map.argmax()                                  # first maximum, row by row
+point = tuple(int(v) for v in np.unravel_index(flat, ex_map.shape))   # (row, col)
+rows, cols = np.nonzero(ex_masks.any(axis=0))           # every pixel of every bird
 distance = np.sqrt((rows - point[0]) ** 2 + (cols - point[1]) ** 2).min()
 hit = bool(distance <= tolerance)
 print(point, f"{distance:.2f} px", hit)
 """,
-    check=_ns_check(check_pointing, "point", "hit", "toy_map", "toy_masks", "tolerance"),
+    check=_ns_check(check_pointing, "point", "hit", "ex_map", "ex_masks", "tolerance"),
 )
 
 register_solution(
     "comparison.relevance_mass",
     """
-union = toy_masks.any(axis=0)                 # the pixels of all birds together
-mass = float(toy_map[union].sum() / toy_map.sum())
+union = ex_masks.any(axis=0)                 # the pixels of all birds together
+mass = float(ex_map[union].sum() / ex_map.sum())
 print(f"{mass:.3f}")
 """,
-    check=_ns_check(check_relevance_mass, "mass", "toy_map", "toy_masks"),
+    check=_ns_check(check_relevance_mass, "mass", "ex_map", "ex_masks"),
 )
 
 register_solution(
