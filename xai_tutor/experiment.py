@@ -287,6 +287,7 @@ def run_experiment(
     canonical_maps: dict[str, dict[str, list[np.ndarray]]] = {}
     timing: list[dict[str, Any]] = []
     sanity_rows: list[dict[str, Any]] = []
+    skipped: dict[tuple[str, str], str] = {}
     from .methods import METHODS
 
     costly = {m for m in method_list if METHODS[m].expensive and expensive == "canonical"}
@@ -314,7 +315,14 @@ def run_experiment(
                     if method in costly and scene_id != "canonical":
                         continue
                     bar.set_description(f"{model_name} {scene.kind} {scene_id} {method}")
-                    cost = _explain(model, x, method, cls, params[method])
+                    bar.update(1)
+                    if (model_name, method) in skipped:
+                        continue
+                    try:
+                        cost = _explain(model, x, method, cls, params[method])
+                    except (ValueError, TypeError, NotImplementedError) as err:
+                        skipped[(model_name, method)] = str(err).split(". ")[0]
+                        continue
                     sal = cost.result.saliency[0].detach().cpu().to(torch.float64).numpy()
                     maps[method] = sal
                     if scene_id == "canonical" and scene.kind == kinds[0]:
@@ -323,7 +331,6 @@ def run_experiment(
                                peak_mb=cost.peak_bytes / 2**20)
                     row.update(_score_map(model, x, sal, masks, cls, steps, do_curves))
                     scores.append(row)
-                    bar.update(1)
                 extra = {combo_name(*c): combine([maps[c[0]], maps[c[1]]], c[2])
                          for c in combos if c[0] in maps and c[1] in maps}
                 extra[CENTRE] = centre_baseline(maps[method_list[0]].shape)
@@ -332,27 +339,28 @@ def run_experiment(
                     row.update(_score_map(model, x, sal, masks, cls, steps, do_curves))
                     scores.append(row)
                 if scene_id == "canonical":
-                    for name, sal in list(maps.items()) + list(extra.items()):
-                        if name != CENTRE:
-                            grid_rows.setdefault(name, []).append(sal)
+                    for name in list(method_list) + [combo_name(*c) for c in combos]:
+                        grid_rows.setdefault(name, []).append(extra.get(name, maps.get(name)))
             canonical_maps[model_name] = grid_rows
             single = next((s for sid, s in scenes if sid == "canonical"), scenes[0][1])
-            timing += _timing(model_name, model, single, method_list, params, bar, first_costs)
+            usable = [m for m in method_list if (model_name, m) not in skipped]
+            bar.update((len(method_list) - len(usable)) * (3 if sanity else 2))
+            timing += _timing(model_name, model, single, usable, params, bar, first_costs)
             if sanity:
-                sanity_rows += _sanity(model_name, model, single, method_list, params, seed, bar)
+                sanity_rows += _sanity(model_name, model, single, usable, params, seed, bar)
     finally:
         bar.close()
 
     metrics = summarise(scores)
     claims = evaluate_claims(scores, timing)
     files = _write(out, scores, metrics, timing, sanity_rows, claims, canonical_maps, scenes,
-                   kinds, model_map, method_list, combos)
+                   kinds, model_map, method_list, combos, skipped)
     elapsed = time.perf_counter() - t_start
     run = {
         "models": list(model_map), "methods": method_list, "kinds": list(kinds),
         "samples": samples, "scenes_per_kind": 1 + samples, "size": list(size),
         "steps": steps, "curves": curves, "expensive": expensive, "batch_size": batch_size,
-        "seed": seed,
+        "seed": seed, "skipped": [f"{m}: {k}" for (m, k) in skipped],
         "seconds": round(elapsed, 1),
         "torch": torch.__version__, "threads": torch.get_num_threads(),
         "python": platform.python_version(), "machine": platform.machine(),
@@ -502,7 +510,7 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _write(out: Path, scores, metrics, timing, sanity_rows, claims, canonical_maps, scenes,
-           kinds, model_map, methods, combos) -> list[Path]:
+           kinds, model_map, methods, combos, skipped) -> list[Path]:
     files = [
         _write_csv(out / "scores.csv", scores),
         _write_csv(out / "metrics.csv", metrics),
@@ -530,12 +538,17 @@ def _write(out: Path, scores, metrics, timing, sanity_rows, claims, canonical_ma
               _is_expensive(r["method"]) and r["scene"] != "canonical" for r in scores) else "")
           + " Time and memory are per call during the run (other processes share the CPU); "
           "see the timing table for best-of-3 times.", ""]
+    if skipped:
+        md += ["Methods that cannot explain a model (left out, blank in the grid): " + "; ".join(
+            f"{method} on {model} ({reason})" for (model, method), reason in skipped.items()),
+            ""]
     overall = summarise([dict(r, model="all", kind="all") for r in scores])
     md += ["## All models and scene kinds together", "",
-           f"Mean ± standard error over every (model, scene) pair (n = {overall[0]['n']} per "
-           "method).", "",
-           _md_table(["method"] + [title for title, _ in METRICS.values()],
-                     [[m["method"]] + [_fmt(m[k], m[f"{k}_se"], 1 if k == "peak_mb" else 3)
+           "Mean ± standard error over every (model, scene) pair; `n`: maps per method "
+           "(`n curves`: maps with deletion / insertion curves).", "",
+           _md_table(["method", "n", "n curves"] + [title for title, _ in METRICS.values()],
+                     [[m["method"], m["n"], m["n_curves"]]
+                      + [_fmt(m[k], m[f"{k}_se"], 1 if k == "peak_mb" else 3)
                                        for k in METRICS]
                       for name in order for m in overall if m["method"] == name]), ""]
     files.append(_write_csv(out / "overall.csv", overall))
@@ -599,7 +612,8 @@ def _figures(out: Path, canonical_maps, scenes, kinds) -> list[Path]:
         path = out / f"grid_{model}.png"
         fig.savefig(path, dpi=60)
         files.append(path)
-        picks = [m for m in ("gradcampp", "lrp", "fullgrad") if m in rows][:2] or list(rows)[:1]
+        full = [m for m in rows if all(v is not None for v in rows[m])]
+        picks = [m for m in ("gradcampp", "lrp", "fullgrad") if m in full][:2] or full[:1]
         rep_rows = {f"{m} {rep}": [viz.render(im, s, rep) for im, s in zip(images, rows[m])]
                     for m in picks for rep in viz.REPRESENTATIONS}
         fig = _image_grid(images, rep_rows, list(kinds),
