@@ -147,3 +147,12 @@ def test_cli_end_to_end_on_a_course_model(tmp_path, capsys):
     assert {r["method"] for r in rows} >= {"gradcam", "cam", "gradcam*cam"} - {"gradcam*cam"}
     for r in rows:
         assert 0 <= float(r["mass"]) <= 1 and int(r["n"]) == 1
+
+
+def test_slow_methods_stop_after_the_first_scene(tmp_path):
+    result = run_experiment(models={"svgg": make_small("vgg")}, methods=["gradcam"],
+                            kinds=("single", "pair"), samples=0, size=(80, 64), out=tmp_path,
+                            steps=2, max_seconds=0.0, sanity=False, progress=False)
+    assert [(r["kind"], r["method"]) for r in result.scores if r["method"] == "gradcam"] == \
+        [("single", "gradcam")]
+    assert "first scene only" in (tmp_path / "metrics.md").read_text()

@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="scenes that get deletion/insertion curves (default: canonical)")
     exp.add_argument("--expensive", choices=["canonical", "all"], default="canonical",
                      help="scenes for Score-CAM / Ablation-CAM (default: canonical only)")
+    exp.add_argument("--max-seconds", type=float, default=60.0,
+                     help="a method slower than this on one scene runs on no further scenes of "
+                     "that model (default 60)")
     exp.add_argument("--batch-size", type=int, default=64,
                      help="batch size of Score-CAM / Ablation-CAM (default 64)")
     exp.add_argument("--seed", type=int, default=0, help="base seed of the generated scenes")
@@ -74,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 models=args.models, methods=args.methods, kinds=args.scenes,
                 samples=args.samples, out=args.out, size=tuple(args.size), steps=args.steps,
                 curves=args.curves, expensive=args.expensive,
+                max_seconds=args.max_seconds,
                 batch_size=args.batch_size, seed=args.seed, sanity=not args.no_sanity,
                 progress=not args.no_progress,
             )

@@ -238,6 +238,7 @@ def run_experiment(
     steps: int = 8,
     curves: str = "canonical",
     expensive: str = "canonical",
+    max_seconds: float = 60.0,
     batch_size: int = 64,
     seed: int = 0,
     sanity: bool = True,
@@ -258,6 +259,10 @@ def run_experiment(
             canonical scenes only), ``"all"`` (every scene) or ``"none"``.
         expensive: scenes for the methods registered as expensive (Score-CAM, Ablation-CAM):
             ``"canonical"`` (default, to keep the run short) or ``"all"``.
+        max_seconds: a method whose call takes longer than this on one scene is not run on the
+            model's further scenes, nor in the sanity check (its time still enters the timing
+            table, with one half-size run); this keeps e.g. Score-CAM on EfficientNet's 1280
+            channels from taking most of the run.
         batch_size: batch size of the expensive methods (Score-CAM, Ablation-CAM).
         seed: base seed of the generated scenes.
         sanity: run the model-randomisation check.
@@ -288,6 +293,7 @@ def run_experiment(
     timing: list[dict[str, Any]] = []
     sanity_rows: list[dict[str, Any]] = []
     skipped: dict[tuple[str, str], str] = {}
+    slow: dict[tuple[str, str], str] = {}
     from .methods import METHODS
 
     costly = {m for m in method_list if METHODS[m].expensive and expensive == "canonical"}
@@ -316,7 +322,7 @@ def run_experiment(
                         continue
                     bar.set_description(f"{model_name} {scene.kind} {scene_id} {method}")
                     bar.update(1)
-                    if (model_name, method) in skipped:
+                    if (model_name, method) in skipped or (model_name, method) in slow:
                         continue
                     try:
                         cost = _explain(model, x, method, cls, params[method])
@@ -325,6 +331,10 @@ def run_experiment(
                         continue
                     sal = cost.result.saliency[0].detach().cpu().to(torch.float64).numpy()
                     maps[method] = sal
+                    if cost.seconds > max_seconds:
+                        slow[(model_name, method)] = (
+                            f"{cost.seconds:.0f} s on one scene > --max-seconds {max_seconds:g}; "
+                            "first scene only")
                     if scene_id == "canonical" and scene.kind == kinds[0]:
                         first_costs[method] = cost
                     row = dict(base, method=method, seconds=cost.seconds,
@@ -333,7 +343,7 @@ def run_experiment(
                     scores.append(row)
                 extra = {combo_name(*c): combine([maps[c[0]], maps[c[1]]], c[2])
                          for c in combos if c[0] in maps and c[1] in maps}
-                extra[CENTRE] = centre_baseline(maps[method_list[0]].shape)
+                extra[CENTRE] = centre_baseline((scene.image.size[1], scene.image.size[0]))
                 for name, sal in extra.items():
                     row = dict(base, method=name, seconds=float("nan"), peak_mb=float("nan"))
                     row.update(_score_map(model, x, sal, masks, cls, steps, do_curves))
@@ -347,20 +357,23 @@ def run_experiment(
             bar.update((len(method_list) - len(usable)) * (3 if sanity else 2))
             timing += _timing(model_name, model, single, usable, params, bar, first_costs)
             if sanity:
-                sanity_rows += _sanity(model_name, model, single, usable, params, seed, bar)
+                fast = [m for m in usable if (model_name, m) not in slow]
+                bar.update(len(usable) - len(fast))
+                sanity_rows += _sanity(model_name, model, single, fast, params, seed, bar)
     finally:
         bar.close()
 
     metrics = summarise(scores)
     claims = evaluate_claims(scores, timing)
     files = _write(out, scores, metrics, timing, sanity_rows, claims, canonical_maps, scenes,
-                   kinds, model_map, method_list, combos, skipped)
+                   kinds, model_map, method_list, combos, {**skipped, **slow})
     elapsed = time.perf_counter() - t_start
     run = {
         "models": list(model_map), "methods": method_list, "kinds": list(kinds),
         "samples": samples, "scenes_per_kind": 1 + samples, "size": list(size),
         "steps": steps, "curves": curves, "expensive": expensive, "batch_size": batch_size,
-        "seed": seed, "skipped": [f"{m}: {k}" for (m, k) in skipped],
+        "seed": seed, "max_seconds": max_seconds,
+        "skipped": [f"{k} on {m}: {why}" for (m, k), why in {**skipped, **slow}.items()],
         "seconds": round(elapsed, 1),
         "torch": torch.__version__, "threads": torch.get_num_threads(),
         "python": platform.python_version(), "machine": platform.machine(),
@@ -404,6 +417,9 @@ def _timing(model_name: str, model: nn.Module, scene: Any, methods: Sequence[str
     rows = []
     w, h = scene.image.size
     for method in methods:
+        prior_full = (known or {}).get(method)
+        budget = _REPEAT_BUDGET_S if prior_full is None else min(
+            _REPEAT_BUDGET_S, prior_full.seconds)
         entry: dict[str, Any] = {"model": model_name, "method": method}
         for label, scale in (("half", _HALF), ("full", 1.0)):
             bar.set_description(f"{model_name} timing {method} {label}")
@@ -414,7 +430,7 @@ def _timing(model_name: str, model: nn.Module, scene: Any, methods: Sequence[str
             prior = (known or {}).get(method) if scale == 1.0 else None
             costs = [prior] if prior is not None else [_explain(model, x, method, cls,
                                                                  params[method])]
-            while len(costs) < _REPEATS and sum(c.seconds for c in costs) < _REPEAT_BUDGET_S:
+            while len(costs) < _REPEATS and sum(c.seconds for c in costs) < budget:
                 costs.append(_explain(model, x, method, cls, params[method]))
             entry[f"{label}_size"] = f"{size[0]}x{size[1]}"
             entry[f"{label}_seconds"] = min(c.seconds for c in costs)
@@ -539,7 +555,8 @@ def _write(out: Path, scores, metrics, timing, sanity_rows, claims, canonical_ma
           + " Time and memory are per call during the run (other processes share the CPU); "
           "see the timing table for best-of-3 times.", ""]
     if skipped:
-        md += ["Methods that cannot explain a model (left out, blank in the grid): " + "; ".join(
+        md += ["Methods left out for a model (blank in the grid where they did not run): "
+               + "; ".join(
             f"{method} on {model} ({reason})" for (model, method), reason in skipped.items()),
             ""]
     overall = summarise([dict(r, model="all", kind="all") for r in scores])
