@@ -1,0 +1,336 @@
+"""Checks and solutions for notebook 09 (FullGrad).
+
+The expected values are computed here from the paper's formulas (Srinivas & Fleuret 2019), in
+float64 on a copy of the model, with plain forward hooks and ``torch.autograd.grad``, not with
+:mod:`xai_tutor.methods.cam.fullgrad`:
+
+* the effective bias of a BatchNorm layer in eval mode::
+
+      BN(z) = gamma (z - mu) / sqrt(var + eps) + beta  =  s z + b,
+      s = gamma / sqrt(var + eps),   b = beta - mu gamma / sqrt(var + eps)
+
+* the bias-gradient term of a layer with output ``z`` and bias ``b`` (one value per channel,
+  broadcast over the positions)::
+
+      T = b * dy/dz                     (1, C, h, w)
+
+* FullGrad's post-processing of a term (the official ``"layer"`` variant)::
+
+      psi(T) = upsample( sum_channels (|T| - min) / (max - min + 1e-6) )     (1, H, W)
+
+  with ``min`` / ``max`` over all channels and positions of the image and bilinear upsampling
+  (``align_corners=False``).
+
+Each check accepts a right answer first, then names the typical slip (``beta`` alone, the square
+root forgotten, ``gamma`` forgotten, the gradient without the bias, ``beta`` instead of the
+effective bias, the absolute value forgotten, per-channel scaling, a mean over channels, no
+upsampling, ...).
+
+Example::
+
+    >>> import torch
+    >>> from torch import nn
+    >>> bn = nn.BatchNorm2d(3).eval()
+    >>> check_bn_bias(bn.bias.detach(), bn).ok     # beta alone is right only when mu = 0
+    True
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..hooks import model_guard
+from .core import Feedback, _as_array, _not_answered, check_close, register_solution
+
+__all__ = [
+    "expected_bn_bias",
+    "expected_bias_term",
+    "expected_postprocess",
+    "check_bn_bias",
+    "check_bias_term",
+    "check_postprocess",
+]
+
+
+def _bn_parts(bn: nn.Module) -> tuple[torch.Tensor, ...]:
+    if not isinstance(bn, nn.BatchNorm2d):
+        raise TypeError(f"bn must be an nn.BatchNorm2d layer; got {type(bn).__name__}")
+    if bn.running_mean is None or bn.running_var is None:
+        raise ValueError("bn has no running statistics (track_running_stats=False)")
+    mu = bn.running_mean.detach().double()
+    var = bn.running_var.detach().double()
+    gamma = bn.weight.detach().double() if bn.weight is not None else torch.ones_like(mu)
+    beta = bn.bias.detach().double() if bn.bias is not None else torch.zeros_like(mu)
+    return mu, var, gamma, beta
+
+
+def expected_bn_bias(bn: nn.Module) -> torch.Tensor:
+    """``beta - mu gamma / sqrt(var + eps)`` in float64, shape ``(C,)``."""
+    mu, var, gamma, beta = _bn_parts(bn)
+    return beta - mu * gamma / torch.sqrt(var + bn.eps)
+
+
+def _effective_bias(module: nn.Module) -> torch.Tensor:
+    if isinstance(module, nn.BatchNorm2d):
+        return expected_bn_bias(module)
+    bias = getattr(module, "bias", None)
+    if not isinstance(bias, torch.Tensor):
+        raise ValueError(f"layer {type(module).__name__} has no bias; pick a Conv2d with a bias "
+                         "or a BatchNorm2d layer")
+    return bias.detach().double()
+
+
+def _output_gradient(model: nn.Module, x: torch.Tensor, target: int | None,
+                     layer: str) -> tuple[torch.Tensor, nn.Module, int]:
+    """``dy/dz`` (float64, ``(1, C, h, w)``) at the output of ``layer`` of a float64 copy."""
+    modules = dict(model.named_modules())
+    if layer not in modules:
+        raise ValueError(f"no layer named {layer!r} in the model")
+    net = copy.deepcopy(model).double()
+    module = dict(net.named_modules())[layer]
+    kept: dict[str, torch.Tensor] = {}
+
+    def hook(_m: nn.Module, _i: tuple, out: torch.Tensor) -> torch.Tensor:
+        kept["z"] = out
+        return out.clone()  # in-place ReLUs / `+=` downstream must not touch the kept output
+
+    with model_guard(net), torch.enable_grad():
+        handle = module.register_forward_hook(hook)
+        try:
+            logits = net(x.detach().double().requires_grad_(True))
+        finally:
+            handle.remove()
+        c = int(logits[0].argmax()) if target is None else int(target)
+        (grad,) = torch.autograd.grad(logits[0, c], kept["z"])
+    return grad, modules[layer], c
+
+
+def expected_bias_term(model: nn.Module, x: torch.Tensor, layer: str,
+                       target: int | None = None) -> torch.Tensor:
+    """``b * dy/dz`` for ``layer`` (float64, ``(1, C, h, w)``); ``b`` is the effective bias."""
+    grad, module, _ = _output_gradient(model, x, target, layer)
+    b = _effective_bias(module)
+    return b.reshape(1, -1, 1, 1) * grad
+
+
+def _layer_scale(t: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    flat = t.reshape(t.shape[0], -1)
+    low = flat.min(dim=1).values.reshape(-1, 1, 1, 1)
+    high = flat.max(dim=1).values.reshape(-1, 1, 1, 1)
+    return (t - low) / (high - low + eps)
+
+
+def _channel_scale(t: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    low = t.amin(dim=(2, 3), keepdim=True)
+    high = t.amax(dim=(2, 3), keepdim=True)
+    return (t - low) / (high - low + eps)
+
+
+def _up(m: torch.Tensor, size: tuple[int, int], mode: str = "bilinear",
+        align_corners: bool | None = False) -> torch.Tensor:
+    if mode == "nearest":
+        return F.interpolate(m[:, None], size=size, mode="nearest")[:, 0]
+    return F.interpolate(m[:, None], size=size, mode=mode, align_corners=align_corners)[:, 0]
+
+
+def _size(size: Any) -> tuple[int, int]:
+    try:
+        h, w = (int(s) for s in size)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"size must be (H, W); got {size!r}") from err
+    return h, w
+
+
+def expected_postprocess(term: torch.Tensor, size: Any) -> torch.Tensor:
+    """``upsample(sum_c layer_normalise(|T|))`` for a term ``(B, C, h, w)``: ``(B, H, W)``."""
+    t = term.detach().double()
+    if t.dim() != 4:
+        raise ValueError(f"term must have shape (B, C, h, w); got {tuple(t.shape)}")
+    return _up(_layer_scale(t.abs()).sum(dim=1), _size(size))
+
+
+def _slip(got: Any, value: torch.Tensor, message: str, name: str) -> Feedback | None:
+    """A failing Feedback with ``message`` when ``got`` equals the wrong ``value``."""
+    g, v = _as_array(got), _as_array(value)
+    if g is None or v is None or g.shape != v.shape or not np.isfinite(g).all():
+        return None
+    scale = float(np.abs(v).max()) if v.size else 0.0
+    if np.allclose(g, v, rtol=1e-4, atol=1e-6 * scale + 1e-12):
+        return Feedback(False, message, name=name)
+    return None
+
+
+def _right(got: Any, expected: torch.Tensor, name: str, rtol: float = 1e-4,
+           atol_rel: float = 1e-5) -> Feedback | None:
+    g, e = _as_array(got), expected.numpy()
+    if g is not None and g.shape == e.shape and np.isfinite(g).all():
+        scale = float(np.abs(e).max()) if e.size else 0.0
+        if np.allclose(g, e, rtol=rtol, atol=atol_rel * scale + 1e-12):
+            return check_close(name, got, expected, atol=atol_rel * scale + 1e-12, rtol=rtol)
+    return None
+
+
+def check_bn_bias(got: Any, bn: nn.Module) -> Feedback:
+    """Exercise: the effective bias ``beta - mu gamma / sqrt(var + eps)`` of the BatchNorm layer
+    ``bn`` (in eval mode), shape ``(C,)``."""
+    missing = _not_answered("bn_bias", got)
+    if missing is not None:
+        return missing
+    expected = expected_bn_bias(bn)
+    ok = _right(got, expected, "bn_bias")
+    if ok is not None:
+        return ok
+    mu, var, gamma, beta = _bn_parts(bn)
+    slips = [
+        (beta, "that is beta alone. In eval mode BatchNorm also subtracts the running mean: "
+               "gamma (z - mu) / sqrt(var + eps) + beta, so the constant part is "
+               "beta - mu gamma / sqrt(var + eps)."),
+        (beta - mu, "you subtracted mu without the scale: the mean is multiplied by "
+                    "gamma / sqrt(var + eps) like everything else, b = beta - mu gamma / "
+                    "sqrt(var + eps)."),
+        (beta - mu * gamma / (var + bn.eps), "the square root is missing: BatchNorm divides by "
+                                             "the standard deviation sqrt(var + eps)."),
+        (beta - mu / torch.sqrt(var + bn.eps), "gamma is missing: the normalised value is "
+                                               "multiplied by gamma before beta is added."),
+        (beta - mu * gamma / torch.sqrt(var), "almost: BatchNorm adds eps (bn.eps) to the "
+                                              "variance before the square root."),
+        (beta + mu * gamma / torch.sqrt(var + bn.eps), "the mean term has the wrong sign: "
+                                                       "BatchNorm computes z - mu."),
+        (mu * gamma / torch.sqrt(var + bn.eps) - beta, "every value has the wrong sign: "
+                                                       "b = beta - mu gamma / sqrt(var + eps)."),
+    ]
+    for value, message in slips:
+        fb = _slip(got, value, message, "bn_bias")
+        if fb is not None:
+            return fb
+    scale = float(expected.abs().max())
+    return check_close("bn_bias", got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4,
+                       hints={"shape": "one value per channel: shape (C,), like bn.bias.",
+                              "values": "use bn.running_mean, bn.running_var, bn.weight (gamma),"
+                                        " bn.bias (beta) and bn.eps."})
+
+
+def check_bias_term(got: Any, model: nn.Module, x: torch.Tensor, layer: str,
+                    target: int | None = None) -> Feedback:
+    """Exercise: the bias-gradient term ``b * dy/dz`` of ``layer`` (its effective bias times the
+    gradient of the target logit at the layer's output), shape ``(1, C, h, w)``."""
+    missing = _not_answered("term", got)
+    if missing is not None:
+        return missing
+    grad, module, _ = _output_gradient(model, x, target, layer)
+    b = _effective_bias(module)
+    expected = b.reshape(1, -1, 1, 1) * grad
+    ok = _right(got, expected, "term")
+    if ok is not None:
+        return ok
+    slips = [
+        (grad, "that is the gradient dy/dz alone: multiply it by the layer's bias, one value "
+               "per channel, b.reshape(1, -1, 1, 1) * grad."),
+        (b.reshape(1, -1, 1, 1).expand_as(grad), "that is the bias broadcast over the map: "
+                                                 "multiply it by the gradient at the layer's "
+                                                 "output."),
+    ]
+    if isinstance(module, nn.BatchNorm2d):
+        _, _, _, beta = _bn_parts(module)
+        slips.append((beta.reshape(1, -1, 1, 1) * grad,
+                      "you used beta (bn.bias); the bias BatchNorm adds in eval mode is the "
+                      "effective bias beta - mu gamma / sqrt(var + eps) of exercise 1."))
+    for value, message in slips:
+        fb = _slip(got, value, message, "term")
+        if fb is not None:
+            return fb
+    scale = float(expected.abs().max())
+    return check_close("term", got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4,
+                       hints={"shape_unreduced": "keep the channels and the positions: the "
+                                                 "term has the shape of the layer's output.",
+                              "shape_overreduced": "do not sum: the term has the shape of the "
+                                                   "layer's output (1, C, h, w).",
+                              "values": "term = bias.reshape(1, -1, 1, 1) * grad, with grad "
+                                        "the gradient of the class logit at the layer's output."})
+
+
+def check_postprocess(got: Any, term: torch.Tensor, size: Any) -> Feedback:
+    """Exercise: FullGrad's post-processing of one term ``(1, C, h, w)``: absolute value, one
+    min-max scaling over all channels and positions (``+1e-6``), sum over the channels,
+    bilinear upsampling to ``size`` = (H, W); shape ``(1, H, W)``."""
+    missing = _not_answered("psi", got)
+    if missing is not None:
+        return missing
+    size = _size(size)
+    t = term.detach().double()
+    expected = expected_postprocess(t, size)
+    ok = _right(got, expected, "psi", rtol=1e-4, atol_rel=1e-5)
+    if ok is not None:
+        return ok
+    a = t.abs()
+    slips = [
+        (_up(_layer_scale(t).sum(dim=1), size),
+         "the absolute value is missing: FullGrad scales |T| (negative and positive "
+         "contributions both count as important)."),
+        (_up(_channel_scale(a).sum(dim=1), size),
+         "you scaled every channel on its own: that is the \"channel\" variant "
+         "(pytorch-grad-cam); the official code scales the whole term at once, min and max "
+         "over all channels and positions."),
+        (_up(a.sum(dim=1), size), "the min-max scaling is missing: scale |T| to [0, 1] with one "
+                                  "min and max over the whole term before summing the channels."),
+        (_up(_layer_scale(a).mean(dim=1), size), "you averaged over the channels; FullGrad sums "
+                                                 "them."),
+        (_up(_layer_scale(a.sum(dim=1, keepdim=True)).sum(dim=1), size),
+         "you summed the channels first and scaled afterwards; scale |T| first, then sum."),
+        (_up(_layer_scale(a).sum(dim=1), size, "bilinear", True),
+         "bilinear with align_corners=True: use align_corners=False (what OpenCV's resize and "
+         "the library do)."),
+        (_up(_layer_scale(a).sum(dim=1), size, "nearest", None),
+         "nearest-neighbour upsampling: use mode='bilinear', align_corners=False."),
+    ]
+    for value, message in slips:
+        fb = _slip(got, value, message, "psi")
+        if fb is not None:
+            return fb
+    return check_close("psi", got, expected, atol=1e-5 * float(expected.abs().max()) + 1e-12,
+                       rtol=1e-4,
+                       hints={"shape": f"upsample to the image size: shape (1, {size[0]}, "
+                                       f"{size[1]}) with F.interpolate(m[:, None], size=..., "
+                                       "mode='bilinear', align_corners=False)[:, 0].",
+                              "values": "psi = upsample(sum_c (|T| - min) / (max - min + 1e-6))."})
+
+
+def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
+    return lambda ns: fn(*(ns[n] for n in names))
+
+
+register_solution(
+    "fullgrad.bn_bias",
+    """
+scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)     # gamma / sqrt(var + eps)
+bn_bias = (bn.bias - bn.running_mean * scale).detach()      # beta - mu gamma / sqrt(var + eps)
+""",
+    check=_ns_check(check_bn_bias, "bn_bias", "bn"),
+)
+
+register_solution(
+    "fullgrad.bias_term",
+    """
+b = bias_of(modules64[term_layer])                   # effective bias, shape (C,)
+term = b.reshape(1, -1, 1, 1) * grads64[term_layer]  # broadcast over positions: (1, C, h, w)
+""",
+    check=_ns_check(check_bias_term, "term", "net64", "x64", "term_layer", "c64"),
+)
+
+register_solution(
+    "fullgrad.postprocess",
+    """
+t = term.abs()
+low, high = t.min(), t.max()                                # over channels and positions
+psi = ((t - low) / (high - low + 1e-6)).sum(dim=1)          # (1, h, w)
+psi = F.interpolate(psi[:, None], size=size64, mode="bilinear", align_corners=False)[:, 0]
+""",
+    check=_ns_check(check_postprocess, "psi", "term", "size64"),
+)

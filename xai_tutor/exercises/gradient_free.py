@@ -1,0 +1,434 @@
+"""Checks and solutions for notebook 10 (Ablation-CAM and Score-CAM).
+
+The expected values are computed here from the papers' formulas, with plain forward hooks and
+whole forward passes of the model (never the shortcut of :mod:`xai_tutor.methods.cam.tail`), not
+with :mod:`xai_tutor.methods.cam`:
+
+* Ablation-CAM (Ramaswamy et al. 2020): ``y_k`` is the target logit when channel ``k`` of the
+  layer's output is set to zero (the other channels untouched), and::
+
+      w_k = (y - y_k) / y
+
+* Score-CAM (Wang et al. 2020): the mask of channel ``k`` is its map upsampled bilinearly to the
+  image size (``align_corners=False``) and min-max scaled to ``[0, 1]`` per channel (a constant
+  channel gives an all-zero mask); the weight is the target's softmax probability for the masked
+  image ``x * M_k``, and 0 for constant channels (the authors' code skips them)::
+
+      M_k = normalise(upsample(A_k)),      w_k = softmax(f(x * M_k))[c]
+
+Each check accepts a right answer, then names the typical slip (the ablated copies not restored,
+only channel ``k`` kept, probabilities instead of logits, the sign of the drop, no division,
+per-image instead of per-channel scaling, no upsampling, the logits or pytorch-grad-cam's softmax
+over channels instead of the class probability, ...).
+
+Example::
+
+    >>> from xai_tutor.exercises.gradient_free import check_ablated_scores
+    >>> check_ablated_scores(None, model, x, c).ok   # doctest: +SKIP
+    False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..hooks import model_guard
+from .core import Feedback, _as_array, _not_answered, check_close, register_solution
+
+__all__ = [
+    "layer_output",
+    "scores_with_layer_output",
+    "expected_ablated_scores",
+    "expected_ablation_weights",
+    "expected_score_masks",
+    "expected_score_weights",
+    "check_ablated_scores",
+    "check_ablation_weights",
+    "check_score_masks",
+    "check_score_weights",
+]
+
+
+def _layer(model: nn.Module, layer: str | None) -> tuple[str, nn.Module]:
+    name = layer or getattr(model, "default_layer", None)
+    modules = dict(model.named_modules())
+    if not isinstance(name, str) or name not in modules:
+        raise ValueError(f"no layer named {name!r} in the model; pass layer='<dotted name>'")
+    return name, modules[name]
+
+
+def layer_output(model: nn.Module, x: torch.Tensor, layer: str | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The layer's output ``A`` ``(1, K, h, w)`` and the logits ``(1, classes)`` of one pass."""
+    _, module = _layer(model, layer)
+    kept: dict[str, torch.Tensor] = {}
+
+    def hook(_m: nn.Module, _i: tuple, out: torch.Tensor) -> torch.Tensor:
+        kept["A"] = out.detach().clone()
+        return out
+
+    with model_guard(model), torch.no_grad():
+        handle = module.register_forward_hook(hook)
+        try:
+            logits = model(x)
+        finally:
+            handle.remove()
+    return kept["A"], logits
+
+
+def scores_with_layer_output(model: nn.Module, x: torch.Tensor, replacement: torch.Tensor,
+                             layer: str | None = None, batch_size: int = 64) -> torch.Tensor:
+    """Logits ``(n, classes)`` of whole forward passes of ``x`` (one image) in which the layer's
+    output is replaced by ``replacement[i]`` (``(n, K, h, w)``)."""
+    _, module = _layer(model, layer)
+    out = []
+    with model_guard(model), torch.no_grad():
+        for start in range(0, replacement.shape[0], batch_size):
+            part = replacement[start:start + batch_size]
+
+            def hook(_m: nn.Module, _i: tuple, _out: torch.Tensor,
+                     part: torch.Tensor = part) -> torch.Tensor:
+                return part.clone()
+
+            handle = module.register_forward_hook(hook)
+            try:
+                out.append(model(x.expand(part.shape[0], *x.shape[1:])))
+            finally:
+                handle.remove()
+    return torch.cat(out)
+
+
+def _ablated_copies(a: torch.Tensor) -> torch.Tensor:
+    k = a.shape[1]
+    batch = a.repeat(k, 1, 1, 1)
+    batch[torch.arange(k), torch.arange(k)] = 0
+    return batch
+
+
+def _target(logits: torch.Tensor, target: int | None) -> int:
+    return int(logits[0].argmax()) if target is None else int(target)
+
+
+def expected_ablated_scores(model: nn.Module, x: torch.Tensor, target: int | None = None,
+                            layer: str | None = None) -> torch.Tensor:
+    """``y_k`` for every channel ``k`` (float64, ``(K,)``), by whole forward passes."""
+    a, logits = layer_output(model, x, layer)
+    c = _target(logits, target)
+    return scores_with_layer_output(model, x, _ablated_copies(a), layer)[:, c].double()
+
+
+def expected_ablation_weights(model: nn.Module, x: torch.Tensor, target: int | None = None,
+                              layer: str | None = None) -> torch.Tensor:
+    """``(y - y_k) / y`` (float64, ``(K,)``)."""
+    _, logits = layer_output(model, x, layer)
+    y = float(logits[0, _target(logits, target)])
+    yk = expected_ablated_scores(model, x, target, layer)
+    return (y - yk) / y if y != 0 else torch.zeros_like(yk)
+
+
+def _minmax_channels(up: torch.Tensor) -> torch.Tensor:
+    flat = up.reshape(up.shape[0], -1)
+    low = flat.min(dim=1).values.reshape(-1, 1, 1)
+    high = flat.max(dim=1).values.reshape(-1, 1, 1)
+    span = high - low
+    return torch.where(span > 0, (up - low) / torch.where(span > 0, span, 1.0),
+                       torch.zeros_like(up))
+
+
+def _upsample(a: torch.Tensor, size: tuple[int, int], mode: str = "bilinear",
+              align_corners: bool | None = False) -> torch.Tensor:
+    """``(1, K, h, w)`` or ``(K, h, w)`` -> ``(K, H, W)`` in float64."""
+    a = a.detach().double()
+    if a.dim() == 4:
+        a = a[0]
+    if mode == "nearest":
+        return F.interpolate(a[None], size=size, mode="nearest")[0]
+    return F.interpolate(a[None], size=size, mode=mode, align_corners=align_corners)[0]
+
+
+def _size(size: Any) -> tuple[int, int]:
+    try:
+        h, w = (int(s) for s in size)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"size must be (H, W); got {size!r}") from err
+    return h, w
+
+
+def expected_score_masks(activation: torch.Tensor, size: Any) -> torch.Tensor:
+    """Score-CAM's masks ``(K, H, W)`` (float64) from ``A`` ``(1, K, h, w)``."""
+    return _minmax_channels(_upsample(activation, _size(size)))
+
+
+def _masked_probabilities(model: nn.Module, x: torch.Tensor, masks: torch.Tensor, c: int,
+                          batch_size: int = 64) -> torch.Tensor:
+    out = []
+    with model_guard(model), torch.no_grad():
+        for start in range(0, masks.shape[0], batch_size):
+            m = masks[start:start + batch_size].to(x.dtype)[:, None]
+            out.append(torch.softmax(model(x * m), dim=1)[:, c])
+    return torch.cat(out).double()
+
+
+def expected_score_weights(model: nn.Module, x: torch.Tensor, target: int | None = None,
+                           layer: str | None = None) -> torch.Tensor:
+    """Score-CAM's channel weights ``(K,)`` (float64); 0 for constant channels."""
+    a, logits = layer_output(model, x, layer)
+    c = _target(logits, target)
+    masks = expected_score_masks(a, x.shape[-2:])
+    flat = a[0].reshape(a.shape[1], -1)
+    varying = flat.amax(dim=1) > flat.amin(dim=1)
+    probs = _masked_probabilities(model, x, masks, c)
+    return torch.where(varying, probs, torch.zeros_like(probs))
+
+
+def _slip(got: Any, value: torch.Tensor, message: str, name: str) -> Feedback | None:
+    g, v = _as_array(got), _as_array(value)
+    if g is None or v is None or g.shape != v.shape or not np.isfinite(g).all():
+        return None
+    if not np.isfinite(v).all():
+        return None
+    scale = float(np.abs(v).max()) if v.size else 0.0
+    if np.allclose(g, v, rtol=1e-4, atol=1e-5 * scale + 1e-12):
+        return Feedback(False, message, name=name)
+    return None
+
+
+def _right(got: Any, expected: torch.Tensor, name: str, atol_rel: float = 1e-5
+           ) -> Feedback | None:
+    g, e = _as_array(got), expected.numpy()
+    if g is not None and g.shape == e.shape and np.isfinite(g).all():
+        scale = float(np.abs(e).max()) if e.size else 0.0
+        if np.allclose(g, e, rtol=1e-4, atol=atol_rel * scale + 1e-12):
+            return check_close(name, got, expected, atol=atol_rel * scale + 1e-12, rtol=1e-4)
+    return None
+
+
+def check_ablated_scores(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
+                         layer: str | None = None) -> Feedback:
+    """Exercise: ``ablated[k]`` = the target logit when channel ``k`` of the layer's output is
+    zeroed (all other channels as they were), shape ``(K,)``, for the single image ``x``."""
+    missing = _not_answered("ablated", got)
+    if missing is not None:
+        return missing
+    a, logits = layer_output(model, x, layer)
+    c = _target(logits, target)
+    k = a.shape[1]
+    expected = scores_with_layer_output(model, x, _ablated_copies(a), layer)[:, c].double()
+    ok = _right(got, expected, "ablated")
+    if ok is not None:
+        return ok
+    g = _as_array(got)
+    if g is not None and g.shape == (k,) and np.allclose(g, float(logits[0, c]), rtol=1e-5,
+                                                         atol=1e-6):
+        return Feedback(False, "every value equals the unablated logit y: nothing was zeroed "
+                               "(check that the replaced output really reaches the model: the "
+                               "hook must *return* the new tensor).", name="ablated")
+    if g is not None and g.shape == (k,) and np.isfinite(g).all():
+        # only one check of the expensive slips: whole passes, so the same cost as the answer
+        keep_only = torch.zeros_like(a).repeat(k, 1, 1, 1)
+        keep_only[torch.arange(k), torch.arange(k)] = a[0]
+        cumulative = a.repeat(k, 1, 1, 1)
+        for i in range(k):
+            cumulative[i, : i + 1] = 0
+        probs = torch.softmax(scores_with_layer_output(model, x, _ablated_copies(a), layer),
+                              dim=1)[:, c]
+        slips = [
+            (probs.double(), "these are softmax probabilities; Ablation-CAM uses the logit "
+                             "(the score before the softmax)."),
+            (scores_with_layer_output(model, x, cumulative, layer)[:, c].double(),
+             "the zeros add up: copy k has channels 0..k zeroed. Make a fresh copy of the "
+             "activations for every channel (A.repeat(K, 1, 1, 1) or .clone()) before zeroing."),
+            (scores_with_layer_output(model, x, keep_only, layer)[:, c].double(),
+             "you kept channel k and zeroed all the others; ablation does the opposite: zero "
+             "channel k only."),
+        ]
+        for value, message in slips:
+            fb = _slip(got, value, message, "ablated")
+            if fb is not None:
+                return fb
+    scale = float(expected.abs().max())
+    return check_close("ablated", got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4,
+                       hints={"shape": f"one logit per channel: shape ({k},).",
+                              "values": "for each k: a copy of A with A[:, k] = 0, run the rest "
+                                        "of the network on it, take the logit of class c."})
+
+
+def check_ablation_weights(got: Any, model: nn.Module, x: torch.Tensor,
+                           target: int | None = None, layer: str | None = None) -> Feedback:
+    """Exercise: Ablation-CAM's weights ``w_k = (y - y_k) / y``, shape ``(K,)``."""
+    missing = _not_answered("ab_weights", got)
+    if missing is not None:
+        return missing
+    _, logits = layer_output(model, x, layer)
+    c = _target(logits, target)
+    y = float(logits[0, c])
+    yk = expected_ablated_scores(model, x, c, layer)
+    expected = (y - yk) / y if y != 0 else torch.zeros_like(yk)
+    ok = _right(got, expected, "ab_weights")
+    if ok is not None:
+        return ok
+    slips = [
+        ((yk - y) / y, "the sign is flipped: the weight is the DROP of the score, (y - y_k) / y,"
+                       " positive when removing the channel lowers the score."),
+        (y - yk, "you did not divide by y: the weight is the RELATIVE drop (y - y_k) / y."),
+        ((y - yk) / yk, "divide by the score of the full network y, not by y_k."),
+        (yk / y, "that is y_k / y; the weight is 1 - y_k / y = (y - y_k) / y."),
+    ]
+    for value, message in slips:
+        fb = _slip(got, value, message, "ab_weights")
+        if fb is not None:
+            return fb
+    scale = float(expected.abs().max())
+    return check_close("ab_weights", got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4,
+                       hints={"values": "w = (y - ablated) / y with y the logit of class c on "
+                                        "the unchanged image."})
+
+
+def check_score_masks(got: Any, activation: torch.Tensor, size: Any) -> Feedback:
+    """Exercise: Score-CAM's masks ``(K, H, W)``: every channel of ``activation`` ``(1, K, h,
+    w)`` upsampled bilinearly (``align_corners=False``) to ``size`` = (H, W), then min-max scaled
+    to [0, 1] on its own; constant channels give zeros."""
+    missing = _not_answered("masks", got)
+    if missing is not None:
+        return missing
+    size = _size(size)
+    up = _upsample(activation, size)
+    expected = _minmax_channels(up)
+    ok = _right(got, expected, "masks")
+    if ok is not None:
+        return ok
+    g = _as_array(got)
+    if g is not None and g.shape == tuple(expected.shape) and not np.isfinite(g).all():
+        return Feedback(False, "NaN in the masks: a channel whose map is constant (often all "
+                               "zero after a ReLU) gives 0 / 0. Set its mask to 0 (torch.where "
+                               "on max - min > 0).", name="masks")
+    flat = up.reshape(-1)
+    span = float(flat.max() - flat.min())
+    a = activation.detach().double()
+    a = a[0] if a.dim() == 4 else a
+    slips = [
+        (up, "the min-max scaling is missing: scale every upsampled channel to [0, 1]."),
+        ((up - flat.min()) / span if span > 0 else up,
+         "you scaled all channels together; Score-CAM scales each channel on its own "
+         "(min and max over that channel's positions)."),
+        (_upsample(_minmax_channels(a), size),
+         "you scaled before upsampling; upsample first, then min-max scale (the bilinear "
+         "interpolation changes the minimum and maximum)."),
+        (_minmax_channels(_upsample(activation, size, "bilinear", True)),
+         "align_corners=True (pytorch-grad-cam's choice); the authors and the library use "
+         "align_corners=False."),
+        (_minmax_channels(_upsample(activation, size, "nearest", None)),
+         "nearest-neighbour upsampling: use mode='bilinear', align_corners=False."),
+    ]
+    for value, message in slips:
+        fb = _slip(got, value, message, "masks")
+        if fb is not None:
+            return fb
+    return check_close("masks", got, expected, atol=1e-5, rtol=1e-4,
+                       hints={"shape": f"one mask per channel at the image size: "
+                                       f"({expected.shape[0]}, {size[0]}, {size[1]}).",
+                              "values": "F.interpolate(A, size=(H, W), mode='bilinear', "
+                                        "align_corners=False)[0], then (m - min) / (max - min) "
+                                        "per channel."})
+
+
+def check_score_weights(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
+                        layer: str | None = None) -> Feedback:
+    """Exercise: Score-CAM's weights ``(K,)``: the softmax probability of the target class for
+    ``x * M_k``; 0 for channels whose map is constant."""
+    missing = _not_answered("sc_weights", got)
+    if missing is not None:
+        return missing
+    a, logits = layer_output(model, x, layer)
+    c = _target(logits, target)
+    masks = expected_score_masks(a, x.shape[-2:])
+    flat = a[0].reshape(a.shape[1], -1)
+    varying = flat.amax(dim=1) > flat.amin(dim=1)
+    probs = _masked_probabilities(model, x, masks, c)
+    expected = torch.where(varying, probs, torch.zeros_like(probs))
+    ok = _right(got, expected, "sc_weights", atol_rel=1e-4)
+    if ok is not None:
+        return ok
+    masked_logits = []
+    with model_guard(model), torch.no_grad():
+        for start in range(0, masks.shape[0], 64):
+            m = masks[start:start + 64].to(x.dtype)[:, None]
+            masked_logits.append(model(x * m)[:, c])
+    lg = torch.cat(masked_logits).double()
+    slips = [
+        (probs, "right for every channel that varies, but constant channels (an all-zero mask) "
+                "must get weight 0: their mask carries no location, and the authors' code "
+                "skips them."),
+        (torch.where(varying, lg, torch.zeros_like(lg)),
+         "these are logits; Score-CAM's weight is the class PROBABILITY, a softmax over the "
+         "classes of the masked image's logits."),
+        (lg, "these are logits; take the softmax over the classes (and 0 for constant "
+             "channels)."),
+        (torch.softmax(lg, dim=0), "that is pytorch-grad-cam's variant (a softmax over the "
+                                   "channels of the target logits); the paper's weight is the "
+                                   "softmax over the classes for each masked image."),
+    ]
+    for value, message in slips:
+        fb = _slip(got, value, message, "sc_weights")
+        if fb is not None:
+            return fb
+    return check_close("sc_weights", got, expected, atol=1e-4 * float(expected.abs().max())
+                       + 1e-12, rtol=1e-4,
+                       hints={"values": "for each k: torch.softmax(model(x * masks[k]), dim=1)"
+                                        "[0, c], 0 where the channel is constant."})
+
+
+def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
+    return lambda ns: fn(*(ns[n] for n in names))
+
+
+register_solution(
+    "gradient_free.ablated_scores",
+    """
+K = A.shape[1]
+copies = A.repeat(K, 1, 1, 1)                 # K fresh copies of the activations
+copies[torch.arange(K), torch.arange(K)] = 0  # copy k: channel k set to zero
+ablated = torch.cat([forward_with(copies[i:i + 32])[:, c] for i in range(0, K, 32)])
+""",
+    check=_ns_check(check_ablated_scores, "ablated", "model", "x", "c", "layer"),
+)
+
+register_solution(
+    "gradient_free.ablation_weights",
+    """
+ab_weights = (y - ablated) / y
+""",
+    check=_ns_check(check_ablation_weights, "ab_weights", "model", "x", "c", "layer"),
+)
+
+register_solution(
+    "gradient_free.score_masks",
+    """
+up = F.interpolate(A, size=x.shape[-2:], mode="bilinear", align_corners=False)[0]  # (K, H, W)
+low = up.amin(dim=(1, 2), keepdim=True)
+high = up.amax(dim=(1, 2), keepdim=True)
+span = high - low
+masks = torch.where(span > 0, (up - low) / torch.where(span > 0, span, 1.0), torch.zeros_like(up))
+""",
+    check=_ns_check(check_score_masks, "masks", "A", "size"),
+)
+
+register_solution(
+    "gradient_free.score_weights",
+    """
+varying = A[0].flatten(1).amax(dim=1) > A[0].flatten(1).amin(dim=1)   # (K,)
+sc_weights = torch.zeros(A.shape[1])
+with torch.no_grad():
+    for i in range(0, A.shape[1], 32):
+        logits_masked = model(x * masks[i:i + 32, None])                 # (n, classes)
+        sc_weights[i:i + 32] = torch.softmax(logits_masked, dim=1)[:, c]
+sc_weights = torch.where(varying, sc_weights, torch.zeros_like(sc_weights))
+""",
+    check=_ns_check(check_score_weights, "sc_weights", "model", "x", "c", "layer"),
+)
