@@ -110,7 +110,7 @@ def test_bias_terms_add_up_to_the_logit(resnet64):
     with model_guard(resnet64):
         out = resnet64(leaf)
         (gx,) = torch.autograd.grad(out[0, c], leaf)
-    total += float((x * gx).sum()) + float(resnet64.fc.bias[c])
+    total += float((x * gx).sum()) + float(resnet64.fc.bias[c].detach())
     assert abs(total - float(logits[0, c])) < 1e-10
 
 
