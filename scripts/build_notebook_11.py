@@ -4,8 +4,9 @@
 Run ``python scripts/build_notebook_11.py`` after editing; the notebook is written without
 outputs. Edit the prose here, not in the .ipynb file, so that the two never drift apart.
 
-``python scripts/build_notebook_11.py --dev OUT_DIR`` writes a variant for development that uses
-untrained tiny models when the trained weights are not there yet (never commit that one).
+``python scripts/build_notebook_11.py --dev OUT_DIR [RESULTS_DIR]`` writes a variant for
+development that uses untrained tiny models when the trained weights are not there yet, and
+optionally reads another results folder (never commit that one).
 """
 
 from __future__ import annotations
@@ -496,6 +497,10 @@ CELLS = [
               f"{run['size'][0]} x {run['size'][1]} px; curves on {run['curves']} scenes with "
               f"{run['steps']} steps; {run['seconds'] / 60:.0f} min with torch {run['torch']} on "
               f"{run['threads']} thread(s)")
+        if run.get("expensive") == "canonical":
+            print("the expensive methods (Score-CAM, Ablation-CAM, ...) ran on the canonical scenes only")
+        for line in run.get("skipped", []):
+            print("  skipped:", line)
     else:
         print("results/ has no committed run yet: the tables below come from the small live run instead")
     """),
@@ -892,14 +897,25 @@ def cells(dev: bool = False) -> list:
     return out
 
 
-def main(out_dir: Path | None = None, dev: bool = False) -> list[Path]:
+def dev_results(cell_list: list, folder: str) -> list:
+    """Point the notebook at another results folder (development only)."""
+    line = 'RESULTS = Path(xai_tutor.__file__).resolve().parents[1] / "results"'
+    return [code(c.source.replace(line, f"RESULTS = Path({folder!r})"))
+            if c.cell_type == "code" and line in c.source else c for c in cell_list]
+
+
+def main(out_dir: Path | None = None, dev: bool = False, results: str | None = None) -> list[Path]:
     """Write the notebook into ``out_dir`` (default: the repository's ``notebooks/``)."""
     out_dir = Path(out_dir) if out_dir is not None else ROOT / "notebooks"
-    path = write_notebook(out_dir / "11_comparison.ipynb", cells(dev))
+    cell_list = cells(dev)
+    if dev and results:
+        cell_list = dev_results(cell_list, results)
+    path = write_notebook(out_dir / "11_comparison.ipynb", cell_list)
     print("wrote", path)
     return [path]
 
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if a != "--dev"]
-    main(Path(args[0]) if args else None, dev="--dev" in sys.argv)
+    main(Path(args[0]) if args else None, dev="--dev" in sys.argv,
+         results=args[1] if len(args) > 1 else None)
