@@ -41,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", default="results", help="output folder (default: results)")
     exp.add_argument("--size", nargs=2, type=int, default=[626, 418], metavar=("W", "H"),
                      help="scene size (default 626 418, as in the paper)")
-    exp.add_argument("--steps", type=int, default=8,
-                     help="steps of the deletion/insertion curves (default 8)")
+    exp.add_argument("--steps", type=int, default=4,
+                     help="steps of the deletion/insertion curves (default 4)")
     exp.add_argument("--curves", choices=["canonical", "all", "none"], default="canonical",
                      help="scenes that get deletion/insertion curves (default: canonical)")
     exp.add_argument("--expensive", choices=["canonical", "all"], default="canonical",

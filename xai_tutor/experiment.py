@@ -71,7 +71,7 @@ __all__ = [
     "centre_baseline",
 ]
 
-DEFAULT_SAMPLES = 2
+DEFAULT_SAMPLES = 1
 DEFAULT_KINDS = ("single", "pair", "flock")
 CENTRE = "centre_baseline"
 #: pairs of methods combined by :func:`xai_tutor.combine`: (first, second, rule)
@@ -235,7 +235,7 @@ def run_experiment(
     samples: int = DEFAULT_SAMPLES,
     out: str | Path = "results",
     size: tuple[int, int] = (626, 418),
-    steps: int = 8,
+    steps: int = 4,
     curves: str = "canonical",
     expensive: str = "canonical",
     max_seconds: float = 60.0,
