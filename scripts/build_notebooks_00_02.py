@@ -231,7 +231,7 @@ WELCOME = [
                 top = probs.topk(3)
                 truth = true_classes(model, scenes[kind])
                 guesses = ", ".join(
-                    f"{'✓' if int(i) in truth else ' '}{model.class_names[int(i)]} {float(p):.0%}"
+                    f"{'✓' if int(i) in truth else ' '}{model.class_names[int(i)]} {float(p):.1%}"
                     for p, i in zip(top.values, top.indices)
                 )
                 print(f"  {kind:7s} {guesses}")
