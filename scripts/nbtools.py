@@ -17,6 +17,9 @@ from pathlib import Path
 import nbformat
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+REPOSITORY = "xai-tutor/xai-tutor"  # GitHub owner/name the Colab badges and set-up cell point to
+COLAB_MARK = "<!-- colab -->"
+SETUP_MARK = "# Colab set-up"
 LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}
 
 
@@ -49,8 +52,34 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def colab_cells(name: str) -> list[nbformat.NotebookNode]:
+    """A Colab badge and a set-up cell that installs the course on Colab (a no-op elsewhere)."""
+    url = f"https://colab.research.google.com/github/{REPOSITORY}/blob/main/notebooks/{name}"
+    badge = md(f"""
+        {COLAB_MARK}
+        [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})
+        """)
+    setup = code(f"""
+        {SETUP_MARK}: on Colab this fetches the course and installs it; elsewhere it does nothing.
+        import sys
+        if "google.colab" in sys.modules:
+            !git clone -q --depth 1 https://github.com/{REPOSITORY}.git /content/xai-tutor
+            !pip install -q -e /content/xai-tutor
+            sys.path.insert(0, "/content/xai-tutor")
+        """)
+    return [badge, setup]
+
+
+def with_colab(name: str, cells: list[nbformat.NotebookNode]) -> list[nbformat.NotebookNode]:
+    """``cells`` with the Colab badge and set-up cell after the title cell (added once)."""
+    if any(COLAB_MARK in c.source for c in cells):
+        return list(cells)
+    return list(cells[:1]) + colab_cells(name) + list(cells[1:])
+
+
 def write_notebook(path: str | Path, cells: list[nbformat.NotebookNode]) -> Path:
-    """Write ``cells`` as a clean notebook at ``path`` and validate it."""
+    """Write ``cells`` as a clean notebook at ``path`` (with the Colab cells) and validate it."""
+    cells = with_colab(Path(path).name, cells)
     nb = nbformat.v4.new_notebook(cells=cells)
     clean(nb)
     nbformat.validate(nb)
