@@ -111,7 +111,10 @@ def test_loaded_models_have_names_and_a_default_layer(name):
     if expected == len(SPECIES):
         assert model.class_names == list(SPECIES)
     seen = {}
-    handle = layer.register_forward_hook(lambda m, i, o: seen.setdefault("shape", o.shape))
+    def record(module, inputs, output):
+        seen["shape"] = output.shape
+
+    handle = layer.register_forward_hook(record)
     try:
         with torch.no_grad():
             out = model(torch.zeros(1, 3, 418, 626))

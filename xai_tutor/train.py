@@ -149,14 +149,15 @@ def train(args: argparse.Namespace) -> dict:
     val_plan = [("single", SPECIES[i % len(SPECIES)]) for i in range(args.val)]
     cache = None
     if args.cache:
-        key = (f"n{args.scenes}_mix{'-'.join(f'{m:g}' for m in args.mix)}_s{args.seed}"
-               f"_v{args.val}_c{'x'.join(str(c) for c in args.crop or [])}")
+        mix = "-".join(f"{m:g}" for m in args.mix)
+        key = (f"o{args.offset}_n{args.scenes}_mix{mix}_s{args.seed}_v{args.val}"
+               f"_c{'x'.join(str(c) for c in args.crop or [])}")
         cache = Path(args.cache) / f"scenes_{key}.pt"
     if cache is not None and cache.is_file():
         images, targets, val_images, val_targets = torch.load(cache, weights_only=True)
     else:
         crop = tuple(args.crop) if args.crop else None
-        images, targets = render(plan, TRAIN_SEED_OFFSET, crop, args.progress)
+        images, targets = render(plan, args.offset, crop, args.progress)
         val_images, val_targets = render(val_plan, VAL_SEED_OFFSET, None, args.progress)
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
@@ -165,6 +166,10 @@ def train(args: argparse.Namespace) -> dict:
     data_time = time.time() - started
 
     model = ARCHITECTURES[args.model](num_classes=len(SPECIES))
+    init_sha = None
+    if args.init:
+        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
+        init_sha = sha256_of(args.init)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     steps_per_epoch = math.ceil(len(images) / args.batch)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -211,9 +216,10 @@ def train(args: argparse.Namespace) -> dict:
         "crop": list(args.crop) if args.crop else None,
         "command": "python -m xai_tutor.train " + " ".join(args.argv),
         "architecture_repr": repr(model),
-        "train_seed_offset": TRAIN_SEED_OFFSET,
+        "train_seed_offset": args.offset,
         "val_seed_offset": VAL_SEED_OFFSET,
         "scenes": args.scenes,
+        "init": {"file": str(args.init), "sha256": init_sha} if args.init else None,
         "mix": {"single": args.mix[0], "pair": args.mix[1], "flock": args.mix[2]},
         "epochs": args.epochs,
         "threads": args.threads,
@@ -247,6 +253,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--offset", type=int, default=TRAIN_SEED_OFFSET,
+                        help="first training scene seed (a second stage uses new scenes)")
+    parser.add_argument("--init", default=None,
+                        help="start from these weights (fine-tuning stage) instead of He init")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache", default=None,
                         help="folder to keep the rendered scenes in, shared between models")
