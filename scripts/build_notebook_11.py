@@ -224,10 +224,11 @@ CELLS = [
                        title=f"{name}: computed live at {SIZE[0]} x {SIZE[1]}")
         display(fig)
         committed = RESULTS / f"grid_{name}.png"
-        missing = [m for m in METHODS if all(s is None for s in maps[name][m])]
+        missing = [m for m in METHODS if all(s is None for s in maps[name][m]) and (name, m) not in skipped]
         if missing and committed.is_file():
-            print(f"{name}: {', '.join(missing)} not computed live; the committed full grid "
-                  f"(626 x 418, every method) from {committed.relative_to(RESULTS.parent)}:")
+            size = "x".join(str(v) for v in json.loads((RESULTS / "run.json").read_text())["size"])
+            print(f"{name}: {', '.join(missing)} not computed live; the committed grid "
+                  f"({size} px, every method the run could apply) from {committed.relative_to(RESULTS.parent)}:")
             display(Image(filename=str(committed), width=620))
         elif missing:
             print(f"{name}: {', '.join(missing)} not computed live and no committed grid yet; "
@@ -646,9 +647,9 @@ CELLS = [
             "shows one bird is faithful, and low coverage is the model's doing, not Grad-CAM's.",
         "Grad-CAM++ does better than Grad-CAM on multiple instances":
             "Grad-CAM++ weights positive gradients pixel by pixel to give small instances a voice. "
-            "On a global-average-pooling head the layer gradient is the same at every position of a "
-            "channel, so the two methods can only differ through Grad-CAM++'s alpha normalisation; "
-            "a small or zero difference is then expected, not a failure of the measurement.",
+            "On a global-average-pooling head (the tiny models, the ResNets, EfficientNet) the layer "
+            "gradient is the same at every position of a channel, and so is alpha: Grad-CAM++ then "
+            "only re-weights whole channels, and a small difference is to be expected.",
         "FullGrad captures the whole bird but adds noise and uses a lot of memory":
             "Three statements in one: more of the body lit up (area recall), more saliency off the "
             "birds (relevance mass), and more memory (peak RSS, a lower bound on CPU). They can hold "
