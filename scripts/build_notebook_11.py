@@ -188,16 +188,20 @@ CELLS = [
         return params
 
 
+    # the rows in the order of the course: pixel methods, then the CAM family (then anything new)
+    ORDER = ["gradient", "deconvnet", "guided_backprop", "lrp", "smoothgrad", "cam", "gradcam", "gradcampp",
+             "xgradcam", "smoothgradcampp", "fullgrad", "ablationcam", "scorecam"]
+    ORDER = [m for m in ORDER if m in METHODS] + [m for m in METHODS if m not in ORDER]
     maps, targets, skipped = {}, {}, {}
     t0, c0 = time.perf_counter(), time.process_time()
     for name, model in models.items():
-        maps[name] = {m: [] for m in METHODS}
+        maps[name] = {m: [] for m in ORDER}
         for kind in KINDS:
             x = inputs[kind]
             cls, masks, correct = top_class_and_masks(model, scenes[kind], x)
             targets[name, kind] = (cls, masks, correct)
-            for method, info in METHODS.items():
-                if info.expensive and not small(model):
+            for method in ORDER:
+                if METHODS[method].expensive and not small(model):
                     maps[name][method].append(None)
                     continue
                 try:
@@ -224,7 +228,7 @@ CELLS = [
                        title=f"{name}: computed live at {SIZE[0]} x {SIZE[1]}")
         display(fig)
         committed = RESULTS / f"grid_{name}.png"
-        missing = [m for m in METHODS if all(s is None for s in maps[name][m]) and (name, m) not in skipped]
+        missing = [m for m in ORDER if all(s is None for s in maps[name][m]) and (name, m) not in skipped]
         if missing and committed.is_file():
             size = "x".join(str(v) for v in json.loads((RESULTS / "run.json").read_text())["size"])
             print(f"{name}: {', '.join(missing)} not computed live; the committed grid "
@@ -237,8 +241,9 @@ CELLS = [
     md("""
     **Reading the grids.** Look for the same things the paper looked for, row by row:
 
-    - *Pixel methods* (gradient, guided backprop, DeconvNet, LRP, SmoothGrad) are sharp but
-      speckled; DeconvNet often lights up edges everywhere, whatever the class.
+    - *Pixel methods* (gradient, DeconvNet, guided backprop, LRP, SmoothGrad) are sharp but
+      speckled; DeconvNet tends to light up a regular pattern or edges all over the image,
+      whatever the class.
     - *CAM methods* are blobs at the resolution of the last convolutional layer (a few dozen cells
       across), upsampled: smooth and easy to read, but they cannot draw a beak.
     - With **two birds** and the **flock**, check whether a map covers every bird of the
