@@ -65,7 +65,7 @@ CELLS = [
     method notebooks 03–08; 09 (FullGrad) and 10 (Ablation-CAM, Score-CAM) help. Means, standard
     deviations and the idea of a standard error.
 
-    **Expected run time.** About 40 seconds of computation on a 2-core CPU with the offline
+    **Expected run time.** About 30 seconds of computation on a 2-core CPU with the offline
     course models (several minutes with the ImageNet models); 45 minutes of reading, exercises
     and discussion.
     """.replace("{paper}", PAPER)),
