@@ -235,8 +235,9 @@ CELLS = [
                   f"({size} px, every method the run could apply) from {committed.relative_to(RESULTS.parent)}:")
             display(Image(filename=str(committed), width=620))
         elif missing:
-            print(f"{name}: {', '.join(missing)} not computed live and no committed grid yet; "
-                  "run `python -m xai_tutor experiment` to produce it")
+            print(f"{name}: {', '.join(missing)} not computed live (expensive for a model of this "
+                  f"size) and not in the committed run; `python -m xai_tutor experiment --models {name}` "
+                  "produces its full grid")
     """),
     md("""
     **Reading the grids.** Look for the same things the paper looked for, row by row:
@@ -664,9 +665,12 @@ CELLS = [
             "than the last layer; whether that spreads relevance over more birds is exactly what the "
             "coverage difference measures.",
         "Gradient-free methods (Ablation-CAM, Score-CAM) are slower and scale with image size":
-            "Their cost is one forward pass per channel (or per batch of channels), so it grows with "
-            "the number of channels and with the image; timings come from a shared machine and keep "
-            "the fastest of up to three runs.",
+            "Score-CAM's cost is one forward pass per channel (in batches), so it grows with the "
+            "number of channels and with the image. Ablation-CAM in `xai_tutor` takes a shortcut when "
+            "the layers after the explained one are linear (a GAP head): one weight product replaces "
+            "all the ablated passes (notebook 10), so on such models it can be as fast as Grad-CAM "
+            "and the first half of the claim fails for it. Timings come from a shared machine and "
+            "keep the fastest of up to three runs.",
         "DeconvNet barely localises the bird":
             "The paper found DeconvNet 'barely captures the bird'. Our yardstick is deliberately "
             "humble: an image-blind Gaussian in the middle of the image. Birds are often near the "
