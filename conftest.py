@@ -11,6 +11,10 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 
+# On a busy machine OpenMP threads that spin while waiting for each other make torch many times
+# slower; passive waiting costs little when the machine is quiet. Kernels started by nbval inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import pytest
 
 BUDGET_S = float(os.environ.get("XAI_TUTOR_NOTEBOOK_BUDGET", "90"))
