@@ -1,4 +1,8 @@
-"""Speed, memory and agreement of the CAM family against pytorch-grad-cam.
+"""Speed, memory and agreement of xai_tutor's methods against the peer libraries.
+
+Peers (test/benchmark-only imports, never used by ``xai_tutor``): pytorch-grad-cam and torchcam
+for the CAM family, captum for the pixel methods (gradient, guided backprop, DeconvNet), zennit
+for LRP.
 
 Every case (method x implementation x model) runs in a fresh subprocess, so that the peak
 resident memory it reports (``ru_maxrss`` after the call minus ``ru_maxrss`` after building the
@@ -6,22 +10,38 @@ model and running one plain forward pass) belongs to that case alone. All cases 
 the same machine, the same random-weight torchvision model (``torch.manual_seed(0)``), the same
 224 x 224 image and batch 1, on the CPU.
 
-Columns: ``ours`` / ``grad-cam`` median wall time, ``speed-up`` = grad-cam / ours, ``floor`` =
-the unavoidable work of the method (one forward pass; forward + backward to the layer; forward +
-backward to the input for FullGrad; ``C`` batched forward passes of masked images for Score-CAM;
-``n`` forward + backward passes for Smooth Grad-CAM++), ``ours/floor``, ``equal`` = saliency maps
-allclose (atol 1e-4), and the two memory deltas.
+Columns: ``ours`` / ``peer`` median wall time, ``speed-up`` = peer / ours, ``floor`` = the
+unavoidable work of the method (one forward pass for CAM / Ablation-CAM; forward + backward to
+the layer for the gradient CAMs; forward + backward to the input for FullGrad, the pixel methods
+and LRP, i.e. one gradient pass; ``C`` batched forward passes of masked images for Score-CAM;
+``n`` forward + backward passes for Smooth Grad-CAM++), ``ours/floor``, the two memory deltas
+and the agreement:
 
-``--quick``: one timed call for slow cases; grad-cam's Ablation-CAM and Score-CAM (minutes
-each on ResNet50) and our Score-CAM are timed on two channel subsets (32 and 96 channels) and
-extrapolated linearly to all channels (marked ``~``); their agreement is then checked on a small
-stand-in model at full length (ResNet18 / VGG11 at 64 x 64, marked ``*``), since a subset gives
-no full map. The Score-CAM floor is extrapolated from 3 batches of 32 in quick mode.
+* grad-cam: saliency maps (224 x 224, min-max scaled) allclose, max |diff| <= 1e-4;
+* torchcam: returns feature-map resolution, so our attribution is min-max scaled at feature-map
+  resolution and compared, max |diff| <= 1e-4; ``n/a (known bug)`` where tests/methods pin a
+  torchcam bug (Grad-CAM++ never divides alpha; Smooth Grad-CAM++ weights the last noisy pass);
+* captum / zennit: raw signed attributions, relative L2 ``|a - b| / |b|`` <= 1e-4 (pixel methods,
+  LRP on VGG16) or <= 1e-3 (LRP on ResNet50: zennit's BatchNorm canonizer keeps
+  ``x / sqrt(1 + eps)``; tests measured ~1e-7 on VGG16, ~5e-6 on ResNet18).
+
+LRP composites: ``epsilon_gamma_box`` on VGG16 vs zennit ``EpsilonGammaBox`` and ``epsilon_plus``
+on ResNet50 vs zennit's epsilon / z+ layer map with a zB first layer and its ``ResNetCanonizer``;
+zB bounds are the ImageNet-normalised [0, 1] box; epsilon = stabilizer = 1e-6.
+
+``--quick``: fewer repeats; grad-cam's Ablation-CAM and Score-CAM (minutes each on ResNet50) and
+our Score-CAM are timed on two channel subsets (32 and 96 channels) and extrapolated linearly to
+all channels (marked ``~``); their agreement is then checked on a small stand-in model at full
+length (ResNet18 / VGG11 at 64 x 64, marked ``*``), since a subset gives no full map. The
+Score-CAM floor is extrapolated from 3 batches of 32 in quick mode; torchcam's Score-CAM is only
+run in full mode.
 
 Usage::
 
     python benchmarks/bench_methods.py --quick
     python benchmarks/bench_methods.py --methods gradcam,fullgrad --models resnet50
+    python benchmarks/bench_methods.py --methods lrp,gradient --peers zennit,captum \\
+        --json rows.json --markdown rows.md
 """
 
 from __future__ import annotations
@@ -36,27 +56,68 @@ import sys
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
-METHODS = ["cam", "gradcam", "xgradcam", "gradcampp", "smoothgradcampp", "fullgrad",
-           "ablationcam", "scorecam"]
 MODELS = {"resnet50": "layer4", "vgg16": "features.29"}
 STAND_IN = {"resnet50": ("resnet18", "layer4"), "vgg16": ("vgg11", "features.19")}
-# our parameters chosen to match the peer's variant, and the peer's class name
-OURS = {
-    "cam": {"relu": True},
-    "gradcam": {},
-    "xgradcam": {"variant": "grad-cam"},
-    "gradcampp": {"variant": "grad-cam"},
-    "smoothgradcampp": {"n": 8, "batch_size": 8, "progress": False},
-    "fullgrad": {"variant": "channel"},
-    "ablationcam": {"progress": False},
-    "scorecam": {"variant": "channel_softmax", "progress": False},
-}
-PEERS = {"gradcam": "GradCAM", "xgradcam": "XGradCAM", "gradcampp": "GradCAMPlusPlus",
-         "fullgrad": "FullGrad", "ablationcam": "AblationCAM", "scorecam": "ScoreCAM"}
-SLOW_PEERS = {"ablationcam", "scorecam"}
 NO_GAP_HEAD = {"vgg16"}  # VGG's head is flatten + three linear layers: CAM does not apply
+LRP_COMPOSITE = {"vgg16": "epsilon_gamma_box", "resnet50": "epsilon_plus"}
+LRP_EPS = 1e-6
+PEER_LIBS = ["grad-cam", "torchcam", "captum", "zennit"]
+KNOWN_BUG = "n/a (known bug)"
+
+
+@dataclass(frozen=True)
+class Peer:
+    lib: str  # one of PEER_LIBS
+    name: str  # the peer's class (grad-cam, torchcam, captum) or composite (zennit)
+    compare: str  # "saliency" | "fmap" | "rel_l2" | "bug"
+    slow: bool = False  # timed on channel subsets in --quick mode (grad-cam) or skipped
+
+
+@dataclass(frozen=True)
+class Case:
+    floor: str  # key of _floor_fn
+    params: dict = field(default_factory=dict)  # ours, chosen to match the peers' variant
+    peers: tuple[Peer, ...] = ()
+    slow: bool = False  # one timed call in --quick mode
+    layer: bool = True  # takes a layer (CAM family)
+
+
+CASES: dict[str, Case] = {
+    "gradient": Case("backward_input", {}, (Peer("captum", "Saliency", "rel_l2"),), layer=False),
+    "guided_backprop": Case("backward_input", {}, (Peer("captum", "GuidedBackprop", "rel_l2"),),
+                            layer=False),
+    "deconvnet": Case("backward_input", {}, (Peer("captum", "Deconvolution", "rel_l2"),),
+                      layer=False),
+    "lrp": Case("backward_input", {"epsilon": LRP_EPS, "stabilizer": LRP_EPS},
+                (Peer("zennit", "composite", "rel_l2"),), layer=False),
+    "cam": Case("forward", {"relu": True}),
+    "gradcam": Case("backward_layer", {}, (Peer("grad-cam", "GradCAM", "saliency"),
+                                           Peer("torchcam", "GradCAM", "fmap"))),
+    "xgradcam": Case("backward_layer", {"variant": "grad-cam"},
+                     (Peer("grad-cam", "XGradCAM", "saliency"),
+                      Peer("torchcam", "XGradCAM", "fmap"))),
+    "gradcampp": Case("backward_layer", {"variant": "grad-cam"},
+                      (Peer("grad-cam", "GradCAMPlusPlus", "saliency"),
+                       Peer("torchcam", "GradCAMpp", "bug"))),
+    "smoothgradcampp": Case("backward_layer_x8", {"n": 8, "batch_size": 8, "progress": False},
+                            (Peer("torchcam", "SmoothGradCAMpp", "bug"),), slow=True),
+    "fullgrad": Case("backward_input", {"variant": "channel"},
+                     (Peer("grad-cam", "FullGrad", "saliency"),)),
+    "ablationcam": Case("forward", {"progress": False},
+                        (Peer("grad-cam", "AblationCAM", "saliency", slow=True),)),
+    "scorecam": Case("batched_forwards", {"variant": "channel_softmax", "progress": False},
+                     (Peer("grad-cam", "ScoreCAM", "saliency", slow=True),
+                      Peer("torchcam", "ScoreCAM", "fmap", slow=True)), slow=True),
+}
+METHODS = list(CASES)
+TOLERANCE = {"saliency": 1e-4, "fmap": 1e-4}  # max |diff|; rel_l2 below
+
+
+def _rel_l2_tolerance(method: str, model: str) -> float:
+    return 1e-3 if (method == "lrp" and model == "resnet50") else 1e-4
 
 
 # --------------------------------------------------------------------------- one case (child)
@@ -88,14 +149,8 @@ def _floor_fn(kind: str, model, x, layer: str, target: int, quick: bool):
             with torch.no_grad():
                 model(x)
         return run, 1.0
-    if kind == "backward_layer":
-        def run():
-            with capture(model, layer) as cap:
-                y = model(x)[0, target]
-                torch.autograd.grad(y, cap.activation)
-        return run, 1.0
-    if kind.startswith("backward_layer_x"):
-        n = int(kind.rsplit("x", 1)[1])
+    if kind.startswith("backward_layer"):
+        n = int(kind.rsplit("x", 1)[1]) if "_x" in kind else 1
         xb = x.repeat(n, 1, 1, 1)
 
         def run():
@@ -108,7 +163,7 @@ def _floor_fn(kind: str, model, x, layer: str, target: int, quick: bool):
             xg = x.clone().requires_grad_(True)
             torch.autograd.grad(model(xg)[0, target], xg)
         return run, 1.0
-    if kind.startswith("batched_forwards"):
+    if kind == "batched_forwards":
         batch = 32
         with torch.no_grad(), capture(model, layer) as cap:
             model(x)
@@ -125,15 +180,42 @@ def _floor_fn(kind: str, model, x, layer: str, target: int, quick: bool):
     raise ValueError(kind)
 
 
-def _peer_fn(method: str, model, x, layer: str, target: int, subset: int | None):
+def _ours_fn(spec: dict, model, x, layer: str, target: int):
+    import numpy as np
+
+    import xai_tutor
+
+    method = spec["method"]
+    case = CASES[method]
+    params = dict(case.params)
+    if method == "lrp":
+        params["composite"] = LRP_COMPOSITE[spec["model"]]
+    if spec.get("subset_jobs"):  # quick mode: only the first batches of masked images
+        from xai_tutor.methods.cam import scorecam as module
+
+        jobs = spec["subset_jobs"]
+        module.progress_bar = lambda items, *args, **kwargs: list(items)[:jobs]
+    use_layer = layer if (case.layer and method != "fullgrad") else None
+
+    def run():
+        e = xai_tutor.explain(model, x, method, target=target, layer=use_layer, **params)
+        return {"saliency": e.saliency.numpy(), "attribution": e.attribution.detach().numpy()}
+
+    def save(out, path):
+        np.savez(path, **out)
+    return run, save
+
+
+def _gradcam_fn(spec: dict, model, x, layer: str, target: int):
     import numpy as np
     import pytorch_grad_cam as gc
     from pytorch_grad_cam.ablation_layer import AblationLayer
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
+    method, subset = spec["method"], spec.get("subset")
     module = dict(model.named_modules())[layer]
     targets = [ClassifierOutputTarget(target)]
-    cls = getattr(gc, PEERS[method])
+    cls = getattr(gc, spec["peer_name"])
     kwargs = {}
     if subset is not None and method == "ablationcam":
         class SubsetAblation(AblationLayer):
@@ -162,6 +244,77 @@ def _peer_fn(method: str, model, x, layer: str, target: int, subset: int | None)
     return run
 
 
+def _torchcam_fn(spec: dict, model, x, layer: str, target: int):
+    import torchcam.methods as tm
+
+    cls = getattr(tm, spec["peer_name"])
+    kwargs = {"input_shape": tuple(x.shape[1:])}
+    if spec["method"] == "smoothgradcampp":
+        kwargs["num_samples"] = CASES["smoothgradcampp"].params["n"]
+
+    def run():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with cls(model, layer, **kwargs) as extractor:
+                scores = model(x)
+                return extractor(target, scores)[0].detach().numpy()
+    return run
+
+
+def _captum_fn(spec: dict, model, x, layer: str, target: int):
+    import captum.attr as ca
+
+    attributor = getattr(ca, spec["peer_name"])(model)
+    kwargs = {"abs": False} if spec["peer_name"] == "Saliency" else {}
+
+    def run():
+        return attributor.attribute(x.clone(), target=target, **kwargs).detach().numpy()
+    return run
+
+
+def _zennit_fn(spec: dict, model, x, layer: str, target: int):
+    """zennit's composite matching ours; the start is the target logit at the target class."""
+    import torch
+    from torch import nn
+    from zennit.attribution import Gradient
+    from zennit.canonizers import SequentialMergeBatchNorm
+    from zennit.composites import EpsilonGammaBox, SpecialFirstLayerMapComposite, layer_map_base
+    from zennit.rules import Epsilon, ZBox, ZPlus
+    from zennit.torchvision import ResNetCanonizer
+    from zennit.types import Convolution
+
+    from xai_tutor.methods.lrp.rules import IMAGENET_MEAN, IMAGENET_STD
+
+    def channel_box(value):
+        per = [(value - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)]
+        return torch.tensor(per, dtype=x.dtype).view(1, 3, 1, 1).expand_as(x)
+
+    low, high, eps = channel_box(0.0), channel_box(1.0), LRP_EPS
+    if LRP_COMPOSITE[spec["model"]] == "epsilon_gamma_box":
+        composite = EpsilonGammaBox(low=low, high=high, epsilon=eps, stabilizer=eps,
+                                    canonizers=[SequentialMergeBatchNorm()])
+    else:  # zennit's EpsilonPlus has no zB first layer; ours has, so add it the same way
+        composite = SpecialFirstLayerMapComposite(
+            layer_map=layer_map_base(eps)
+            + [(Convolution, ZPlus(stabilizer=eps)), (nn.Linear, Epsilon(epsilon=eps))],
+            first_map=[(Convolution, ZBox(low, high, stabilizer=eps))],
+            canonizers=[ResNetCanonizer()],
+        )
+
+    def start(out):
+        return torch.nn.functional.one_hot(torch.tensor([target]), out.shape[1]) * out.detach()
+
+    def run():
+        with Gradient(model, composite) as attributor:
+            _, relevance = attributor(x, start)
+        return relevance.detach().numpy()
+    return run
+
+
+PEER_FNS = {"grad-cam": _gradcam_fn, "torchcam": _torchcam_fn, "captum": _captum_fn,
+            "zennit": _zennit_fn}
+
+
 def run_case(spec: dict) -> dict:
     import numpy as np
     import torch
@@ -174,23 +327,11 @@ def run_case(spec: dict) -> dict:
     with torch.no_grad():
         model(x)
     base = _rss_mb()
-    factor = 1.0
+    factor, save = 1.0, None
     if spec["impl"] == "ours":
-        import xai_tutor
-
-        params = dict(OURS[spec["method"]])
-        if spec.get("subset_jobs"):  # quick mode: only the first batches of masked images
-            from xai_tutor.methods.cam import scorecam as module
-
-            jobs = spec["subset_jobs"]
-            module.progress_bar = lambda items, *args, **kwargs: list(items)[:jobs]
-        use_layer = None if spec["method"] == "fullgrad" else layer
-
-        def fn():
-            return xai_tutor.explain(model, x, spec["method"], target=target, layer=use_layer,
-                                     **params).saliency.numpy()
+        fn, save = _ours_fn(spec, model, x, layer, target)
     elif spec["impl"] == "peer":
-        fn = _peer_fn(spec["method"], model, x, layer, target, spec.get("subset"))
+        fn = PEER_FNS[spec["peer"]](spec, model, x, layer, target)
     else:
         fn, factor = _floor_fn(spec["floor"], model, x, layer, target, spec["quick"])
     times = []
@@ -203,9 +344,33 @@ def run_case(spec: dict) -> dict:
         fn()
         times.append(time.perf_counter() - start)
     if spec.get("save") and out is not None:
-        np.save(spec["save"], np.asarray(out, dtype=np.float32))
+        if save is not None:
+            save(out, spec["save"])
+        else:
+            np.save(spec["save"], np.asarray(out, dtype=np.float32))
     timed = times[1:] if len(times) > 1 else times
     return {"time": statistics.median(timed) * factor, "mem_mb": peak}
+
+
+# --------------------------------------------------------------------------- agreement
+
+def _agreement(kind: str, ours: str, peer: str, tol: float) -> str:
+    """Compare our saved outputs (npz) with the peer's (npy)."""
+    import numpy as np
+
+    mine, theirs = np.load(ours), np.load(peer).astype(np.float64)
+    if kind == "saliency":
+        diff = float(np.abs(mine["saliency"] - theirs).max())
+        return f"{'yes' if diff <= tol else 'NO'} (max {diff:.1e})"
+    if kind == "fmap":  # torchcam: min-max scaled at feature-map resolution, eps 1e-8
+        a = mine["attribution"].astype(np.float64)
+        a = a - a.min(axis=(-2, -1), keepdims=True)
+        a = a / (a.max(axis=(-2, -1), keepdims=True) + 1e-8)
+        diff = float(np.abs(a.reshape(theirs.shape) - theirs).max())
+        return f"{'yes' if diff <= tol else 'NO'} (fmap max {diff:.1e})"
+    a = mine["attribution"].astype(np.float64)
+    rel = float(np.linalg.norm(a - theirs) / np.linalg.norm(theirs))
+    return f"{'yes' if rel <= tol else 'NO'} (rel L2 {rel:.1e})"
 
 
 # --------------------------------------------------------------------------- driver (parent)
@@ -219,105 +384,144 @@ def _spawn(spec: dict) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-FLOORS = {"cam": "forward", "gradcam": "backward_layer", "xgradcam": "backward_layer",
-          "gradcampp": "backward_layer", "smoothgradcampp": "backward_layer_x8",
-          "fullgrad": "backward_input", "ablationcam": "forward",
-          "scorecam": "batched_forwards"}
-
-
-def _channels(model: str, layer: str) -> int:
+def _channels(model: str) -> int:
     return 2048 if model == "resnet50" else 512
 
 
-def bench(methods: list[str], models: list[str], quick: bool, size: int, threads: int | None,
-          log) -> list[dict]:
-    rows = []
-    tmp = Path(tempfile.mkdtemp(prefix="bench_cam_"))
-    for model in models:
-        layer = MODELS[model]
-        for method in methods:
-            if method == "cam" and model in NO_GAP_HEAD:
-                log(f"{model:9s} {method:16s} (not applicable: no GAP + linear head)")
-                continue
-            slow = method in {"scorecam", "smoothgradcampp"}
-            repeats = 1 if (quick and slow) else (3 if quick else 5)
-            common = {"model": model, "layer": layer, "method": method, "size": size,
-                      "quick": quick, "repeats": repeats, "threads": threads}
-            ours_path = str(tmp / f"{model}_{method}_ours.npy")
-            channels = _channels(model, layer)
-            if quick and method == "scorecam":  # 1 and 3 batches of 32 masks, extrapolated
-                a = _spawn({**common, "impl": "ours", "subset_jobs": 1})
-                b = _spawn({**common, "impl": "ours", "subset_jobs": 3})
-                per = (b["time"] - a["time"]) / 64
-                ours = {"time": a["time"] + per * (channels - 32),
-                        "mem_mb": max(a["mem_mb"], b["mem_mb"])}
-            else:
-                ours = _spawn({**common, "impl": "ours", "save": ours_path})
-            floor = _spawn({**common, "impl": "floor", "floor": FLOORS[method],
-                            "repeats": 1 if (quick and slow) else repeats})
-            row = {"model": model, "method": method, "ours": ours["time"],
-                   "ours_mb": ours["mem_mb"], "floor": floor["time"], "peer": None,
-                   "peer_mb": None, "equal": None, "note": ""}
-            if method in PEERS:
-                if quick and method in SLOW_PEERS:
-                    step = 32
-                    a = _spawn({**common, "impl": "peer", "subset": step, "repeats": 1})
-                    b = _spawn({**common, "impl": "peer", "subset": 3 * step, "repeats": 1})
-                    per = (b["time"] - a["time"]) / (2 * step)
-                    row["peer"] = a["time"] + per * (channels - step)
-                    row["peer_mb"] = max(a["mem_mb"], b["mem_mb"])
-                    row["note"] = f"~extrapolated from {step}/{3 * step} channels"
-                    if method == "scorecam":
-                        row["note"] = "~ours and " + row["note"]
-                    row["equal"] = _check_small(model, method, tmp, threads)
-                    row["note"] += "; equality on " + "@".join(
-                        [STAND_IN[model][0], "64px*"])
-                else:
-                    peer_path = str(tmp / f"{model}_{method}_peer.npy")
-                    p = _spawn({**common, "impl": "peer", "save": peer_path,
-                                "repeats": 1 if method in SLOW_PEERS else repeats})
-                    row["peer"], row["peer_mb"] = p["time"], p["mem_mb"]
-                    row["equal"] = _allclose(ours_path, peer_path)
-            rows.append(row)
-            log(_format_row(row))
-    return rows
+def _extrapolated(common: dict, channels: int, key: str, sizes: tuple[int, int],
+                  per_unit: int) -> dict:
+    """Time two subsets (``key`` = sizes) and extend linearly to ``channels``."""
+    a = _spawn({**common, key: sizes[0]})
+    b = _spawn({**common, key: sizes[1]})
+    per = (b["time"] - a["time"]) / ((sizes[1] - sizes[0]) * per_unit)
+    return {"time": a["time"] + per * (channels - sizes[0] * per_unit),
+            "mem_mb": max(a["mem_mb"], b["mem_mb"])}
 
 
-def _allclose(a: str, b: str) -> str:
-    import numpy as np
-
-    x, y = np.load(a), np.load(b)
-    diff = float(np.abs(x - y).max())
-    return f"{'yes' if diff <= 1e-4 else 'NO'} ({diff:.1e})"
-
-
-def _check_small(model: str, method: str, tmp: Path, threads: int | None) -> str:
+def _check_small(model: str, method: str, peer: Peer, tmp: Path, threads: int | None) -> str:
+    """Full-length agreement on a stand-in model (quick mode, slow peers)."""
     small, layer = STAND_IN[model]
     common = {"model": small, "layer": layer, "method": method, "size": 64, "quick": True,
               "repeats": 1, "threads": threads}
-    a, b = str(tmp / f"{small}_{method}_ours.npy"), str(tmp / f"{small}_{method}_peer.npy")
+    a = str(tmp / f"{small}_{method}_ours.npz")
+    b = str(tmp / f"{small}_{method}_{peer.lib}.npy")
     _spawn({**common, "impl": "ours", "save": a})
-    _spawn({**common, "impl": "peer", "save": b})
-    return _allclose(a, b) + "*"
+    _spawn({**common, "impl": "peer", "peer": peer.lib, "peer_name": peer.name, "save": b})
+    return _agreement(peer.compare, a, b, TOLERANCE.get(peer.compare, 1e-4)) + "*"
 
 
-HEADER = (f"{'model':9s} {'method':16s} {'ours s':>8s} {'grad-cam s':>11s} {'speed-up':>9s} "
-          f"{'floor s':>8s} {'ours/floor':>10s} {'ours MB':>8s} {'peer MB':>8s}  equal / note")
+def _peer_row(base: dict, peer: Peer, common: dict, ours_path: str, tmp: Path,
+              threads: int | None) -> dict:
+    model, method = base["model"], base["method"]
+    row = {**base, "peer": peer.lib, "peer_name": peer.name}
+    spec = {**common, "impl": "peer", "peer": peer.lib, "peer_name": peer.name}
+    quick = common["quick"]
+    if quick and peer.slow and peer.lib != "grad-cam":
+        row["agree"], row["note"] = "-", "skipped in --quick"
+        return row
+    if quick and peer.slow:
+        step = 32
+        p = _extrapolated({**spec, "repeats": 1}, _channels(model), "subset", (step, 3 * step), 1)
+        row["peer_time"], row["peer_mb"] = p["time"], p["mem_mb"]
+        row["peer_approx"] = True
+        row["note"] = f"~peer extrapolated from {step}/{3 * step} channels; " \
+                      f"agreement on {STAND_IN[model][0]}@64px*"
+        row["agree"] = _check_small(model, method, peer, tmp, threads)
+        return row
+    peer_path = str(tmp / f"{model}_{method}_{peer.lib}.npy")
+    repeats = 1 if peer.slow else common["repeats"]
+    p = _spawn({**spec, "save": peer_path, "repeats": repeats})
+    row["peer_time"], row["peer_mb"] = p["time"], p["mem_mb"]
+    if peer.compare == "bug":
+        row["agree"] = KNOWN_BUG
+    else:
+        tol = TOLERANCE.get(peer.compare) or _rel_l2_tolerance(method, model)
+        row["agree"] = _agreement(peer.compare, ours_path, peer_path, tol)
+    return row
+
+
+def bench(methods: list[str], models: list[str], peers: list[str], quick: bool, size: int,
+          threads: int | None, log) -> list[dict]:
+    rows = []
+    tmp = Path(tempfile.mkdtemp(prefix="bench_methods_"))
+    for model in models:
+        layer = MODELS[model]
+        for method in methods:
+            case = CASES[method]
+            if method == "cam" and model in NO_GAP_HEAD:
+                log(f"{model:9s} {method:16s} (not applicable: no GAP + linear head)")
+                continue
+            repeats = 1 if (quick and case.slow) else (3 if quick else 5)
+            common = {"model": model, "layer": layer, "method": method, "size": size,
+                      "quick": quick, "repeats": repeats, "threads": threads}
+            ours_path = str(tmp / f"{model}_{method}_ours.npz")
+            if quick and method == "scorecam":  # 1 and 3 batches of 32 masks, extrapolated
+                ours = _extrapolated({**common, "impl": "ours"}, _channels(model),
+                                     "subset_jobs", (1, 3), 32)
+                ours_approx = True
+            else:
+                ours = _spawn({**common, "impl": "ours", "save": ours_path})
+                ours_approx = False
+            floor = _spawn({**common, "impl": "floor", "floor": case.floor})
+            base = {"model": model, "method": method, "ours": ours["time"],
+                    "ours_mb": ours["mem_mb"], "ours_approx": ours_approx,
+                    "floor": floor["time"], "floor_kind": case.floor, "peer": None,
+                    "peer_name": None, "peer_time": None, "peer_mb": None,
+                    "peer_approx": False, "agree": None, "note": ""}
+            if ours_approx:
+                base["note"] = "~ours extrapolated from 1/3 batches of 32 masks"
+            chosen = [p for p in case.peers if p.lib in peers]
+            if not chosen:
+                rows.append(base)
+                log(_format_row(base))
+            for peer in chosen:
+                row = _peer_row(base, peer, common, ours_path, tmp, threads)
+                if ours_approx:
+                    row["note"] = "; ".join(s for s in [base["note"], row["note"]] if s)
+                rows.append(row)
+                log(_format_row(row))
+    return rows
+
+
+COLUMNS = ["model", "method", "peer", "ours s", "peer s", "speed-up", "floor s", "ours/floor",
+           "ours MB", "peer MB", "agreement / note"]
+WIDTHS = [9, 16, 24, 8, 8, 9, 8, 10, 8, 8]
+
+
+def _cells(r: dict) -> list[str]:
+    ours = ("~" if r["ours_approx"] else "") + f"{r['ours']:.2f}"
+    if r["peer_time"] is None:
+        peer = speed = pmb = "-"
+    else:
+        peer = ("~" if r["peer_approx"] else "") + f"{r['peer_time']:.2f}"
+        speed = f"{r['peer_time'] / r['ours']:.1f}x"
+        pmb = f"{r['peer_mb']:.0f}"
+    name = "-" if r["peer"] is None else f"{r['peer']} {r['peer_name']}"
+    note = "; ".join(s for s in [r["agree"] or "", r["note"]] if s)
+    return [r["model"], r["method"], name, ours, peer, speed, f"{r['floor']:.2f}",
+            f"{r['ours'] / r['floor']:.2f}", f"{r['ours_mb']:.0f}", pmb, note]
+
+
+def _line(cells: list[str]) -> str:
+    fixed = " ".join(c.ljust(w) if i < 3 else c.rjust(w)
+                     for i, (c, w) in enumerate(zip(cells[:-1], WIDTHS)))
+    return f"{fixed}  {cells[-1]}"
 
 
 def _format_row(r: dict) -> str:
-    peer = "-" if r["peer"] is None else f"{r['peer']:.2f}"
-    if r["peer"] is not None and r["note"].startswith("~"):
-        peer = "~" + peer
-    speed = "-" if r["peer"] is None else f"{r['peer'] / r['ours']:.1f}x"
-    ratio = f"{r['ours'] / r['floor']:.2f}"
-    ours = f"{r['ours']:.2f}"
-    if r["note"].startswith("~ours"):
-        ours = "~" + ours
-    pmb = "-" if r["peer_mb"] is None else f"{r['peer_mb']:.0f}"
-    note = " ".join(s for s in [r["equal"] or "", r["note"]] if s)
-    return (f"{r['model']:9s} {r['method']:16s} {ours:>8s} {peer:>11s} {speed:>9s} "
-            f"{r['floor']:8.2f} {ratio:>10s} {r['ours_mb']:8.0f} {pmb:>8s}  {note}")
+    return _line(_cells(r))
+
+
+HEADER = _line(COLUMNS)
+
+
+def markdown(rows: list[dict]) -> str:
+    """The rows as a markdown table."""
+    lines = ["| " + " | ".join(COLUMNS) + " |",
+             "|" + "|".join("---" if i < 3 or i == len(COLUMNS) - 1 else "---:"
+                            for i in range(len(COLUMNS))) + "|"]
+    lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -326,22 +530,24 @@ def main() -> None:
                         help="fewer repeats; slow peers timed on channel subsets, extrapolated")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--peers", default=",".join(PEER_LIBS),
+                        help=f"peer libraries to time beside ours ({', '.join(PEER_LIBS)})")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--threads", type=int, help="torch threads per case (default: torch's)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
+    parser.add_argument("--markdown", help="also write the rows as a markdown table")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
         print(json.dumps(run_case(json.loads(args.case))))
         return
-    methods = [m for m in args.methods.split(",") if m]
-    models = [m for m in args.models.split(",") if m]
-    for m in methods:
-        if m not in METHODS:
-            parser.error(f"unknown method {m!r}; choose from {', '.join(METHODS)}")
-    for m in models:
-        if m not in MODELS:
-            parser.error(f"unknown model {m!r}; choose from {', '.join(MODELS)}")
+    chosen = {}
+    for option, allowed in [("methods", METHODS), ("models", list(MODELS)),
+                            ("peers", PEER_LIBS)]:
+        chosen[option] = [v for v in getattr(args, option).split(",") if v]
+        for v in chosen[option]:
+            if v not in allowed:
+                parser.error(f"unknown {option[:-1]} {v!r}; choose from {', '.join(allowed)}")
     import torch
 
     threads = args.threads or torch.get_num_threads()
@@ -349,10 +555,12 @@ def main() -> None:
           f"{os.cpu_count()} cores, {args.size}x{args.size}, batch 1, "
           f"{'quick' if args.quick else 'full'} mode", flush=True)
     print(HEADER, flush=True)
-    rows = bench(methods, models, args.quick, args.size, args.threads,
-                 lambda s: print(s, flush=True))
+    rows = bench(chosen["methods"], chosen["models"], chosen["peers"], args.quick, args.size,
+                 args.threads, lambda s: print(s, flush=True))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(rows))
 
 
 if __name__ == "__main__":
