@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import make_small, small_input
 
 import xai_tutor
 from xai_tutor.explanation import normalise_per_image, pixel_map, upsample_map
 from xai_tutor.methods.base import check_images, default_layer, resolve_target
+
+from conftest import make_small, small_input
 
 
 def test_resolve_target_variants() -> None:

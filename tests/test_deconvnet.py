@@ -10,7 +10,6 @@ from captum.attr import Deconvolution
 from torch import nn
 
 import xai_tutor
-from conftest import make_small, small_input
 from xai_tutor.deconvnet import (
     DeconvNet,
     UnsupportedArchitectureError,
@@ -20,6 +19,8 @@ from xai_tutor.deconvnet import (
 )
 from xai_tutor.hooks import capture, model_guard
 from xai_tutor.methods.relu_rules import relu_rule
+
+from conftest import make_small, small_input
 
 
 def _modified_backward(model: nn.Module, x: torch.Tensor, layer: str, signal: torch.Tensor

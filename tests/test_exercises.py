@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import make_small, small_input
 from xai_tutor.exercises import (
     SOLUTIONS,
     Feedback,
@@ -19,6 +18,8 @@ from xai_tutor.exercises import (
 )
 from xai_tutor.exercises import gradient as ex_grad
 from xai_tutor.exercises import taxonomy as ex_tax
+
+from conftest import make_small, small_input
 
 RNG = np.random.default_rng(0)
 E = RNG.normal(size=(3, 4, 5))

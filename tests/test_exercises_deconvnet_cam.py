@@ -14,10 +14,11 @@ import torch.nn.functional as F
 from torch import nn
 
 import xai_tutor
-from conftest import make_small, small_input
 from xai_tutor.exercises import SOLUTIONS, show_solution
 from xai_tutor.exercises import cam as ex_cam
 from xai_tutor.exercises import deconvnet as ex_dc
+
+from conftest import make_small, small_input
 
 
 @pytest.fixture(scope="module")

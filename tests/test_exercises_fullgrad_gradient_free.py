@@ -18,12 +18,13 @@ import torch.nn.functional as F
 from torch import nn
 
 import xai_tutor
-from conftest import make_small, small_input
 from xai_tutor.exercises import SOLUTIONS, show_solution
 from xai_tutor.exercises import fullgrad as ex_fg
 from xai_tutor.exercises import gradient_free as ex_gf
 from xai_tutor.hooks import capture, model_guard
 from xai_tutor.methods.cam.scorecam import channel_masks
+
+from conftest import make_small, small_input
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,12 +14,13 @@ import torch
 from torch import nn
 
 import xai_tutor
-from conftest import make_small, small_input
 from xai_tutor.exercises import SOLUTIONS, show_solution
 from xai_tutor.exercises import cam as ex_cam
 from xai_tutor.exercises import gradcampp as ex_pp
 from xai_tutor.exercises import smoothgrad as ex_sg
 from xai_tutor.hooks import capture
+
+from conftest import make_small, small_input
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_small
 from xai_tutor.__main__ import main
 from xai_tutor.experiment import (
     CENTRE,
@@ -19,6 +18,8 @@ from xai_tutor.experiment import (
     run_experiment,
     summarise,
 )
+
+from conftest import make_small
 
 UNIT = ("pointing", "mass", "coverage", "recall", "shape_iou", "deletion", "insertion")
 VERDICTS = {"supported", "partly supported", "contradicted", "inconclusive", "not supported",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torchvision
-from conftest import make_small, small_input
 
 from xai_tutor.hooks import LayerNotFoundError, capture, find_layer, model_guard
+
+from conftest import make_small, small_input
 
 
 def _state(model: torch.nn.Module) -> tuple:

@@ -15,7 +15,6 @@ import torchvision
 from PIL import Image
 
 import xai_tutor
-from conftest import make_small
 from xai_tutor.methods.base import MethodInfo, check_images, progress, resolve_target
 from xai_tutor.widgets import (
     PARAM_SPECS,
@@ -26,6 +25,8 @@ from xai_tutor.widgets import (
     method_params,
     spatial_layers,
 )
+
+from conftest import make_small
 
 SIZE = 32
 

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 import xai_tutor
+
 from conftest import make_small, small_input
 
 FAST = {"progress": False}

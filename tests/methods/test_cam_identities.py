@@ -8,10 +8,11 @@ import torch
 import torchvision
 
 import xai_tutor
-from conftest import make_small, small_input
 from xai_tutor.hooks import capture
 from xai_tutor.methods.cam.fullgrad import fullgrad_terms
 from xai_tutor.methods.cam.tail import find_tail
+
+from conftest import make_small, small_input
 
 
 @pytest.fixture(autouse=True, scope="module")

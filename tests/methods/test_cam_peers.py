@@ -12,6 +12,7 @@ import torch
 import torchvision
 
 import xai_tutor
+
 from conftest import make_small, small_input
 
 gradcam_lib = pytest.importorskip("pytorch_grad_cam")

@@ -13,8 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import xai_tutor
-from conftest import make_small, small_input
 from xai_tutor.methods.cam.fullgrad import fullgrad_terms
+
+from conftest import make_small, small_input
 
 ATOL = 1e-6
 KINDS = ["vgg", "resnet", "vgg_dense"]

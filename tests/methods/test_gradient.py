@@ -8,8 +8,9 @@ from captum.attr import Saliency
 from torch import nn
 
 import xai_tutor
-from conftest import make_small, small_input
 from xai_tutor.explanation import normalise_per_image
+
+from conftest import make_small, small_input
 
 
 def _snapshot(model: nn.Module) -> dict:

@@ -10,8 +10,9 @@ import torchvision
 from torch import nn
 
 import xai_tutor
-from conftest import make_small, small_input
 from xai_tutor.methods.lrp import lrp_layerwise
+
+from conftest import make_small, small_input
 
 SMALL = ["vgg", "vgg_dense", "resnet"]
 

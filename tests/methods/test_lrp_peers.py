@@ -17,8 +17,9 @@ import torchvision
 from torch import nn
 
 import xai_tutor
-from conftest import Block, make_small, small_input
 from xai_tutor.methods.lrp.rules import IMAGENET_MEAN, IMAGENET_STD
+
+from conftest import Block, make_small, small_input
 
 zennit = pytest.importorskip("zennit")
 from zennit.attribution import Gradient  # noqa: E402

@@ -7,8 +7,9 @@ import torch
 from torch import nn
 
 import xai_tutor
-from conftest import make_small, small_input
 from xai_tutor.explanation import normalise_per_image, pixel_map
+
+from conftest import make_small, small_input
 
 
 def snapshot(model: nn.Module) -> dict:

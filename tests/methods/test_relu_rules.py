@@ -12,8 +12,9 @@ from captum.attr import Deconvolution, GuidedBackprop, Saliency
 from torch import nn
 
 import xai_tutor
-from conftest import make_small, small_input
 from xai_tutor.methods.relu_rules import relu_rule
+
+from conftest import make_small, small_input
 
 
 def _relu_backward(g: torch.Tensor, x: torch.Tensor, rule: str) -> torch.Tensor:

@@ -7,9 +7,10 @@ import torch
 from torch import nn
 
 import xai_tutor
-from conftest import make_small, small_input
 from xai_tutor.explanation import normalise_per_image
 from xai_tutor.methods import METHODS
+
+from conftest import make_small, small_input
 
 
 def _manual_smoothgrad(model: nn.Module, x: torch.Tensor, target: int, n: int, sigma: float,
