@@ -7,6 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 LAB_PORT ?= 8888
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: install install-test lab test lint experiment benchmark clean
 
@@ -26,8 +27,8 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 lab: install
-	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) \
-		--ServerApp.root_dir=notebooks notebooks/00_welcome.ipynb
+	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) $(ROOT_FLAG) \
+		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_welcome.ipynb
 
 test: install-test
 	$(VENV)/bin/ruff check xai_tutor tests benchmarks
