@@ -10,12 +10,13 @@ model and running one plain forward pass) belongs to that case alone. All cases 
 the same machine, the same random-weight torchvision model (``torch.manual_seed(0)``), the same
 224 x 224 image and batch 1, on the CPU.
 
-Columns: ``ours`` / ``peer`` median wall time, ``speed-up`` = peer / ours, ``floor`` = the
-unavoidable work of the method (one forward pass for CAM / Ablation-CAM; forward + backward to
-the layer for the gradient CAMs; forward + backward to the input for FullGrad, the pixel methods
-and LRP, i.e. one gradient pass; ``C`` batched forward passes of masked images for Score-CAM;
-``n`` forward + backward passes for Smooth Grad-CAM++), ``ours/floor``, the two memory deltas
-and the agreement:
+Columns: ``ours`` / ``peer`` median wall time (after one untimed warm-up call; 3 (quick) or 5
+calls, more for fast cases until 2 s (quick) or 5 s are timed, at most 30), ``speed-up`` =
+peer / ours, ``floor`` = the unavoidable work of the method (one forward pass for CAM /
+Ablation-CAM; forward + backward to the layer for the gradient CAMs; forward + backward to the
+input for FullGrad, the pixel methods and LRP, i.e. one gradient pass; ``C`` batched forward
+passes of masked images for Score-CAM; ``n`` forward + backward passes for Smooth Grad-CAM++),
+``ours/floor``, the two memory deltas and the agreement:
 
 * grad-cam: saliency maps (224 x 224, min-max scaled) allclose, max |diff| <= 1e-4;
 * torchcam: returns feature-map resolution, so our attribution is min-max scaled at feature-map
@@ -339,7 +340,11 @@ def run_case(spec: dict) -> dict:
     out = fn()
     times.append(time.perf_counter() - start)
     peak = _rss_mb() - base
-    for _ in range(spec["repeats"] - 1):
+    # fast cases: keep timing until at least ``min_time`` seconds were timed (at most 30 calls),
+    # so that a short burst of load from other processes does not decide the median
+    while len(times) < spec["repeats"] or (
+        spec["repeats"] > 1 and sum(times[1:]) < spec.get("min_time", 0.0) and len(times) < 31
+    ):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
@@ -349,7 +354,8 @@ def run_case(spec: dict) -> dict:
         else:
             np.save(spec["save"], np.asarray(out, dtype=np.float32))
     timed = times[1:] if len(times) > 1 else times
-    return {"time": statistics.median(timed) * factor, "mem_mb": peak}
+    return {"time": statistics.median(timed) * factor, "min": min(timed) * factor,
+            "calls": len(timed), "mem_mb": peak}
 
 
 # --------------------------------------------------------------------------- agreement
@@ -453,7 +459,8 @@ def bench(methods: list[str], models: list[str], peers: list[str], quick: bool, 
                 continue
             repeats = 1 if (quick and case.slow) else (3 if quick else 5)
             common = {"model": model, "layer": layer, "method": method, "size": size,
-                      "quick": quick, "repeats": repeats, "threads": threads}
+                      "quick": quick, "repeats": repeats, "threads": threads,
+                      "min_time": 2.0 if quick else 5.0}
             ours_path = str(tmp / f"{model}_{method}_ours.npz")
             if quick and method == "scorecam":  # 1 and 3 batches of 32 masks, extrapolated
                 ours = _extrapolated({**common, "impl": "ours"}, _channels(model),
