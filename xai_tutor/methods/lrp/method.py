@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -38,6 +39,16 @@ __all__ = ["lrp", "lrp_layerwise"]
 
 Bounds = float | Sequence[float] | torch.Tensor | None
 
+# Models whose canonical copy has already been checked against their own logits, with the
+# fingerprint of their weights at that time: a later call on unchanged weights skips the extra
+# forward pass of the original model (any in-place change of a weight bumps its version).
+_VERIFIED: weakref.WeakKeyDictionary[nn.Module, tuple] = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(model: nn.Module, images: torch.Tensor) -> tuple:
+    tensors = [*model.parameters(), *model.buffers()]
+    return (images.dtype, images.device, tuple((t.data_ptr(), t._version) for t in tensors))
+
 
 def _check_dtype(model: nn.Module, images: torch.Tensor) -> None:
     p = next(model.parameters(), None)
@@ -51,16 +62,19 @@ def _check_dtype(model: nn.Module, images: torch.Tensor) -> None:
 def _propagate(
     canon: CanonicalModel,
     images: torch.Tensor,
-    target: torch.Tensor | None,
-    reference_logits: torch.Tensor,
+    target: Any,
+    reference_logits: torch.Tensor | None,
     zero_bias: bool,
     record: bool,
-) -> tuple[torch.Tensor, torch.Tensor, list[tuple[str, torch.Tensor]]]:
-    """Forward the canonical copy, check it, and run the relevance pass back to the pixels."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[tuple[str, torch.Tensor]]]:
+    """Forward the canonical copy, check it against ``reference_logits`` (when given), and run
+    the relevance pass back to the pixels. Returns relevance, target, logits and records."""
     tol = 1e-8 if images.dtype == torch.float64 else 1e-3
-    scale = 1.0 + float(reference_logits.abs().max())
 
     def verify(out: torch.Tensor) -> None:
+        if reference_logits is None:
+            return
+        scale = 1.0 + float(reference_logits.abs().max())
         diff = float((out.detach() - reference_logits).abs().max())
         if not diff <= tol * scale:
             raise ValueError(
@@ -85,8 +99,7 @@ def _propagate(
     if not zero_bias:
         verify(out)
     check_graph(out)
-    if target is None:
-        target = out.detach().argmax(1)
+    target = resolve_target(out.detach() if reference_logits is None else reference_logits, target)
     r_out = torch.zeros_like(out).scatter(1, target[:, None], out.gather(1, target[:, None]))
     r_out = r_out.detach()
     recorder.add("output", r_out)
@@ -102,7 +115,7 @@ def _propagate(
     recorder.add("input", relevance)
     records = list(recorder.records)
     recorder.enabled = False
-    return relevance.detach(), out.detach(), records
+    return relevance.detach(), target, out.detach(), records
 
 
 def _run(
@@ -127,19 +140,28 @@ def _run(
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ValueError(f"{pname} must be a number >= 0; got {value!r}")
     with model_guard(model), torch.enable_grad():
-        with torch.no_grad():
-            logits = model(images)
-        if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
-            raise ValueError("the model must return logits of shape (B, classes)")
-        tgt = resolve_target(logits, target)
-        score = logits.gather(1, tgt[:, None])[:, 0].detach()
+        fingerprint = _fingerprint(model, images)
+        trusted = not zero_bias and _VERIFIED.get(model) == fingerprint
+        logits = None
+        if not trusted:
+            with torch.no_grad():
+                logits = model(images)
+            if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+                raise ValueError("the model must return logits of shape (B, classes)")
+            resolve_target(logits, target)  # a bad target fails before any LRP work
         canon = canonize(model)
         comp = default_composite(canon) if composite is None else composite
         summary = assign_rules(
             canon, comp, rules, epsilon=epsilon, gamma=gamma, stabilizer=stabilizer,
             low=low, high=high,
         )
-        relevance, _, records = _propagate(canon, images, tgt, logits, zero_bias, record)
+        relevance, tgt, out, records = _propagate(
+            canon, images, target, logits, zero_bias, record
+        )
+        if not zero_bias:
+            _VERIFIED[model] = fingerprint
+        # the copy's logits equal the model's (checked now or on an earlier call, same weights)
+        score = (out if logits is None else logits).gather(1, tgt[:, None])[:, 0]
     params: dict[str, Any] = dict(
         composite=comp, epsilon=epsilon, gamma=gamma, stabilizer=stabilizer, low=low,
         high=high, zero_bias=zero_bias, rules=summary,
