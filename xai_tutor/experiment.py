@@ -71,7 +71,7 @@ __all__ = [
     "centre_baseline",
 ]
 
-DEFAULT_SAMPLES = 1
+DEFAULT_SAMPLES = 4
 DEFAULT_KINDS = ("single", "pair", "flock")
 CENTRE = "centre_baseline"
 #: pairs of methods combined by :func:`xai_tutor.combine`: (first, second, rule)
