@@ -98,6 +98,15 @@ class Feedback:
         return self
 
 
+def image_size(size: Any) -> tuple[int, int]:
+    """``(H, W)`` as two ints from any pair (tuple, list, ``torch.Size``), else a clear error."""
+    try:
+        h, w = (int(s) for s in size)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"size must be (H, W); got {size!r}") from err
+    return h, w
+
+
 def _not_answered(name: str, got: Any) -> Feedback | None:
     if any(got is p for p in NOT_ANSWERED):
         return Feedback(False, f"`{name}` is still {got!r}: replace the placeholder with your "

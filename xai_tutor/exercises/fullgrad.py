@@ -47,7 +47,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..hooks import model_guard
-from .core import Feedback, _as_array, _not_answered, check_close, register_solution
+from .core import (
+    Feedback,
+    _as_array,
+    _not_answered,
+    check_close,
+    image_size,
+    register_solution,
+)
 
 __all__ = [
     "expected_bn_bias",
@@ -140,20 +147,12 @@ def _up(m: torch.Tensor, size: tuple[int, int], mode: str = "bilinear",
     return F.interpolate(m[:, None], size=size, mode=mode, align_corners=align_corners)[:, 0]
 
 
-def _size(size: Any) -> tuple[int, int]:
-    try:
-        h, w = (int(s) for s in size)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"size must be (H, W); got {size!r}") from err
-    return h, w
-
-
 def expected_postprocess(term: torch.Tensor, size: Any) -> torch.Tensor:
     """``upsample(sum_c layer_normalise(|T|))`` for a term ``(B, C, h, w)``: ``(B, H, W)``."""
     t = term.detach().double()
     if t.dim() != 4:
         raise ValueError(f"term must have shape (B, C, h, w); got {tuple(t.shape)}")
-    return _up(_layer_scale(t.abs()).sum(dim=1), _size(size))
+    return _up(_layer_scale(t.abs()).sum(dim=1), image_size(size))
 
 
 def _slip(got: Any, value: torch.Tensor, message: str, name: str) -> Feedback | None:
@@ -263,7 +262,7 @@ def check_postprocess(got: Any, term: torch.Tensor, size: Any) -> Feedback:
     missing = _not_answered("psi", got)
     if missing is not None:
         return missing
-    size = _size(size)
+    size = image_size(size)
     t = term.detach().double()
     expected = expected_postprocess(t, size)
     ok = _right(got, expected, "psi", rtol=1e-4, atol_rel=1e-5)

@@ -39,7 +39,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..hooks import model_guard
-from .core import Feedback, _as_array, _not_answered, check_close, register_solution
+from .core import (
+    Feedback,
+    _as_array,
+    _not_answered,
+    check_close,
+    image_size,
+    register_solution,
+)
 
 __all__ = [
     "layer_output",
@@ -152,17 +159,9 @@ def _upsample(a: torch.Tensor, size: tuple[int, int], mode: str = "bilinear",
     return F.interpolate(a[None], size=size, mode=mode, align_corners=align_corners)[0]
 
 
-def _size(size: Any) -> tuple[int, int]:
-    try:
-        h, w = (int(s) for s in size)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"size must be (H, W); got {size!r}") from err
-    return h, w
-
-
 def expected_score_masks(activation: torch.Tensor, size: Any) -> torch.Tensor:
     """Score-CAM's masks ``(K, H, W)`` (float64) from ``A`` ``(1, K, h, w)``."""
-    return _minmax_channels(_upsample(activation, _size(size)))
+    return _minmax_channels(_upsample(activation, image_size(size)))
 
 
 def _masked_probabilities(model: nn.Module, x: torch.Tensor, masks: torch.Tensor, c: int,
@@ -297,7 +296,7 @@ def check_score_masks(got: Any, activation: torch.Tensor, size: Any) -> Feedback
     missing = _not_answered("masks", got)
     if missing is not None:
         return missing
-    size = _size(size)
+    size = image_size(size)
     up = _upsample(activation, size)
     expected = _minmax_channels(up)
     ok = _right(got, expected, "masks")

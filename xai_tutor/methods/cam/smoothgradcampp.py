@@ -29,6 +29,7 @@ from torch import nn
 from ...explanation import Explanation
 from ..base import progress as progress_bar
 from ..base import register
+from ..smoothgrad import noise_scale
 from .base import (
     Target,
     cam_explanation,
@@ -86,8 +87,7 @@ def smoothgradcampp(
         generator = None
         if seed is not None:
             generator = torch.Generator(device=x.device).manual_seed(seed)
-        flat = x.reshape(x.shape[0], -1)
-        scale = (sigma * (flat.max(dim=1).values - flat.min(dim=1).values)).reshape(-1, 1, 1, 1)
+        scale = noise_scale(x, sigma)
         jobs = [b for b in range(x.shape[0]) for _ in range(n)]
         chunks = [jobs[i : i + batch_size] for i in range(0, len(jobs), batch_size)]
         grad_sum = torch.zeros_like(clean.activation)
