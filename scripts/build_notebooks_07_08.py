@@ -783,12 +783,13 @@ SMOOTHGRAD = [
     where $A$ are the activations of the **clean** image: the noise only smooths the gradients;
     the map is still drawn on what the network sees in the real picture.
 
-    `xai_tutor` draws this noise one *batch* at a time, `torch.randn((batch, 3, H, W))`; with
-    `batch_size=n` that is a single draw of all $n$ samples, which we copy:
+    `xai_tutor` draws this noise exactly as it did for SmoothGrad, one copy at a time from a
+    generator seeded with `seed` (so `batch_size` only trades memory for speed); we do the same:
     """),
     code("""
     s = (sigma * (x.max() - x.min())).item()
-    noise = torch.randn((n, *x.shape[1:]), generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.stack([torch.randn(x.shape[1:], generator=gen) for _ in range(n)])
     print("noise", tuple(noise.shape), f"  s = {s:.4f}")
     """),
     md("""
@@ -812,7 +813,7 @@ SMOOTHGRAD = [
     """),
     code("""
     e_sgpp = xai_tutor.explain(model, x, "smoothgradcampp", target=c, n=n, sigma=sigma, seed=0,
-                               batch_size=n, progress=False)
+                               progress=False)
     torch.testing.assert_close(e_sgpp.attribution[0], sgcampp_map, rtol=1e-3,
                                atol=1e-4 * float(sgcampp_map.max()) + 1e-8)
     print("hand-made Smooth Grad-CAM++ matches xai_tutor.explain(..., 'smoothgradcampp'):", e_sgpp.params)

@@ -89,7 +89,7 @@ def test_single_bird_is_large(scenes):
     for seed in (0, 5):
         scene = scenes[("single", seed)]
         x0, y0, x1, y1 = scene.boxes[0]
-        assert 0.3 * 418 <= y1 - y0 <= 0.62 * 418 or x1 - x0 >= 0.85 * 626
+        assert 0.6 * 418 <= y1 - y0 <= 0.87 * 418 or x1 - x0 >= 0.85 * 626
 
 
 def test_pair_barely_overlaps():

@@ -212,13 +212,14 @@ def test_smoothgrad_check(vgg, x16, noise) -> None:
 
 
 def test_smoothgradcampp_expected_matches_library(dense, x16) -> None:
-    """The library draws each batch of copies at once: batch_size=n gives one (n, ...) draw."""
+    """The library draws one (3, H, W) copy at a time, as for SmoothGrad."""
     n, sigma = 6, 0.15
-    noise = torch.randn((n, *x16.shape[1:]), generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.stack([torch.randn(x16.shape[1:], generator=gen) for _ in range(n)])
     s = ex_sg.expected_noise_scale(x16, sigma)
     expected = ex_sg.expected_smoothgradcampp_map(dense, x16, noise, s)
     e = xai_tutor.explain(dense, x16, "smoothgradcampp", n=n, sigma=sigma, seed=0,
-                          batch_size=n, progress=False)
+                          batch_size=4, progress=False)
     torch.testing.assert_close(e.attribution[0].double(), expected, rtol=1e-4,
                                atol=1e-5 * float(expected.abs().max()) + 1e-9)
 

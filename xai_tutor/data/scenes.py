@@ -264,7 +264,7 @@ def _layout_single(rng, layout, names, bg, flip_all):
     ground = bg in GROUND_KINDS
     width, height = layout.width, layout.height
     rgb, alpha = _sprite(
-        load_cutout(names[0]), rng.uniform(0.4, 0.6) * height, 0.9 * width, flip_all(rng)
+        load_cutout(names[0]), rng.uniform(0.65, 0.85) * height, 0.9 * width, flip_all(rng)
     )
     h, w = alpha.shape
     x = int(round(rng.uniform(0.03 * width, max(0.97 * width - w, 0.03 * width))))
@@ -431,7 +431,7 @@ def make_scene(
 ) -> Scene:
     """Generate a seeded bird scene with visible-pixel masks and boxes per bird.
 
-    ``kind``: "single" (one large bird, 40-60 % of the image height), "pair" (two birds side by
+    ``kind``: "single" (one large bird, 65-85 % of the image height), "pair" (two birds side by
     side, little or no overlap) or "flock" (5-9 birds overlapping each other, partly hidden
     behind foreground foliage). ``species``: None (seeded random choice from ``SPECIES``), one
     name (every bird) or a list of names, one per bird (a flock then has that many birds, fewer

