@@ -120,6 +120,10 @@ def test_claim_rules_follow_the_numbers():
                               ("ablationcam", 1.0, 1.2))]
     speed = [c for c in evaluate_claims([], timing) if c["claim"].startswith("Gradient-free")]
     assert speed[0]["verdict"] == "partly supported"  # slower, but Ablation-CAM does not scale
+    # a model that resizes its input itself is not asked to scale with the image size
+    fixed = [{**t, "resizes_input": t["method"] == "ablationcam"} for t in timing]
+    speed = [c for c in evaluate_claims([], fixed) if c["claim"].startswith("Gradient-free")]
+    assert speed[0]["verdict"] == "supported" and "not counted" in speed[0]["measured"]
 
 
 def test_centre_baseline_peaks_at_the_centre():

@@ -50,8 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--max-seconds", type=float, default=60.0,
                      help="a method slower than this on one scene runs on no further scenes of "
                      "that model (default 60)")
-    exp.add_argument("--batch-size", type=int, default=64,
-                     help="batch size of Score-CAM / Ablation-CAM (default 64)")
+    exp.add_argument("--batch-size", type=int, default=None,
+                     help="batch size of Score-CAM, Ablation-CAM and the SmoothGrad family "
+                     "(default: each method's own)")
     exp.add_argument("--seed", type=int, default=0, help="base seed of the generated scenes")
     exp.add_argument("--no-sanity", action="store_true",
                      help="skip the model-randomisation sanity check")
