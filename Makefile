@@ -9,6 +9,14 @@ PIP    := $(PY) -m pip
 LAB_PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# glibc malloc tuning for every command below (JupyterLab kernels, tests, experiment, benchmark):
+# keep blocks up to 32 MiB on the heap and hand freed memory back to the OS only beyond 256 MiB,
+# so that CPU forward passes reuse memory instead of page-faulting fresh pages for every batch
+# (measured: Score-CAM on EfficientNet-Lite0 14.5 s -> 8.1 s, ResNet50 forward 26.5 -> 23.5 ms
+# per image at batch 8). Other C libraries ignore these variables; set them to override.
+export MALLOC_MMAP_THRESHOLD_ ?= 33554432
+export MALLOC_TRIM_THRESHOLD_ ?= 268435456
+
 .PHONY: install install-test lab test lint experiment benchmark clean
 
 $(VENV)/bin/python:
@@ -39,6 +47,7 @@ lint: install-test
 
 experiment: install
 	$(VENV)/bin/xai-tutor experiment --out results
+	$(PY) scripts/results_readme.py results
 
 benchmark: install-test
 	$(PY) benchmarks/bench_methods.py

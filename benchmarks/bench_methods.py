@@ -38,6 +38,10 @@ length (ResNet18 / VGG11 at 64 x 64, marked ``*``), since a subset gives no full
 Score-CAM floor is extrapolated from 12 batches of 8 in quick mode; torchcam's Score-CAM is only
 run in full mode. Slow cases (Score-CAM, Ablation-CAM's peer, ...) are timed once in either mode.
 
+Run it through ``make benchmark`` (or export the two ``MALLOC_*`` variables of the Makefile
+yourself): they change the time of every case, ours and the peers' alike; the header line says
+which allocator settings were in force.
+
 Usage::
 
     python benchmarks/bench_methods.py --quick
@@ -62,6 +66,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SCORECAM_BATCH = 8  # xai_tutor's default Score-CAM batch size
+# glibc malloc tuning that `make benchmark` exports (see the Makefile); printed in the header
+MALLOC_VARS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
 MODELS = {"resnet50": "layer4", "vgg16": "features.29"}
 STAND_IN = {"resnet50": ("resnet18", "layer4"), "vgg16": ("vgg11", "features.19")}
@@ -562,9 +568,11 @@ def main() -> None:
     import torch
 
     threads = args.threads or torch.get_num_threads()
+    malloc = ", ".join(f"{k}={os.environ[k]}" for k in MALLOC_VARS if k in os.environ)
     print(f"# CPU, torch {torch.__version__}, {threads} threads, "
           f"{os.cpu_count()} cores, {args.size}x{args.size}, batch 1, "
-          f"{'quick' if args.quick else 'full'} mode", flush=True)
+          f"{'quick' if args.quick else 'full'} mode, malloc: {malloc or 'glibc defaults'}",
+          flush=True)
     print(HEADER, flush=True)
     rows = bench(chosen["methods"], chosen["models"], chosen["peers"], args.quick, args.size,
                  args.threads, lambda s: print(s, flush=True))
