@@ -32,7 +32,7 @@ Example::
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +44,12 @@ from ..methods.base import check_images
 from ..methods.base import progress as progress_bar
 from ._checks import saliency_map
 
-__all__ = ["RandomisationResult", "rankdata", "spearman", "parameterised_layers",
-           "randomisation_check"]
+__all__ = ["RANDOMISATION_THRESHOLD", "RandomisationResult", "rankdata", "spearman",
+           "parameterised_layers", "randomisation_check", "randomisation_failures",
+           "randomisation_failures_by_model"]
+
+RANDOMISATION_THRESHOLD = 0.5
+"""Absolute Spearman correlation, after randomising every layer, from which a method fails."""
 
 
 def rankdata(values: np.ndarray) -> np.ndarray:
@@ -174,3 +178,65 @@ def randomisation_check(
         randomised.append(cut)
         deepest.append(chosen[0])
     return RandomisationResult(mode, randomised, deepest, corrs, int(target))
+
+
+def _final_correlation(name: str, result: Any) -> float:
+    if isinstance(result, RandomisationResult):
+        values = result.correlations
+    elif isinstance(result, (int, float, np.floating, np.integer)):
+        values = [float(result)]
+    else:
+        try:
+            values = [float(v) for v in result]
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"result for {name!r} must be a RandomisationResult, a correlation or a list of "
+                f"correlations per stage; got {type(result).__name__}"
+            ) from None
+    if not values:
+        raise ValueError(f"result for {name!r} has no correlation")
+    return float(values[-1])
+
+
+def randomisation_failures(
+    results: Mapping[str, Any], threshold: float = RANDOMISATION_THRESHOLD
+) -> list[str]:
+    """Methods whose map survives randomisation: ``|rho_last| >= threshold``, in input order.
+
+    Args:
+        results: ``{method: RandomisationResult}`` (its last stage is used: every layer
+            randomised), or ``{method: correlation}``, or ``{method: [correlation per stage]}``.
+            A NaN correlation (not measured) never fails.
+        threshold: the failure threshold on the absolute Spearman correlation, in ``(0, 1]``.
+
+    Example::
+
+        >>> randomisation_failures({"gradcam": 0.06, "guided_backprop": 0.81, "lrp": [0.9, -0.6]})
+        ['guided_backprop', 'lrp']
+    """
+    if not 0.0 < float(threshold) <= 1.0:
+        raise ValueError(f"threshold must lie in (0, 1]; got {threshold}")
+    if not isinstance(results, Mapping):
+        raise TypeError(
+            f"results must be a {{method: result}} mapping; got {type(results).__name__}")
+    out = []
+    for name, result in results.items():
+        rho = _final_correlation(name, result)
+        if np.isfinite(rho) and abs(rho) >= threshold:
+            out.append(name)
+    return out
+
+
+def randomisation_failures_by_model(
+    rows: Iterable[Mapping[str, Any]], threshold: float = RANDOMISATION_THRESHOLD,
+    column: str = "spearman",
+) -> dict[str, list[str]]:
+    """:func:`randomisation_failures` per model, from rows such as the experiment's ``sanity.csv``.
+
+    Each row has ``"model"``, ``"method"`` and ``column`` (the correlation with every layer
+    randomised). Returns ``{model: [failing methods]}`` with every model present (possibly ``[]``).
+    """
+    grouped: dict[str, dict[str, float]] = {}
+    for r in rows:
+        grouped.setdefault(str(r["model"]), {})[str(r["method"])] = float(r[column])
+    return {model: randomisation_failures(vals, threshold) for model, vals in grouped.items()}
