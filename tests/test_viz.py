@@ -271,3 +271,26 @@ def test_panel_title_and_explained_class():
         viz.explained_class(net, x, target=7)
     with pytest.raises(ValueError, match="probability"):
         viz.panel_title("x", 1.5)
+
+
+def test_representations_lrp_edge_and_opacity_views_are_not_blank():
+    rng = np.random.default_rng(4)
+    img = np.full((40, 60, 3), 230, np.uint8)
+    img[10:30, 20:40] = rng.integers(0, 256, size=(20, 20, 3))   # a textured object
+    sal = np.zeros((40, 60))
+    sal[10:30, 20:40] = 0.05 * rng.random((20, 20)) + 0.05        # LRP-like: low on the object
+    sal[0, 0] = 1.0                                               # and one extreme pixel
+    fig = viz.representations([img], {"gradcampp": [sal], "lrp": [sal]}, column_titles=["x"])
+    axes = [ax for ax in fig.get_axes() if ax.get_label() != "<colorbar>"]
+    labels = [ax.get_ylabel() for ax in axes]
+    assert labels[:4] == ["input", "LRP heatmap", "LRP opacity", "LRP edges"]
+    assert len(colorbars(fig)) == 6
+    legacy_edges = 255 - viz.edges(img, sal)[10:30, 20:40].astype(float)
+    legacy_opacity = 255 - viz.opacity(img, sal)[10:30, 20:40].astype(float)
+    shown_opacity = 255 - axes[2].images[0].get_array()[10:30, 20:40].astype(float)
+    shown_edges = 255 - axes[3].images[0].get_array()[10:30, 20:40].astype(float)
+    assert legacy_edges.mean() < 10 and legacy_opacity.mean() < 15     # nearly blank before
+    assert shown_edges.mean() > 5 * legacy_edges.mean()
+    assert shown_opacity.mean() > 5 * legacy_opacity.mean()
+    with pytest.raises(ValueError, match="representation"):
+        viz.representations([img], {"lrp": [sal]}, kinds=("contour",))

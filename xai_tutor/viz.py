@@ -67,6 +67,7 @@ __all__ = [
     "opacity",
     "panel_title",
     "render",
+    "representations",
     "robust_scale",
     "show",
     "show_masks",
@@ -709,16 +710,56 @@ def grid(
     Returns:
         a :class:`matplotlib.figure.Figure` (not shown; ``fig.savefig(path)`` writes it).
     """
+    if representation not in REPRESENTATIONS:
+        raise ValueError(
+            f"unknown representation {representation!r}; use one of {', '.join(REPRESENTATIONS)}"
+        )
+    if order not in (None, "course"):
+        raise ValueError(f"order must be 'course' or None; got {order!r}")
+    labels = course_order(rows) if order == "course" else list(rows)
+    specs = [(label, rows[label], representation, label) for label in labels]
+    return _grid_figure(images, specs, column_titles, title, cell_width, cell_titles, colorbar,
+                        method_titles, signed, percentile, blur, kwargs)
+
+
+def representations(
+    images: Sequence[Any],
+    maps_by_method: Mapping[str, Sequence[Any]],
+    column_titles: Sequence[str] | None = None,
+    title: str | None = None,
+    cell_width: float = 2.6,
+    *,
+    kinds: Sequence[str] = REPRESENTATIONS,
+    colorbar: bool = True,
+    signed: bool | None = None,
+    percentile: float = ROBUST_PERCENTILE,
+    blur: float | None = None,
+) -> Any:
+    """The paper's three representations side by side: for each method, one row per ``kinds``.
+
+    Like :func:`grid` (course order, colour bars, robust scaling of pixel methods so that LRP's
+    edge and opacity views are not blank, "does not apply" cells), with rows labelled
+    ``"<method> <representation>"``.
+    """
+    for rep in kinds:
+        if rep not in REPRESENTATIONS:
+            raise ValueError(f"unknown representation {rep!r}; use any of {REPRESENTATIONS}")
+    specs = [(f"{method_title(m)} {rep}", maps_by_method[m], rep, m)
+             for m in course_order(maps_by_method) for rep in kinds]
+    return _grid_figure(images, specs, column_titles, title, cell_width, None, colorbar, False,
+                        signed, percentile, blur, {})
+
+
+def _grid_figure(images, specs, column_titles, title, cell_width, cell_titles, colorbar,
+                 method_titles, signed, percentile, blur, kwargs) -> Any:
+    """The figure behind :func:`grid` and :func:`representations`; ``specs`` holds, per row,
+    ``(label, cells, representation, method)``."""
     from matplotlib.figure import Figure
 
     imgs = [as_image(im) for im in images]
     if not imgs:
         raise ValueError("grid needs at least one image")
-    if representation not in REPRESENTATIONS:
-        raise ValueError(
-            f"unknown representation {representation!r}; use one of {', '.join(REPRESENTATIONS)}"
-        )
-    for label, maps in rows.items():
+    for label, maps, _, _ in specs:
         if len(maps) != len(imgs):
             raise ValueError(
                 f"row {label!r} has {len(maps)} maps but there are {len(imgs)} images; give one "
@@ -726,16 +767,14 @@ def grid(
             )
     if column_titles is not None and len(column_titles) != len(imgs):
         raise ValueError("column_titles must have one title per image")
+    labels = {label for label, _, _, _ in specs}
     for label, titles in (cell_titles or {}).items():
-        if label not in rows or len(titles) != len(imgs):
+        if label not in labels or len(titles) != len(imgs):
             raise ValueError(
                 f"cell_titles[{label!r}] must name a row and give one title per image"
             )
-    if order not in (None, "course"):
-        raise ValueError(f"order must be 'course' or None; got {order!r}")
-    labels = course_order(rows) if order == "course" else list(rows)
     h, w = imgs[0].shape[:2]
-    nrows, ncols = 1 + len(labels), len(imgs)
+    nrows, ncols = 1 + len(specs), len(imgs)
     label_w = 1.3
     extra_h = 0.25 if cell_titles else 0.0
     fig = Figure(figsize=(label_w + cell_width * ncols + (0.9 if colorbar else 0.0),
@@ -743,8 +782,8 @@ def grid(
                  layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     wrap = max(12, int(11 * cell_width))
-    labelled = [("input", [None] * ncols)] + [(lab, rows[lab]) for lab in labels]
-    for r, (label, maps) in enumerate(labelled):
+    rows = [("input", [None] * ncols, None, None)] + list(specs)
+    for r, (label, maps, rep, method) in enumerate(rows):
         kinds = []
         for c in range(ncols):
             ax = axes[r][c]
@@ -760,8 +799,7 @@ def grid(
                 ax.text(0.5, 0.5, na.text(wrap), ha="center", va="center", fontsize=8,
                         color="#444", transform=ax.transAxes)
             elif maps[c] is not None:
-                out, kind = _draw(imgs[c], maps[c], representation, label, signed, percentile,
-                                  blur, kwargs)
+                out, kind = _draw(imgs[c], maps[c], rep, method, signed, percentile, blur, kwargs)
                 ax.imshow(out)
                 kinds.append(kind)
             if r > 0 and cell_titles and label in cell_titles and cell_titles[label][c]:
@@ -773,8 +811,7 @@ def grid(
                 ax.set_ylabel(shown, rotation=0, ha="right", va="center", fontsize=10)
         if colorbar and kinds:
             kind = "signed" if "signed" in kinds else "robust" if "robust" in kinds else "linear"
-            _colorbar(fig, list(axes[r]), kind, representation, kwargs.get("cmap", "jet"),
-                      percentile)
+            _colorbar(fig, list(axes[r]), kind, rep, kwargs.get("cmap", "jet"), percentile)
     if title:
         fig.suptitle(title)
     return fig
