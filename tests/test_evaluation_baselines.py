@@ -21,6 +21,7 @@ from xai_tutor.evaluation import (
     random_map,
     randomisation_failures,
     randomisation_failures_by_model,
+    relevance_mass,
 )
 
 
@@ -95,6 +96,13 @@ def test_energy_is_invariant_to_scale_and_needs_the_fair_share():
     small = m[0].astype(float)
     assert instance_energy_ratios(small, m).mean() > instance_energy_ratios(m.any(0), m).mean()
     assert instance_energy(small, m) == pytest.approx(0.5)
+
+
+def test_energy_of_one_instance_is_the_relevance_mass():
+    rng = np.random.default_rng(7)
+    m = two_birds()[:1]
+    s = rng.random((60, 90))
+    assert instance_energy(s, m) == pytest.approx(relevance_mass(s, m), rel=1e-12)
 
 
 def test_energy_conventions():

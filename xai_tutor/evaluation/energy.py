@@ -20,11 +20,11 @@ Why this form. Each term is 1 exactly when bird ``i`` holds at least its fair sh
 map's energy (off-object energy counts against it). Because ``sum_i p_i <= 1 = sum_i q_i`` (for
 non-overlapping masks), the score is 1 **only** when ``p_i = q_i`` for every instance, i.e. when
 all the energy is on the birds and spread over them in proportion to their size: a map equal to
-the masks scores 1. A map that finds one bird of ``N`` scores at most about ``1 / N``; a uniform
+the masks scores 1. A map with no energy on all birds but one scores at most ``1 / N``; a uniform
 map scores ``|U| / (H W)``, the objects' area share; an image-blind centre blob scores well only
 on the birds that happen to sit in the middle. The score does not change when the map is
-multiplied by a positive constant. (An uncapped mean of ``r_i`` would instead reward putting all
-the energy on the smallest bird.)
+multiplied by a positive constant. With one instance it equals the relevance mass. (An uncapped
+mean of ``r_i`` would instead reward putting all the energy on the smallest bird.)
 
 Conventions: instances with an empty mask (fully occluded) are left out; with no non-empty
 instance, or a map that sums to 0, the score is 0 and the ratios are 0.
