@@ -294,3 +294,7 @@ def test_representations_lrp_edge_and_opacity_views_are_not_blank():
     assert shown_opacity.mean() > 5 * legacy_opacity.mean()
     with pytest.raises(ValueError, match="representation"):
         viz.representations([img], {"lrp": [sal]}, kinds=("contour",))
+    # rows keyed by model (notebook 04): method= says they are LRP maps
+    by_model = viz.grid([img], {"tiny_vgg": [sal]}, "edges", method="lrp")
+    shown = 255 - by_model.get_axes()[1].images[0].get_array()[10:30, 20:40].astype(float)
+    assert np.allclose(shown, shown_edges)

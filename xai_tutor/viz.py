@@ -677,6 +677,7 @@ def grid(
     colorbar: bool = True,
     order: str | None = "course",
     method_titles: bool = True,
+    method: str | None = None,
     signed: bool | None = None,
     percentile: float = ROBUST_PERCENTILE,
     blur: float | None = None,
@@ -700,6 +701,8 @@ def grid(
         order: ``"course"`` puts method rows in :data:`COURSE_ORDER` (other rows keep their
             order, after them); ``None`` keeps the given order.
         method_titles: label rows named by a registry name with the paper's name ("Grad-CAM++").
+        method: the method shown in rows whose label names no method (e.g. rows keyed by model:
+            ``method="lrp"`` draws them as LRP maps, robust-scaled).
         signed: ``None``: Explanations of LRP and the gradient, and arrays with negative values,
             are drawn signed; ``False`` never; ``True`` always (see :func:`display_map`).
         percentile: robust scaling percentile for pixel methods and signed maps.
@@ -717,7 +720,9 @@ def grid(
     if order not in (None, "course"):
         raise ValueError(f"order must be 'course' or None; got {order!r}")
     labels = course_order(rows) if order == "course" else list(rows)
-    specs = [(label, rows[label], representation, label) for label in labels]
+    specs = [(label, rows[label], representation,
+              label if _method_key(label) is not None or method is None else method)
+             for label in labels]
     return _grid_figure(images, specs, column_titles, title, cell_width, cell_titles, colorbar,
                         method_titles, signed, percentile, blur, kwargs)
 
