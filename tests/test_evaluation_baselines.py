@@ -209,6 +209,10 @@ def test_compare_rows_pairs_by_scene():
                                   [0.2, 0.3, 0.1] * 2, [0.0] * 6)
     assert r.n == 6 and r.margin == pytest.approx(direct.margin) and r.informative
     assert r.se == pytest.approx(direct.se) and set(r.by_method) == {"a", "b"}
+    as_csv = [{**r, "energy": "" if r["method"] == "b" and r["scene"] == 0 else str(r["energy"])}
+              for r in rows]
+    r_csv = compare_rows(as_csv, "energy")
+    assert r_csv.by_method["b"][2] == 4 and r_csv.by_method["a"][2] == 6
     with pytest.raises(ValueError, match="centre"):
         compare_rows([{"model": 1, "kind": 1, "scene": 1, "method": "a", "energy": 1}], "energy")
 

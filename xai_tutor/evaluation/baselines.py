@@ -202,14 +202,16 @@ def compare_rows(
     """The baseline rule on long-format rows such as the experiment's ``scores``.
 
     Each row has a ``"method"``, the ``scene_keys`` that identify a scene (pairs are formed per
-    scene) and the ``metric``. Rows whose method is ``centre`` (or ``random``) are the baselines;
+    scene) and the ``metric`` (a number, or as read from a CSV a string; ``None`` or ``""``: not
+    measured). Rows whose method is ``centre`` (or ``random``) are the baselines;
     ``methods`` restricts the methods compared (default: every other method in the rows).
     """
     table: dict[tuple[Any, ...], dict[str, float]] = {}
     for r in rows:
         key = tuple(r[k] for k in scene_keys)
         value = r.get(metric)
-        table.setdefault(key, {})[r["method"]] = float("nan") if value is None else float(value)
+        missing = value is None or (isinstance(value, str) and not value.strip())
+        table.setdefault(key, {})[r["method"]] = float("nan") if missing else float(value)
     baselines = {centre} | ({random} if random else set())
     names = list(methods) if methods is not None else sorted(
         {m for vals in table.values() for m in vals} - baselines)
