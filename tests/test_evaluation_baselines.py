@@ -12,6 +12,7 @@ from xai_tutor.evaluation import (
     RANDOMISATION_THRESHOLD,
     RandomisationResult,
     centre_blob,
+    compare_metrics,
     compare_rows,
     compare_to_baselines,
     instance_energy,
@@ -209,6 +210,10 @@ def test_compare_rows_pairs_by_scene():
                                   [0.2, 0.3, 0.1] * 2, [0.0] * 6)
     assert r.n == 6 and r.margin == pytest.approx(direct.margin) and r.informative
     assert r.se == pytest.approx(direct.se) and set(r.by_method) == {"a", "b"}
+    both = compare_metrics(rows, {"energy": True, "deletion_like": False}, random="random")
+    assert both["energy"] == r and both["deletion_like"].n == 0
+    assert not both["deletion_like"].informative
+    assert r.describe().endswith(": informative") and f"n = {r.n}" in r.describe()
     as_csv = [{**r, "energy": "" if r["method"] == "b" and r["scene"] == 0 else str(r["energy"])}
               for r in rows]
     r_csv = compare_rows(as_csv, "energy")

@@ -4,7 +4,7 @@
   :func:`relevance_mass`, :func:`multi_instance_coverage`, :func:`area_recall`, :func:`shape_iou`,
   and per instance :func:`instance_energy` (energy-based pointing relative to each bird's area);
 * image-blind baselines and the rule that marks a metric uninformative: :func:`centre_blob`,
-  :func:`random_map`, :func:`compare_to_baselines`, :func:`compare_rows`;
+  :func:`random_map`, :func:`compare_to_baselines`, :func:`compare_rows`, :func:`compare_metrics`;
 * faithfulness to the model: :func:`deletion_auc` and :func:`insertion_auc` (RISE);
 * sanity: :func:`randomisation_check` (Adebayo et al.) and :func:`randomisation_failures`;
 * cost: :func:`measure` (run time and peak memory).
@@ -15,6 +15,7 @@ Each module's docstring gives the definition and the conventions for ties and em
 from .baselines import (
     BaselineComparison,
     centre_blob,
+    compare_metrics,
     compare_rows,
     compare_to_baselines,
     paired_mean_se,
@@ -53,6 +54,7 @@ __all__ = [
     "RandomisationResult",
     "area_recall",
     "centre_blob",
+    "compare_metrics",
     "compare_rows",
     "compare_to_baselines",
     "covered_instances",

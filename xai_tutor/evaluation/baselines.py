@@ -46,6 +46,7 @@ __all__ = [
     "paired_mean_se",
     "compare_to_baselines",
     "compare_rows",
+    "compare_metrics",
 ]
 
 
@@ -132,6 +133,13 @@ class BaselineComparison:
     def label(self) -> str:
         """``"informative"`` or ``"uninformative"``, for tables."""
         return "informative" if self.informative else "uninformative"
+
+    def describe(self) -> str:
+        """One line for a report, e.g. ``"median method - centre blob +0.144 +- 0.019 (2 SE
+        0.038, n = 45): informative"``."""
+        better = "" if self.higher_is_better else " (lower is better; sign flipped)"
+        return (f"median method - centre blob {self.margin:+.3f} +- {self.se:.3f} "
+                f"(2 SE {2 * self.se:.3f}, n = {self.n}){better}: {self.label}")
 
 
 def _as_values(name: str, values: Any, n: int | None) -> np.ndarray:
@@ -224,3 +232,21 @@ def compare_rows(
     c = [table[s][centre] for s in scenes]
     rnd = [table[s].get(random, float("nan")) for s in scenes] if random else None
     return compare_to_baselines(by_method, c, rnd, higher_is_better)
+
+
+def compare_metrics(
+    rows: Iterable[Mapping[str, Any]],
+    metrics: Mapping[str, bool],
+    centre: str = "centre_baseline",
+    random: str | None = None,
+    methods: Sequence[str] | None = None,
+    scene_keys: Sequence[str] = ("model", "kind", "scene"),
+) -> dict[str, BaselineComparison]:
+    """:func:`compare_rows` for several metrics: ``{metric: higher_is_better}`` -> comparisons.
+
+    Example: ``compare_metrics(scores, {"mass": True, "deletion": False}, random="random_map")``;
+    a metric whose comparison is not ``.informative`` must not decide a verdict.
+    """
+    rows = list(rows)
+    return {metric: compare_rows(rows, metric, centre, random, methods, higher, scene_keys)
+            for metric, higher in metrics.items()}
