@@ -20,6 +20,7 @@ from .views import REPRESENTATIONS, _colour_map, render, signed_heatmap
 
 __all__ = ["NotApplicable", "grid", "representations", "show", "show_masks"]
 
+
 @dataclass(frozen=True)
 class NotApplicable:
     """A grid cell for a method that cannot explain a model; drawn as "does not apply: reason"."""
