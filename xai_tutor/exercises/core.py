@@ -7,6 +7,11 @@
   slips: not answered yet, wrong type, a shape that differs (batch dimension, channel not reduced,
   transposed), NaN, the wrong sign, an absolute value too many or too few, a constant factor
   (sum instead of mean), missing normalisation, and the right pattern with wrong values.
+* :func:`check_with_slips` is what most exercises call: it accepts a right answer, then names the
+  first of the exercise's *known slips* that the answer equals (each a wrong value and the sentence
+  that explains it), and only then falls back on :func:`check_close`'s diagnosis. Its tolerances
+  follow the precision the answer was computed in (``precision=torch.float32``), so a right answer
+  computed in float32 on a deep model is not mistaken for a wrong one.
 * :func:`check_equal`, :func:`check_shape`, :func:`check_class` and :func:`check_set` do the same
   for plain values, shapes, class indices and collections.
 * :func:`exercise_check` marks an exercise's ``check_*`` function: in strict mode
@@ -36,13 +41,16 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
 __all__ = [
     "Feedback",
     "check_close",
+    "check_with_slips",
+    "Slip",
+    "PRECISION_ULPS",
     "check_equal",
     "check_shape",
     "check_class",
@@ -279,6 +287,146 @@ def check_close(
             return fail("pattern", f"`{name}` has the right pattern (correlation {r:.3f}) but the "
                                    "values differ: check the details of the formula.", [numbers])
     return fail("values", f"`{name}` does not match the expected values.", [numbers])
+
+
+#: A known wrong answer: ``(value, message)`` or ``(value, message, details)``. ``value`` may be a
+#: callable without arguments, computed only when the slips before it did not match (for slips
+#: that cost a forward pass).
+Slip = Union[tuple[Any, str], tuple[Any, str, Sequence[str]]]
+
+#: How many units in the last place of the answer's dtype the tolerances allow at least, relative
+#: to the magnitude of the answer: the floor ``PRECISION_ULPS * eps(dtype) * magnitude`` of the
+#: absolute tolerance. 256 ulps of float32 are 3.1e-5; of float64, 5.7e-14 (no effect).
+PRECISION_ULPS = 256
+
+
+def _eps(precision: Any) -> float:
+    """Machine epsilon of ``precision`` (a torch or NumPy float dtype); 0 for None."""
+    if precision is None:
+        return 0.0
+    try:
+        import torch
+
+        if isinstance(precision, torch.dtype):
+            if not precision.is_floating_point:
+                raise TypeError(f"precision must be a floating dtype; got {precision}")
+            return float(torch.finfo(precision).eps)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    try:
+        return float(np.finfo(np.dtype(precision)).eps)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"precision must be a float dtype (torch.float32, np.float64, ...); got "
+                        f"{precision!r}") from err
+
+
+def _comparable(g: np.ndarray | None, v: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(g, v)`` with one-element arrays brought to one shape; None when they cannot be compared
+    (not numeric, other shapes, or not finite)."""
+    if g is None or v is None or g.dtype == object or v.dtype == object:
+        return None
+    if g.shape != v.shape:
+        if g.size == 1 and v.size == 1:
+            g = g.reshape(v.shape)
+        else:
+            return None
+    if not (np.isfinite(g).all() and np.isfinite(v).all()):
+        return None
+    return g, v
+
+
+def _near(g: np.ndarray, v: np.ndarray, rtol: float, atol_rel: float, atol: float) -> bool:
+    """``|g - v| <= atol + atol_rel * max|v| + rtol * |v|`` everywhere."""
+    scale = float(np.abs(v).max()) if v.size else 0.0
+    return bool(np.allclose(g, v, rtol=rtol, atol=atol + atol_rel * scale))
+
+
+def check_with_slips(
+    name: str,
+    got: Any,
+    expected: Any,
+    slips: Iterable[Slip] = (),
+    *,
+    rtol: float = 1e-4,
+    atol_rel: float = 1e-5,
+    atol: float = 1e-12,
+    slip_rtol: float | None = None,
+    slip_atol_rel: float | None = None,
+    slip_atol: float | None = None,
+    precision: Any = None,
+    magnitude: float | None = None,
+    l2_rtol: float | None = None,
+    hints: Mapping[str, str] | None = None,
+) -> Feedback:
+    """Accept a right answer, else name the known slip it equals, else diagnose it.
+
+    1. The answer is right when ``|got - expected| <= atol_eff + rtol * |expected|`` everywhere,
+       with ``atol_eff = atol + max(atol_rel * max|expected|, PRECISION_ULPS * eps * magnitude)``:
+       ``eps`` is the machine epsilon of ``precision``, the dtype the answer is computed in (a
+       learner's float32 answer on a deep model differs from any reference by rounding), and
+       ``magnitude`` defaults to ``max|expected|`` (pass the size of the summed terms where they
+       cancel). With ``l2_rtol``, an answer with ``||got - expected|| <= l2_rtol ||expected||``
+       also counts as right (for maps through ReLUs, where rounding can flip a few units).
+    2. Otherwise the slips are tried in order: ``(value, message)`` or ``(value, message,
+       details)``; ``value`` may be a callable, computed only when reached. A slip fires when the
+       answer equals its value within ``slip_rtol`` and ``slip_atol_rel * max|value| + slip_atol``
+       (by default the right answer's tolerances, with the same precision floor), and never when
+       the value itself equals the right answer.
+    3. Otherwise :func:`check_close`'s diagnosis (sign, factor, shape, ...), with ``hints``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> x = np.array([1.0, -2.0, 3.0])
+        >>> slips = [(np.abs(x), "you took the absolute value."),
+        ...          (lambda: x / 3, "you divided by the length.")]
+        >>> check_with_slips("v", x.astype(np.float32), x, slips, precision=np.float32).ok
+        True
+        >>> check_with_slips("v", x / 3, x, slips).message
+        'you divided by the length.'
+        >>> check_with_slips("v", -x, x, slips).message
+        '`v` has the wrong sign: every value is the negative of the expected one.'
+    """
+    e = _as_array(expected)
+    if e is None:
+        raise TypeError(f"expected value for {name!r} must be numeric; got {type(expected)}")
+    scale = float(np.abs(e).max()) if e.size else 0.0
+    floor = PRECISION_ULPS * _eps(precision)
+    size = scale if magnitude is None else float(magnitude)
+    atol_eff = atol + max(atol_rel * scale, floor * size)
+    fb = check_close(name, got, expected, atol=atol_eff, rtol=rtol, hints=hints)
+    if fb.ok or any(got is p for p in NOT_ANSWERED):
+        return fb
+    g = _as_array(got)
+    pair = _comparable(g, e)
+    if pair is not None and l2_rtol is not None:
+        norm = float(np.linalg.norm(pair[1]))
+        diff = float(np.linalg.norm(pair[0] - pair[1]))
+        if norm > 0 and diff <= l2_rtol * norm:
+            return Feedback(True, f"matches the expected values (relative L2 difference "
+                                  f"{diff / norm:.1e}; a few values differ by rounding at ReLU "
+                                  "boundaries).", name=name)
+    s_rtol = rtol if slip_rtol is None else slip_rtol
+    s_atol_rel = atol_rel if slip_atol_rel is None else slip_atol_rel
+    s_atol = atol if slip_atol is None else slip_atol
+    for slip in slips:
+        value, message = slip[0], slip[1]
+        details = list(slip[2]) if len(slip) > 2 else []  # type: ignore[misc]
+        if g is None:
+            break
+        v = _as_array(value() if callable(value) else value)
+        both = _comparable(g, v)
+        if both is None:
+            continue
+        gv, vv = both
+        vscale = float(np.abs(vv).max()) if vv.size else 0.0
+        vatol = s_atol + max(s_atol_rel * vscale, floor * vscale)
+        right = _comparable(vv, e)
+        if right is not None and _near(right[0], right[1], s_rtol, 0.0, vatol):
+            continue  # this "slip" is the right answer here: it must never fire
+        if _near(gv, vv, s_rtol, 0.0, vatol):
+            return Feedback(False, message, details, name)
+    return fb
 
 
 def check_equal(name: str, got: Any, expected: Any,
