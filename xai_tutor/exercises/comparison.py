@@ -30,7 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from .core import Feedback, _not_answered, check_close, exercise_check, register_check
+from .core import (
+    Feedback,
+    Slip,
+    _not_answered,
+    check_close,
+    check_with_slips,
+    exercise_check,
+    register_check,
+)
 
 __all__ = [
     "VERDICTS",
@@ -40,6 +48,9 @@ __all__ = [
 ]
 
 VERDICTS = ("supported", "contradicted", "inconclusive")
+
+#: Numbers computed from the same few values: equal to rounding (float64).
+_EXACT: dict[str, float] = {"rtol": 1e-6, "atol_rel": 0.0, "atol": 1e-9}
 
 
 def _map(saliency: Any) -> np.ndarray:
@@ -183,23 +194,20 @@ def check_relevance_mass(mass: Any, saliency: Any, masks: Any) -> Feedback:
     if g is None:
         return Feedback(False, f"`mass` should be one number (a float between 0 and 1); got "
                                f"{type(mass).__name__} {np.shape(mass)}.", name="mass")
-    slips: list[tuple[float, str]] = []
+    seen = [f"got {g:.6g}, expected {expected:.6g}"]
+    slips: list[Slip] = []
     if total > 0:
-        slips.append((1 - expected, "that is the share OUTSIDE the birds: 1 - mass."))
+        slips.append((1 - expected, "that is the share OUTSIDE the birds: 1 - mass.", seen))
         slips.append((float(s[m[0]].sum() / total), "you used only the first bird's mask: take "
-                      "the union of all masks, masks.any(axis=0)."))
+                      "the union of all masks, masks.any(axis=0).", seen))
     if union.any():
         slips.append((float(s[union].mean()), "that is the mean saliency on the birds; divide "
-                      "the sum on the birds by the sum over the WHOLE map."))
+                      "the sum on the birds by the sum over the WHOLE map.", seen))
     slips.append((float(union.mean()), "that is the birds' share of the image area (what a "
-                  "uniform map would score), not a property of the map."))
+                  "uniform map would score), not a property of the map.", seen))
     slips.append((float(s[union].sum()), "that is the saliency summed on the birds; divide it "
-                  "by the total saliency of the map."))
-    for value, msg in slips:
-        if not math.isclose(value, expected, rel_tol=1e-6, abs_tol=1e-9) and math.isclose(
-                g, value, rel_tol=1e-6, abs_tol=1e-9):
-            return Feedback(False, msg, [f"got {g:.6g}, expected {expected:.6g}"], "mass")
-    fb = check_close("mass", g, expected, atol=1e-9, rtol=1e-6)
+                  "by the total saliency of the map.", seen))
+    fb = check_with_slips("mass", g, expected, slips, **_EXACT)
     if fb.ok:
         fb.details.append(f"{expected:.1%} of the relevance lies on the birds, which cover "
                           f"{union.mean():.1%} of the image.")
@@ -254,25 +262,21 @@ def check_verdict(mean: Any, se: Any, verdict: Any, a: Sequence[float], b: Seque
     x = np.asarray(a, dtype=np.float64)
     y = np.asarray(b, dtype=np.float64)
     d = x - y
-    wrong_se = {
-        "ddof0": (float(d.std(ddof=0) / math.sqrt(n)), "you used the population std (ddof=0); "
-                  "the standard error of a sample mean uses ddof=1: d.std(ddof=1) / sqrt(n)."),
-        "std": (float(d.std(ddof=1)), "that is the standard deviation of the differences; the "
-                "standard error divides it by sqrt(n)."),
-        "unpaired": (float(math.sqrt(x.var(ddof=1) / n + y.var(ddof=1) / n)),
-                     "that is the unpaired standard error (two independent samples); the "
-                     "methods ran on the SAME scenes, so take the std of the per-scene "
-                     "differences."),
-    }
     try:
         g_se = float(se)
     except (TypeError, ValueError):
         return Feedback(False, f"`se` should be a number; got {type(se).__name__}.", name="se")
-    for value, msg in wrong_se.values():
-        if not math.isclose(value, e_se, rel_tol=1e-6) and math.isclose(g_se, value,
-                                                                        rel_tol=1e-6):
-            return Feedback(False, msg, [f"got {g_se:.6g}, expected {e_se:.6g}"], "se")
-    fb = check_close("se", g_se, e_se, atol=1e-9, rtol=1e-6)
+    seen = [f"got {g_se:.6g}, expected {e_se:.6g}"]
+    slips: list[Slip] = [
+        (float(d.std(ddof=0) / math.sqrt(n)), "you used the population std (ddof=0); the "
+         "standard error of a sample mean uses ddof=1: d.std(ddof=1) / sqrt(n).", seen),
+        (float(d.std(ddof=1)), "that is the standard deviation of the differences; the "
+         "standard error divides it by sqrt(n).", seen),
+        (float(math.sqrt(x.var(ddof=1) / n + y.var(ddof=1) / n)),
+         "that is the unpaired standard error (two independent samples); the methods ran on the "
+         "SAME scenes, so take the std of the per-scene differences.", seen),
+    ]
+    fb = check_with_slips("se", g_se, e_se, slips, **_EXACT)
     if not fb.ok:
         return fb
     e_verdict = _expected_verdict(e_mean, e_se, higher_supports)

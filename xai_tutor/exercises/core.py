@@ -41,7 +41,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -290,9 +290,9 @@ def check_close(
 
 
 #: A known wrong answer: ``(value, message)`` or ``(value, message, details)``. ``value`` may be a
-#: callable without arguments, computed only when the slips before it did not match (for slips
-#: that cost a forward pass).
-Slip = Union[tuple[Any, str], tuple[Any, str, Sequence[str]]]
+#: callable without arguments, computed only when the slips before it did not match and the answer
+#: has the expected shape (for slips that cost forward passes).
+Slip = tuple[Any, str] | tuple[Any, str, Sequence[str]]
 
 #: How many units in the last place of the answer's dtype the tolerances allow at least, relative
 #: to the magnitude of the answer: the floor ``PRECISION_ULPS * eps(dtype) * magnitude`` of the
@@ -341,6 +341,14 @@ def _near(g: np.ndarray, v: np.ndarray, rtol: float, atol_rel: float, atol: floa
     return bool(np.allclose(g, v, rtol=rtol, atol=atol + atol_rel * scale))
 
 
+def _close(got: Any, value: Any, rtol: float = 1e-5, atol_rel: float = 0.0,
+           atol: float = 1e-8) -> bool:
+    """Whether ``got`` equals ``value`` within ``atol + atol_rel * max|value| + rtol * |value|``
+    (both numeric, finite and of one shape) -- for checks whose slips are not single values."""
+    pair = _comparable(_as_array(got), _as_array(value))
+    return pair is not None and _near(pair[0], pair[1], rtol, atol_rel, atol)
+
+
 def check_with_slips(
     name: str,
     got: Any,
@@ -368,7 +376,8 @@ def check_with_slips(
        cancel). With ``l2_rtol``, an answer with ``||got - expected|| <= l2_rtol ||expected||``
        also counts as right (for maps through ReLUs, where rounding can flip a few units).
     2. Otherwise the slips are tried in order: ``(value, message)`` or ``(value, message,
-       details)``; ``value`` may be a callable, computed only when reached. A slip fires when the
+       details)``; ``value`` may be a callable, computed only when reached and only for an answer
+       of the expected shape. A slip fires when the
        answer equals its value within ``slip_rtol`` and ``slip_atol_rel * max|value| + slip_atol``
        (by default the right answer's tolerances, with the same precision floor), and never when
        the value itself equals the right answer.
@@ -414,7 +423,12 @@ def check_with_slips(
         details = list(slip[2]) if len(slip) > 2 else []  # type: ignore[misc]
         if g is None:
             break
-        v = _as_array(value() if callable(value) else value)
+        if callable(value):
+            if g.shape != e.shape:
+                continue  # an expensive slip is only worth computing for an answer of the
+                # right shape
+            value = value()
+        v = _as_array(value)
         both = _comparable(g, v)
         if both is None:
             continue

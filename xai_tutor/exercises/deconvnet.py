@@ -25,18 +25,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import Feedback, _as_array, _not_answered, check_close, exercise_check, register_check
+from .core import (
+    Feedback,
+    _as_array,
+    _not_answered,
+    check_with_slips,
+    exercise_check,
+    register_check,
+)
 
 __all__ = [
     "check_unpool",
     "check_transposed_filter",
     "check_relu_rules",
 ]
-
-
-def _same(got: Any, value: np.ndarray, atol: float = 1e-6) -> bool:
-    g = _as_array(got)
-    return g is not None and g.shape == value.shape and bool(np.allclose(g, value, atol=atol))
 
 
 # ------------------------------------------------------------------------------------ unpooling
@@ -73,25 +75,25 @@ def check_unpool(got: Any, a: torch.Tensor, signal: torch.Tensor, kernel: int = 
     h, w = expected.shape[-2:]
     padded = np.zeros_like(expected)
     padded[..., : spread.shape[-2], : spread.shape[-1]] = spread[..., :h, :w]
-    if _same(got, padded):
-        return Feedback(False, "you copied each value to every position of its window (nearest-"
-                               "neighbour upsampling); unpooling puts it only at the switch, the "
-                               "position of the window's maximum, and zeros elsewhere.",
-                        name="unpooled")
-    if _same(got, _as_array(a)):
-        return Feedback(False, "`unpooled` is the input of the pooling layer itself: the "
-                               "non-maximal values must be dropped (zeros), and the values put "
-                               "back are those of `signal`.", name="unpooled")
-    if not _same(got, expected) and _same(got, _expected_unpool(a, _pooled(a, kernel), kernel)):
-        return Feedback(False, "you put back the pooled maxima of `a`; put back the values of "
-                               "`signal` (the signal coming down from the layer above).",
-                        name="unpooled")
-    return check_close("unpooled", got, expected, atol=1e-6, rtol=1e-5,
-                       hints={"shape": "the result has the shape of the pooling layer's input "
-                                       "(`a.shape`), not of the pooled map.",
-                              "values": "each window has exactly one non-zero: at the argmax of "
-                                        "that window of `a` (switches = indices returned by "
-                                        "max_pool2d(..., return_indices=True))."})
+    slips = [
+        (padded, "you copied each value to every position of its window (nearest-neighbour "
+                 "upsampling); unpooling puts it only at the switch, the position of the "
+                 "window's maximum, and zeros elsewhere."),
+        (_as_array(a), "`unpooled` is the input of the pooling layer itself: the non-maximal "
+                       "values must be dropped (zeros), and the values put back are those of "
+                       "`signal`."),
+        (_expected_unpool(a, _pooled(a, kernel), kernel),
+         "you put back the pooled maxima of `a`; put back the values of `signal` (the signal "
+         "coming down from the layer above)."),
+    ]
+    return check_with_slips("unpooled", got, expected, slips, rtol=1e-5, atol_rel=0.0,
+                            atol=1e-6,
+                            hints={"shape": "the result has the shape of the pooling layer's "
+                                            "input (`a.shape`), not of the pooled map.",
+                                   "values": "each window has exactly one non-zero: at the "
+                                             "argmax of that window of `a` (switches = indices "
+                                             "returned by max_pool2d(..., "
+                                             "return_indices=True))."})
 
 
 def _pooled(a: torch.Tensor, kernel: int) -> torch.Tensor:
@@ -125,19 +127,21 @@ def check_transposed_filter(got: Any, signal: torch.Tensor, conv: nn.Conv2d,
     if missing is not None:
         return missing
     expected = _expected_transposed_filter(signal, conv, input_shape)
+    slips = []
     if conv.bias is not None and conv.in_channels == conv.out_channels:
-        with_bias = expected + conv.bias.detach().double().reshape(1, -1, 1, 1)
-        if _same(got, with_bias.numpy(), atol=1e-5):
-            return Feedback(False, "you added the bias: the deconvnet filters with the transposed "
-                                   "weights only (pass bias=None).", name="filtered")
-    return check_close("filtered", got, expected, atol=1e-5, rtol=1e-4,
-                       hints={"shape": "use F.conv_transpose2d with the layer's stride and "
-                                       "padding; with stride 2 add output_padding so that the "
-                                       "size equals the layer's input size.",
-                              "shape_order": "conv_transpose2d takes the weight as it is "
-                                             "(out, in, kh, kw): do not transpose it yourself.",
-                              "values": "use the same weight tensor (conv.weight), the same "
-                                        "stride and padding, and no bias."})
+        slips.append((expected + conv.bias.detach().double().reshape(1, -1, 1, 1),
+                      "you added the bias: the deconvnet filters with the transposed weights "
+                      "only (pass bias=None)."))
+    return check_with_slips("filtered", got, expected, slips, rtol=1e-4, atol_rel=0.0,
+                            atol=1e-5, precision=signal.dtype,
+                            hints={"shape": "use F.conv_transpose2d with the layer's stride and "
+                                            "padding; with stride 2 add output_padding so that "
+                                            "the size equals the layer's input size.",
+                                   "shape_order": "conv_transpose2d takes the weight as it is "
+                                                  "(out, in, kh, kw): do not transpose it "
+                                                  "yourself.",
+                                   "values": "use the same weight tensor (conv.weight), the "
+                                             "same stride and padding, and no bias."})
 
 
 # ------------------------------------------------------------------------------- ReLU rules
@@ -176,15 +180,14 @@ def check_relu_rules(got: Any, x: Any, g: Any) -> Feedback:
     if absent:
         return Feedback(False, f"`rules` misses the key(s) {absent}.", name="rules")
     for key, value in expected.items():
-        others = {k: v for k, v in expected.items() if k != key}
-        fb = check_close(f"rules[{key!r}]", got[key], value, atol=1e-6, rtol=1e-6)
+        slips = [(other_value, f"rules[{key!r}] is the {other!r} rule. " + _RULE_SLIPS[key])
+                 for other, other_value in expected.items() if other != key]
+        fb = check_with_slips(f"rules[{key!r}]", got[key], value, slips, rtol=1e-6,
+                              atol_rel=0.0, atol=1e-6)
         if fb.ok:
             continue
-        for other, other_value in others.items():
-            if _same(got[key], other_value):
-                return Feedback(False, f"rules[{key!r}] is the {other!r} rule. "
-                                       + _RULE_SLIPS[key], name="rules")
-        fb.details.append(_RULE_SLIPS[key])
+        if not fb.message.startswith(f"rules[{key!r}] is the "):
+            fb.details.append(_RULE_SLIPS[key])
         return fb
     return Feedback(True, "all three rules are right: they agree where x > 0 and g > 0 and "
                           "differ only in which other entries they let through.", name="rules")

@@ -29,12 +29,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from .cam import LayerRecord, record_layer
-from .core import Feedback, _as_array, _not_answered, check_close, exercise_check, register_check
+from .core import Feedback, _not_answered, check_with_slips, exercise_check, register_check
 
 __all__ = [
     "check_gradcampp_alpha",
@@ -69,26 +68,6 @@ def _expected_xgradcam_weights(activation: torch.Tensor, gradient: torch.Tensor)
     return _divide((g * a).sum(dim=(-2, -1)), a.sum(dim=(-2, -1)))
 
 
-def _slip(got: Any, value: torch.Tensor, message: str, name: str) -> Feedback | None:
-    """A failing Feedback with ``message`` when ``got`` equals the wrong ``value``."""
-    g, v = _as_array(got), _as_array(value)
-    if g is None or v is None or g.shape != v.shape or not np.isfinite(v).all():
-        return None
-    scale = float(np.abs(v).max()) if v.size else 0.0
-    if np.allclose(g, v, rtol=1e-4, atol=1e-6 * scale + 1e-12):
-        return Feedback(False, message, name=name)
-    return None
-
-
-def _first_ok(got: Any, expected: torch.Tensor, name: str) -> Feedback | None:
-    g, e = _as_array(got), expected.numpy()
-    if g is not None and g.shape == e.shape and np.isfinite(g).all():
-        scale = float(np.abs(e).max()) if e.size else 0.0
-        if np.allclose(g, e, rtol=1e-4, atol=1e-5 * scale + 1e-12):
-            return check_close(name, got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4)
-    return None
-
-
 def _record(model: nn.Module, x: torch.Tensor, target: int | None,
             layer: str | None) -> LayerRecord:
     return record_layer(model, x, target, layer)
@@ -105,9 +84,6 @@ def check_gradcampp_alpha(got: Any, model: nn.Module, x: torch.Tensor,
     rec = _record(model, x, target, layer)
     a, g = rec.activation, rec.gradient
     expected = _expected_gradcampp_alpha(a, g)
-    ok = _first_ok(got, expected, "alpha")
-    if ok is not None:
-        return ok
     total = a.sum(dim=(1, 2), keepdim=True)
     nonzero = g != 0
     zero = torch.zeros_like(g)
@@ -125,17 +101,14 @@ def check_gradcampp_alpha(got: Any, model: nn.Module, x: torch.Tensor,
         (torch.full_like(g, 1.0 / (g.shape[1] * g.shape[2])),
          "that is Grad-CAM's uniform 1/(h w); Grad-CAM++'s alpha depends on the gradients."),
     ]
-    for value, message in slips:
-        fb = _slip(got, value, message, "alpha")
-        if fb is not None:
-            return fb
-    scale = float(expected.abs().max())
-    return check_close("alpha", got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4,
-                       hints={"nan": "where g = 0 the fraction is 0/0: set alpha to 0 there "
-                                     "(torch.where(g != 0, alpha, 0)).",
-                              "shape_singleton": "keep the layout (K, h, w) of A[0] and g[0].",
-                              "values": "alpha = g^2 / (2 g^2 + S_k g^3) with S_k the sum of "
-                                        "channel k's activations over all positions."})
+    return check_with_slips("alpha", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=x.dtype,
+                            hints={"nan": "where g = 0 the fraction is 0/0: set alpha to 0 "
+                                          "there (torch.where(g != 0, alpha, 0)).",
+                                   "shape_singleton": "keep the layout (K, h, w) of A[0] and "
+                                                      "g[0].",
+                                   "values": "alpha = g^2 / (2 g^2 + S_k g^3) with S_k the sum "
+                                             "of channel k's activations over all positions."})
 
 
 @exercise_check
@@ -150,9 +123,6 @@ def check_gradcampp_weights(got: Any, model: nn.Module, x: torch.Tensor,
     a, g = rec.activation, rec.gradient
     alpha = _expected_gradcampp_alpha(a, g)
     expected = _expected_gradcampp_weights(a, g)
-    ok = _first_ok(got, expected, "weights")
-    if ok is not None:
-        return ok
     slips = [
         ((alpha * g).sum(dim=(1, 2)),
          "you multiplied alpha by the signed gradient; Grad-CAM++ keeps only the positive "
@@ -166,16 +136,12 @@ def check_gradcampp_weights(got: Any, model: nn.Module, x: torch.Tensor,
         ((alpha * g.clamp(min=0)).mean(dim=(1, 2)),
          "you averaged over the positions; the formula SUMS alpha ReLU(g) over i, j."),
     ]
-    for value, message in slips:
-        fb = _slip(got, value, message, "weights")
-        if fb is not None:
-            return fb
-    scale = float(expected.abs().max())
-    return check_close("weights", got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4,
-                       hints={"shape_unreduced": "sum over the two spatial axes: "
-                                                 "(alpha * relu_g).sum(dim=(1, 2)).",
-                              "values": "w_k = sum over i, j of alpha * ReLU(g), with the alpha "
-                                        "of the previous exercise."})
+    return check_with_slips("weights", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=x.dtype,
+                            hints={"shape_unreduced": "sum over the two spatial axes: "
+                                                      "(alpha * relu_g).sum(dim=(1, 2)).",
+                                   "values": "w_k = sum over i, j of alpha * ReLU(g), with the "
+                                             "alpha of the previous exercise."})
 
 
 @exercise_check
@@ -188,9 +154,6 @@ def check_xgradcam_weights(got: Any, model: nn.Module, x: torch.Tensor,
     rec = _record(model, x, target, layer)
     a, g = rec.activation, rec.gradient
     expected = _expected_xgradcam_weights(a, g)
-    ok = _first_ok(got, expected, "weights")
-    if ok is not None:
-        return ok
     k, h, w = a.shape
     slips = [
         ((g * a).sum(dim=(1, 2)),
@@ -205,17 +168,13 @@ def check_xgradcam_weights(got: Any, model: nn.Module, x: torch.Tensor,
          "you kept only the positive gradients (that is Grad-CAM++'s ReLU); XGrad-CAM uses the "
          "signed gradient."),
     ]
-    for value, message in slips:
-        fb = _slip(got, value, message, "weights")
-        if fb is not None:
-            return fb
-    scale = float(expected.abs().max())
-    return check_close("weights", got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4,
-                       hints={"nan": "a channel whose activations are all 0 gives 0/0: its "
-                                     "weight is 0.",
-                              "shape_unreduced": "sum over the two spatial axes.",
-                              "values": f"w_k = (g * A).sum((1, 2)) / A.sum((1, 2)) for the "
-                                        f"{k} channels of {h} x {w}."})
+    return check_with_slips("weights", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=x.dtype,
+                            hints={"nan": "a channel whose activations are all 0 gives 0/0: "
+                                          "its weight is 0.",
+                                   "shape_unreduced": "sum over the two spatial axes.",
+                                   "values": f"w_k = (g * A).sum((1, 2)) / A.sum((1, 2)) for "
+                                             f"the {k} channels of {h} x {w}."})
 
 
 def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:

@@ -17,18 +17,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..hooks import capture, model_guard
 from .core import (
     Feedback,
-    _as_array,
     _not_answered,
     check_class,
-    check_close,
     check_shape,
+    check_with_slips,
     exercise_check,
     register_check,
 )
@@ -52,19 +50,6 @@ def _stats(like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float64).reshape(shape)
     std = torch.tensor(IMAGENET_STD, dtype=torch.float64).reshape(shape)
     return mean, std
-
-
-def _matches_variant(got: Any, variants: dict[str, tuple[torch.Tensor, str]], name: str,
-                     atol: float, rtol: float) -> Feedback | None:
-    """If ``got`` equals one of the known wrong answers, say which slip it is."""
-    g = _as_array(got)
-    if g is None:
-        return None
-    for _key, (value, message) in variants.items():
-        v = _as_array(value)
-        if v is not None and v.shape == g.shape and np.allclose(g, v, atol=atol, rtol=rtol):
-            return Feedback(False, message, name=name)
-    return None
 
 
 def _expected_top_class(model: nn.Module, x: torch.Tensor) -> tuple[int, torch.Tensor]:
@@ -97,24 +82,23 @@ def check_denormalise(got: Any, x: torch.Tensor) -> Feedback:
         return missing
     mean, std = _stats(x)
     xd = x.detach().double()
-    wrong = {
-        "same": (xd, "`image` is still the normalised tensor: undo (image - mean) / std."),
-        "again": ((xd - mean) / std, "you normalised a second time; the inverse of "
-                                     "(image - mean) / std is x * std + mean."),
-        "order": ((xd + mean) * std, "right ingredients, wrong order: multiply by std first, "
-                                     "then add the mean."),
-        "no_mean": (xd * std, "you multiplied by std but did not add the mean back."),
-        "no_std": (xd + mean, "you added the mean but did not multiply by std."),
-        "swapped": (xd * mean + std, "mean and std are swapped."),
-    }
-    slip = _matches_variant(got, wrong, "image", 1e-5, 1e-4)
-    if slip is not None:
-        return slip
-    return check_close("image", got, _expected_denormalise(x), atol=1e-5, rtol=1e-4,
-                       hints={"shape_order": "keep the (1, 3, H, W) layout; only matplotlib "
-                                             "wants (H, W, 3).",
-                              "values": "mean and std are per colour channel: reshape them to "
-                                        "(1, 3, 1, 1) so they broadcast over H and W."})
+    slips = [
+        (xd, "`image` is still the normalised tensor: undo (image - mean) / std."),
+        ((xd - mean) / std, "you normalised a second time; the inverse of (image - mean) / std "
+                            "is x * std + mean."),
+        ((xd + mean) * std, "right ingredients, wrong order: multiply by std first, then add "
+                            "the mean."),
+        (xd * std, "you multiplied by std but did not add the mean back."),
+        (xd + mean, "you added the mean but did not multiply by std."),
+        (xd * mean + std, "mean and std are swapped."),
+    ]
+    return check_with_slips("image", got, _expected_denormalise(x), slips, rtol=1e-4,
+                            atol_rel=0.0, atol=1e-5, precision=x.dtype,
+                            hints={"shape_order": "keep the (1, 3, H, W) layout; only "
+                                                  "matplotlib wants (H, W, 3).",
+                                   "values": "mean and std are per colour channel: reshape "
+                                             "them to (1, 3, 1, 1) so they broadcast over H "
+                                             "and W."})
 
 
 def _expected_activation_shape(model: nn.Module, x: torch.Tensor,
@@ -166,28 +150,24 @@ def check_saliency(got: Any, model: nn.Module, x: torch.Tensor,
         return missing
     grad = _input_gradient(model, x, target)
     expected = grad.abs().amax(dim=0)
-    scale = float(expected.max())
-    atol = 1e-5 * scale + 1e-12
-    wrong = {
-        "no_abs": (grad.amax(dim=0), "you took the max of the signed gradient: take the "
-                                     "absolute value first (.abs().amax(dim=0))."),
-        "sum": (grad.abs().sum(dim=0), "you summed |gradient| over the colour channels; "
-                                       "Simonyan et al. take the maximum."),
-        "mean": (grad.abs().mean(dim=0), "you averaged |gradient| over the colour channels; "
-                                         "take the maximum."),
-    }
-    slip = _matches_variant(got, wrong, "saliency", atol, 1e-4)
-    if slip is not None:
-        return slip
-    return check_close("saliency", got, expected, atol=atol, rtol=1e-4,
-                       hints={"shape_unreduced": "reduce over the colour channels with "
-                                                 ".amax(dim=0) (or dim=1 before removing the "
-                                                 "batch dimension).",
-                              "pattern": "did you take the gradient of the top class's logit "
-                                         "(not of the softmax probability, not of another "
-                                         "class)?",
-                              "values": "did you take the gradient of the top class's logit, "
-                                        "with respect to the input tensor?"})
+    slips = [
+        (grad.amax(dim=0), "you took the max of the signed gradient: take the absolute value "
+                           "first (.abs().amax(dim=0))."),
+        (grad.abs().sum(dim=0), "you summed |gradient| over the colour channels; Simonyan et "
+                                "al. take the maximum."),
+        (grad.abs().mean(dim=0), "you averaged |gradient| over the colour channels; take the "
+                                 "maximum."),
+    ]
+    return check_with_slips("saliency", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=x.dtype,
+                            hints={"shape_unreduced": "reduce over the colour channels with "
+                                                      ".amax(dim=0) (or dim=1 before removing "
+                                                      "the batch dimension).",
+                                   "pattern": "did you take the gradient of the top class's "
+                                              "logit (not of the softmax probability, not of "
+                                              "another class)?",
+                                   "values": "did you take the gradient of the top class's "
+                                             "logit, with respect to the input tensor?"})
 
 
 def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:

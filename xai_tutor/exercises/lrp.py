@@ -36,11 +36,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from .core import Feedback, _as_array, _not_answered, check_close, exercise_check, register_check
+from .core import (
+    Feedback,
+    _close,
+    _not_answered,
+    check_with_slips,
+    exercise_check,
+    register_check,
+)
 
 __all__ = [
     "check_epsilon_rule",
@@ -99,26 +105,14 @@ def _expected_residual_split(
 # ------------------------------------------------------------------------------ helpers
 
 
-def _matches(got: Any, value: torch.Tensor, rtol: float = 1e-6) -> bool:
-    g, v = _as_array(got), _as_array(value)
-    if g is None or v is None or g.shape != v.shape or not np.isfinite(g).all():
-        return False
-    if not np.isfinite(v).all():
-        return False
-    scale = float(np.abs(v).max()) if v.size else 0.0
-    return bool(np.allclose(g, v, rtol=rtol, atol=1e-7 * scale + 1e-12))
+#: LRP's exercises are small exact computations: tight tolerances, in float64 or the inputs' dtype.
+_TIGHT: dict[str, float] = {"rtol": 1e-6, "atol_rel": 1e-7}
 
 
-def _first(got: Any, expected: torch.Tensor, name: str,
-           slips: list[tuple[torch.Tensor, str]]) -> Feedback | None:
-    """Right answer first (its Feedback), then the first slip that matches, else None."""
-    if _matches(got, expected):
-        scale = float(expected.abs().max()) if expected.numel() else 0.0
-        return check_close(name, got, expected, atol=1e-7 * scale + 1e-12, rtol=1e-6)
-    for value, message in slips:
-        if not _matches(value, expected) and _matches(got, value):
-            return Feedback(False, message, name=name)
-    return None
+def _precision(*values: Any) -> torch.dtype:
+    """The lowest precision among the given tensors (float64 for anything else)."""
+    dtypes = [v.dtype for v in values if isinstance(v, torch.Tensor) and v.is_floating_point()]
+    return min(dtypes, key=lambda d: torch.finfo(d).bits, default=torch.float64)
 
 
 # ------------------------------------------------------------------------------ checks
@@ -157,14 +151,12 @@ def check_epsilon_rule(got: Any, a: Any, W: Any, b: Any, R: Any, eps: float) -> 
          "you multiplied by z_k instead of dividing: the share of input j is "
          "a_j w_jk / z_k."),
     ]
-    fb = _first(got, expected, "R_in", slips)
-    if fb is not None:
-        return fb
-    scale = float(expected.abs().max())
-    return check_close("R_in", got, expected, atol=1e-7 * scale + 1e-12, rtol=1e-6,
-                       hints={"shape": f"R_in has one entry per input: shape ({a64.numel()},).",
-                              "values": "z = W @ a + b; s = R / (z + eps * sign(z)); "
-                                        "R_in = a * (W.T @ s)."})
+    return check_with_slips("R_in", got, expected, slips, **_TIGHT,
+                            precision=_precision(a, W, b, R),
+                            hints={"shape": f"R_in has one entry per input: shape "
+                                            f"({a64.numel()},).",
+                                   "values": "z = W @ a + b; s = R / (z + eps * sign(z)); "
+                                             "R_in = a * (W.T @ s)."})
 
 
 @exercise_check
@@ -192,13 +184,13 @@ def check_fold_batchnorm(weight: Any, bias: Any, conv: nn.Conv2d, bn: nn.BatchNo
         (W, "the weight is unchanged: every output channel o must be multiplied by "
             "gamma_o / sqrt(var_o + eps)."),
     ]
-    fb = _first(weight, exp_w, "folded_weight", w_slips)
-    if fb is None:
-        scale = float(exp_w.abs().max())
-        fb = check_close("folded_weight", weight, exp_w, atol=1e-6 * scale, rtol=1e-5,
-                         hints={"shape": "the folded weight has the conv's weight shape; scale "
-                                         "it per OUTPUT channel: scale.view(-1, 1, 1, 1).",
-                                "values": "W' = W * (gamma / sqrt(var + eps)).view(-1, 1, 1, 1)"})
+    precision = _precision(conv.weight, bn.weight)
+    fb = check_with_slips("folded_weight", weight, exp_w, w_slips, rtol=1e-5, atol_rel=1e-6,
+                          atol=0.0, precision=precision,
+                          hints={"shape": "the folded weight has the conv's weight shape; scale "
+                                          "it per OUTPUT channel: scale.view(-1, 1, 1, 1).",
+                                 "values": "W' = W * (gamma / sqrt(var + eps))"
+                                           ".view(-1, 1, 1, 1)"})
     if not fb.ok:
         return fb
     scale = g / std
@@ -211,12 +203,11 @@ def check_fold_batchnorm(weight: Any, bias: Any, conv: nn.Conv2d, bn: nn.BatchNo
         (b - mu * scale + beta, "the conv's bias b goes through the same scaling as the mean: "
                                 "b' = (b - mu) * scale + beta."),
     ]
-    fb_b = _first(bias, exp_b, "folded_bias", b_slips)
-    if fb_b is None:
-        fb_b = check_close("folded_bias", bias, exp_b, atol=1e-6 * float(exp_b.abs().max()) + 1e-9,
-                           rtol=1e-5, hints={"shape": "one bias per output channel.",
-                                             "values": "b' = (b - mu) * scale + beta, with b = 0 "
-                                                       "when the conv has no bias."})
+    fb_b = check_with_slips("folded_bias", bias, exp_b, b_slips, rtol=1e-5, atol_rel=1e-6,
+                            atol=1e-9, precision=precision,
+                            hints={"shape": "one bias per output channel.",
+                                   "values": "b' = (b - mu) * scale + beta, with b = 0 when the "
+                                             "conv has no bias."})
     if not fb_b.ok:
         return fb_b
     return Feedback(True, "weight and bias both match: conv' (x) = bn(conv(x)).",
@@ -234,14 +225,13 @@ def check_residual_split(r_branch: Any, r_shortcut: Any, branch: Any, shortcut: 
             return missing
     exp_b, exp_s = _expected_residual_split(branch, shortcut, R)
     x1, x2, R64 = _f64(branch), _f64(shortcut), _f64(R)
-    swapped = (exp_s, exp_b)
-    if _matches(r_branch, swapped[0]) and _matches(r_shortcut, swapped[1]) and not _matches(
-            r_branch, exp_b):
-        return Feedback(False, "the two shares are swapped: the branch gets branch * R / y.",
-                        name="residual_split")
+    precision = _precision(*(v for v in (branch, shortcut, R) if isinstance(v, torch.Tensor)))
     for name, got, exp, mine in (("r_branch", r_branch, exp_b, x1),
                                  ("r_shortcut", r_shortcut, exp_s, x2)):
-        slips = [
+        slips = []
+        if mine is x1 and _close(r_shortcut, exp_b, **_TIGHT, atol=1e-12):
+            slips.append((exp_s, "the two shares are swapped: the branch gets branch * R / y."))
+        slips += [
             (R64 / 2, "an equal split ignores how much each term contributed: use "
                       f"{'branch' if mine is x1 else 'shortcut'} * R / (branch + shortcut)."),
             (mine * R64, "you forgot to divide by y = branch + shortcut (the shares must add "
@@ -250,11 +240,10 @@ def check_residual_split(r_branch: Any, r_shortcut: Any, branch: Any, shortcut: 
              "you divided by |branch| + |shortcut|; LRP divides by the sum y itself, "
              "so that the shares add up to R exactly."),
         ]
-        fb = _first(got, exp, name, slips)
-        if fb is None:
-            fb = check_close(name, got, exp, atol=1e-6 * float(exp.abs().max()) + 1e-12,
-                             rtol=1e-5, hints={"nan": "where y = 0 the share is 0/0: set it to 0 "
-                                                      "(torch.where)."})
+        fb = check_with_slips(name, got, exp, slips, rtol=1e-5, atol_rel=1e-6,
+                              precision=precision,
+                              hints={"nan": "where y = 0 the share is 0/0: set it to 0 "
+                                            "(torch.where)."})
         if not fb.ok:
             return fb
     total = float((_f64(r_branch) + _f64(r_shortcut)).sum())

@@ -37,7 +37,14 @@ from torch import nn
 
 from ..hooks import model_guard
 from .cam import record_layer
-from .core import Feedback, _as_array, _not_answered, check_close, exercise_check, register_check
+from .core import (
+    Feedback,
+    _as_array,
+    _not_answered,
+    check_with_slips,
+    exercise_check,
+    register_check,
+)
 from .gradcampp import _expected_gradcampp_weights
 
 __all__ = [
@@ -79,9 +86,6 @@ def check_noise_scale(got: Any, x: torch.Tensor, sigma: float) -> Feedback:
         return Feedback(False, "`s` has one value per colour channel; SmoothGrad takes the range "
                                "over the whole image (all channels): x.max() - x.min().",
                         name="s")
-    if g is not None and g.size == 1 and np.isclose(float(g.reshape(-1)[0]), expected,
-                                                   rtol=1e-5, atol=1e-9):
-        return check_close("s", got, expected, atol=1e-7, rtol=1e-5)
     slips = [
         (float(sigma), "`s` is sigma itself; sigma is a FRACTION of the image's range: "
                        "multiply it by x.max() - x.min()."),
@@ -92,13 +96,16 @@ def check_noise_scale(got: Any, x: torch.Tensor, sigma: float) -> Feedback:
         (float(sigma) * float(xd.abs().max()), "you scaled sigma by max |x|; use the range "
                                                "x.max() - x.min()."),
     ]
-    if g is not None and g.size == 1:
-        value = float(g.reshape(-1)[0])
-        for wrong, message in slips:
-            if np.isclose(value, wrong, rtol=1e-5, atol=1e-9):
-                return Feedback(False, message, name="s")
-    return check_close("s", got, expected, atol=1e-7, rtol=1e-5,
-                       hints={"values": "s = sigma * (x.max() - x.min()), a single number."})
+    return check_with_slips("s", got, expected, slips, rtol=1e-5, atol_rel=0.0, atol=1e-7,
+                            slip_atol=1e-9,
+                            hints={"values": "s = sigma * (x.max() - x.min()), a single "
+                                             "number."})
+
+
+#: Gradients through ReLUs are only piecewise continuous: summing in another order (a batched
+#: pass) can flip a few units that sit at 0 and change a few pixels by a percent, so an answer
+#: whose relative L2 error is below 0.5 % also counts as right.
+_MAP_TOLERANCES: dict[str, float] = {"rtol": 1e-3, "atol_rel": 1e-4, "l2_rtol": 5e-3}
 
 
 def _noisy_copies(x: torch.Tensor, noise: torch.Tensor, scale: float) -> torch.Tensor:
@@ -134,33 +141,6 @@ def _expected_smoothgrad(model: nn.Module, x: torch.Tensor, noise: torch.Tensor,
     return _input_gradients(model, _noisy_copies(x, noise, scale), c).mean(dim=0, keepdim=True)
 
 
-def _slip(got: Any, value: torch.Tensor, message: str, name: str) -> Feedback | None:
-    g, v = _as_array(got), _as_array(value)
-    if g is None or v is None or g.shape != v.shape:
-        return None
-    scale = float(np.abs(v).max()) if v.size else 0.0
-    if np.allclose(g, v, rtol=1e-3, atol=1e-4 * scale + 1e-12):
-        return Feedback(False, message, name=name)
-    return None
-
-
-def _right(got: Any, expected: torch.Tensor, name: str, rel: float) -> Feedback | None:
-    """Accept a close answer. Gradients through ReLUs are only piecewise continuous: summing in
-    another order (a batched pass) can flip a few units that sit at 0 and change a few pixels by
-    a percent, so an answer whose relative L2 error is below 0.5 % also counts as right."""
-    g, e = _as_array(got), expected.numpy()
-    if g is not None and g.shape == e.shape and np.isfinite(g).all():
-        atol = rel * float(np.abs(e).max()) + 1e-12
-        if np.allclose(g, e, rtol=1e-3, atol=atol):
-            return check_close(name, got, expected, atol=atol, rtol=1e-3)
-        norm = float(np.linalg.norm(e))
-        if norm > 0 and float(np.linalg.norm(g - e)) <= 5e-3 * norm:
-            return Feedback(True, f"matches the expected values (relative L2 difference "
-                                  f"{float(np.linalg.norm(g - e)) / norm:.1e}; a few pixels "
-                                  "differ by rounding at ReLU boundaries).", name=name)
-    return None
-
-
 @exercise_check
 def check_smoothgrad(got: Any, model: nn.Module, x: torch.Tensor, noise: torch.Tensor,
                      scale: float, target: int | None = None) -> Feedback:
@@ -175,9 +155,6 @@ def check_smoothgrad(got: Any, model: nn.Module, x: torch.Tensor, noise: torch.T
     copies = _noisy_copies(x, noise, scale)
     grads = _input_gradients(model, copies, c)
     expected = grads.mean(dim=0, keepdim=True)
-    ok = _right(got, expected, "smooth", 1e-4)
-    if ok is not None:
-        return ok
     slips: list[tuple[Callable[[], torch.Tensor], str]] = [
         (lambda: _input_gradients(model, x.detach(), c),
          "this is the gradient of the clean image: add the noise scale * noise[i] to x for "
@@ -197,18 +174,16 @@ def check_smoothgrad(got: Any, model: nn.Module, x: torch.Tensor, noise: torch.T
         slips.append((lambda: _input_gradients(model, copies, own).mean(dim=0, keepdim=True),
                       "each copy explained its own top class; keep the clean image's class c "
                       "for every noisy copy."))
-    for value, message in slips:
-        fb = _slip(got, value(), message, "smooth")
-        if fb is not None:
-            return fb
-    return check_close("smooth", got, expected, atol=1e-4 * float(expected.abs().max()) + 1e-12,
-                       rtol=1e-3,
-                       hints={"shape_overreduced": "keep the colour channels: the average "
-                                                   "gradient has the shape of x, (1, 3, H, W).",
-                              "factor": "a factor n: divide the sum of the gradients by n "
-                                        "(a mean, not a sum).",
-                              "values": "for each i: noisy = x + s * noise[i]; gradient of "
-                                        "model(noisy)[0, c] with respect to noisy; then average."})
+    return check_with_slips("smooth", got, expected, slips, **_MAP_TOLERANCES,
+                            precision=x.dtype,
+                            hints={"shape_overreduced": "keep the colour channels: the average "
+                                                        "gradient has the shape of x, "
+                                                        "(1, 3, H, W).",
+                                   "factor": "a factor n: divide the sum of the gradients by n "
+                                             "(a mean, not a sum).",
+                                   "values": "for each i: noisy = x + s * noise[i]; gradient "
+                                             "of model(noisy)[0, c] with respect to noisy; then "
+                                             "average."})
 
 
 def _layer_records(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, scale: float, c: int,
@@ -252,9 +227,6 @@ def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise
     w = _expected_gradcampp_weights(a, g_bar)
     raw = torch.einsum("k,khw->hw", w, a)
     expected = raw.clamp(min=0)
-    ok = _right(got, expected, "sgcampp_map", 1e-4)
-    if ok is not None:
-        return ok
 
     def torchcam_like() -> torch.Tensor:
         g2 = torch.stack([g**2 for g in grads]).mean(dim=0)
@@ -285,17 +257,15 @@ def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise
          "copies."),
         (lambda: raw, "the map has negative values: apply the ReLU to the weighted sum."),
     ]
-    for value, message in slips:
-        fb = _slip(got, value(), message, "sgcampp_map")
-        if fb is not None:
-            return fb
-    return check_close("sgcampp_map", got, expected,
-                       atol=1e-4 * float(expected.abs().max()) + 1e-12, rtol=1e-3,
-                       hints={"shape_unreduced": "sum the weighted activations over the channel "
-                                                 "axis: torch.einsum('k,khw->hw', w, A).",
-                              "values": "g_bar = mean of the layer gradients over the noisy "
-                                        "copies; alpha and w from g_bar (Grad-CAM++); map = "
-                                        "ReLU(sum_k w_k A_k) with the clean activations."})
+    return check_with_slips("sgcampp_map", got, expected, slips, **_MAP_TOLERANCES,
+                            precision=x.dtype,
+                            hints={"shape_unreduced": "sum the weighted activations over the "
+                                                      "channel axis: "
+                                                      "torch.einsum('k,khw->hw', w, A).",
+                                   "values": "g_bar = mean of the layer gradients over the "
+                                             "noisy copies; alpha and w from g_bar "
+                                             "(Grad-CAM++); map = ReLU(sum_k w_k A_k) with the "
+                                             "clean activations."})
 
 
 def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
