@@ -32,7 +32,13 @@ def explain(
         target: ``None`` for each image's top class, one int for all images, or one per image.
         layer: for the CAM family, the layer whose activations are weighted; ``None`` picks
             :func:`xai_tutor.methods.default_layer`.
-        **params: the method's own parameters (see its docstring).
+        **params: the method's own parameters (see its docstring and
+            ``METHODS[method].params``). Every value is checked against the registry's
+            declaration before the method runs: an unknown name, a value of the wrong type, a
+            non-finite number or a value out of range raises ``TypeError``/``ValueError``
+            naming the method, the parameter, the value and the allowed range.
+            ``progress=True/False`` is accepted by every method; only the methods with
+            ``METHODS[method].supports_progress`` (the ones that loop) show a bar.
 
     Example::
 
@@ -48,4 +54,6 @@ def explain(
     if not isinstance(method, str) or method not in METHODS:
         known = ", ".join(sorted(METHODS))
         raise ValueError(f"unknown method {method!r}; available methods: {known}")
-    return METHODS[method].fn(model, images, target=target, layer=layer, **params)
+    info = METHODS[method]
+    checked = info.validate(params)
+    return info.fn(model, images, target=target, layer=layer, **checked)

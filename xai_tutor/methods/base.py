@@ -7,19 +7,23 @@ registered with :func:`register`. :func:`xai_tutor.explain` looks methods up by 
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 from torch import nn
 
 from ..hooks import find_layer
+from .params import COSTS, MISSING, Param, Passes, one_pass
 
 __all__ = [
     "MethodInfo",
     "METHODS",
+    "Param",
+    "Passes",
     "register",
     "check_images",
     "resolve_target",
@@ -31,28 +35,195 @@ __all__ = [
 
 @dataclass(frozen=True)
 class MethodInfo:
-    """A registered method: its function, family (``"pixel"`` or ``"cam"``) and one-line summary."""
+    """A registered method: its function, family (``"pixel"`` or ``"cam"``), one-line summary,
+    and what callers need to know without reading its signature.
+
+    Attributes:
+        params: the method's parameters (:class:`~xai_tutor.methods.params.Param`), defaults
+            filled in from the signature; :meth:`validate` checks values against them.
+        takes_layer: the method explains a layer's activations and uses ``layer=``.
+        supports_progress: the method loops over batches and reports each step to
+            :func:`progress` (a tqdm bar with ``progress=True``, and any
+            :func:`progress_listener`).
+        cost: ``"one pass"``, ``"n passes"`` or ``"per channel"`` (see :meth:`passes`).
+        estimate: ``f(channels, samples, batch_size) -> Passes`` for :meth:`passes`.
+        relations: checks between parameters, ``f(method, params) -> None`` (e.g. LRP's
+            ``low < high``), run by :meth:`validate` after every single value passed.
+        extra: for a method with ``**kwargs`` that it hands on (SmoothGrad's base method):
+            ``f(method, params, extras) -> extras`` checks them; without it they are refused.
+    """
 
     name: str
     fn: Callable[..., Any]
     family: str
     summary: str
     expensive: bool = False
+    params: tuple[Param, ...] = ()
+    takes_layer: bool = False
+    supports_progress: bool = False
+    cost: str = "one pass"
+    estimate: Callable[..., Passes] = one_pass
+    relations: Callable[[str, dict[str, Any]], None] | None = None
+    extra: Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
 
+    # ------------------------------------------------------------------ parameters
+    def param(self, name: str) -> Param:
+        """The declaration of parameter ``name`` (``KeyError`` naming the known ones)."""
+        for p in self.params:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.params) or "none"
+        raise KeyError(f"{self.name} has no parameter {name!r}; its parameters: {known}")
+
+    def defaults(self) -> dict[str, Any]:
+        """``{name: default}`` of every declared parameter."""
+        return {p.name: p.default for p in self.params}
+
+    @property
+    def accepts_progress(self) -> bool:
+        """Whether the function takes a ``progress=`` keyword (it may do nothing with it)."""
+        return _accepts(self.fn, "progress")
+
+    def validate(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Check ``params`` (keyword arguments of a call) against the declarations.
+
+        Returns the checked values (NumPy scalars made Python numbers). ``progress`` must be a
+        bool; it is kept only when the function takes it. An unknown name, a value of the wrong
+        type, a non-finite number or a value outside its range raises ``TypeError`` /
+        ``ValueError`` naming the method, the parameter, the value and what is allowed.
+        """
+        out: dict[str, Any] = {}
+        extras: dict[str, Any] = {}
+        declared = {p.name: p for p in self.params}
+        for key, value in params.items():
+            if key == "progress":
+                if not isinstance(value, bool):
+                    raise TypeError(f"{self.name}: progress must be True or False; got {value!r}")
+                if self.accepts_progress:
+                    out[key] = value
+            elif key in declared:
+                out[key] = declared[key].check(self.name, value)
+            else:
+                extras[key] = value
+        if extras:
+            if self.extra is None:
+                known = ", ".join(sorted(declared)) or "none"
+                names = ", ".join(repr(k) for k in extras)
+                raise TypeError(
+                    f"{self.name} has no parameter {names}; its parameters are: {known} "
+                    "(and progress=)"
+                )
+            out.update(self.extra(self.name, out, extras))
+        if self.relations is not None:
+            merged = {**self.defaults(), **out}
+            self.relations(self.name, merged)
+        return out
+
+    # ------------------------------------------------------------------ cost
+    def passes(
+        self, channels: int | None = None, params: dict[str, Any] | None = None
+    ) -> Passes:
+        """Estimated work of one call per image (:class:`~xai_tutor.methods.params.Passes`).
+
+        ``channels``: the channel count of the layer (Score-CAM, Ablation-CAM); ``params``: the
+        call's parameters (``n`` and ``batch_size`` are read from them, else the defaults).
+        """
+        values = {**self.defaults(), **(params or {})}
+        samples = values.get("n")
+        batch = values.get("batch_size")
+        return self.estimate(
+            int(channels or 0),
+            int(samples) if isinstance(samples, int) else 0,
+            int(batch) if isinstance(batch, int) and batch > 0 else 1,
+        )
+
 
 METHODS: dict[str, MethodInfo] = {}
 
+#: the arguments every method takes that are not its own parameters
+_COMMON = ("model", "images", "target", "layer", "progress")
 
-def register(name: str, family: str, summary: str, expensive: bool = False) -> Callable:
-    """Decorator adding a finished method to :data:`METHODS` under ``name``."""
+
+def _accepts(fn: Callable[..., Any], name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _declare(name: str, fn: Callable[..., Any], params: Sequence[Param]) -> tuple[Param, ...]:
+    """The declarations with defaults from ``fn``'s signature; undeclared keywords of the
+    signature get an ``"object"`` declaration (unchecked) so a new parameter still passes."""
+    signature = inspect.signature(fn).parameters
+    var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values())
+    out = []
+    for p in params:
+        if not isinstance(p, Param):
+            raise TypeError(f"{name}: params must be Param declarations; got {p!r}")
+        if p.name not in signature:
+            if not var_kw:
+                raise TypeError(f"{name} declares parameter {p.name!r} that it does not take")
+        elif p.default is MISSING:
+            default = signature[p.name].default
+            p = replace(p, default=None if default is inspect.Parameter.empty else default)
+        out.append(p)
+    seen = {p.name for p in out}
+    for pname, sp in signature.items():
+        if pname in _COMMON or pname in seen or sp.kind in (
+            inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL
+        ):
+            continue
+        default = None if sp.default is inspect.Parameter.empty else sp.default
+        out.append(Param(pname, "object", default, doc="(not declared)"))
+    return tuple(out)
+
+
+def register(
+    name: str,
+    family: str,
+    summary: str,
+    expensive: bool = False,
+    *,
+    params: Sequence[Param] = (),
+    takes_layer: bool | None = None,
+    progress: bool = False,
+    cost: str = "one pass",
+    estimate: Callable[..., Passes] | None = None,
+    relations: Callable[[str, dict[str, Any]], None] | None = None,
+    extra: Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
+) -> Callable:
+    """Decorator adding a finished method to :data:`METHODS` under ``name``.
+
+    ``params`` declares the method's parameters (defaults come from the signature when not
+    given); ``takes_layer`` defaults to ``family == "cam"``; ``progress``: the method reports its
+    loop through :func:`progress`; ``cost`` names the cost model and ``estimate`` computes it
+    (default: the first estimator of that model in :data:`~xai_tutor.methods.params.COSTS`).
+    """
+    if family not in ("pixel", "cam"):
+        raise ValueError(f"family must be 'pixel' or 'cam'; got {family!r}")
+    if cost not in COSTS:
+        raise ValueError(f"cost must be one of {', '.join(COSTS)}; got {cost!r}")
+    if estimate is not None and estimate not in COSTS[cost]:
+        raise ValueError(f"estimate {estimate.__name__} is not a {cost!r} cost model")
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         if name in METHODS:
             raise RuntimeError(f"method {name!r} registered twice")
-        METHODS[name] = MethodInfo(name, fn, family, summary, expensive)
+        if progress and not _accepts(fn, "progress"):
+            raise TypeError(f"{name} reports progress but takes no progress= argument")
+        METHODS[name] = MethodInfo(
+            name, fn, family, summary, expensive,
+            params=_declare(name, fn, params),
+            takes_layer=family == "cam" if takes_layer is None else takes_layer,
+            supports_progress=progress,
+            cost=cost,
+            estimate=estimate or COSTS[cost][0],
+            relations=relations,
+            extra=extra,
+        )
         return fn
 
     return wrap
