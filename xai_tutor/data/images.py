@@ -34,8 +34,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
-IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+from ..constants import IMAGENET_MEAN, IMAGENET_STD
+
 MIN_SIDE = 8
 MAX_SIDE = 10_000
 MAX_PIXELS = 50_000_000

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ...constants import IMAGENET_MEAN, IMAGENET_STD
 from ...explanation import Explanation, normalise_per_image, pixel_map
 from ...hooks import model_guard
 from ..base import check_images, register, resolve_target
@@ -35,7 +36,6 @@ from ..params import Param
 from .canonizers import CanonicalModel, canonize
 from .composites import COMPOSITES, assign_rules, default_composite
 from .engine import check_graph
-from .rules import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["lrp", "lrp_layerwise"]
 
