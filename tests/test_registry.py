@@ -62,6 +62,12 @@ def test_methodinfo_stays_callable_with_its_old_fields() -> None:
     info = MethodInfo("demo", lambda *a, **k: "ran", "pixel", "a demo", True)
     assert info("x") == "ran" and info.expensive and info.family == "pixel"
     assert info.params == () and not info.takes_layer and info.passes().describe()
+    # calling a registered method through its MethodInfo checks its parameters too
+    model = make_small("vgg")
+    e = METHODS["gradcampp"](model, small_input(1), target=1, variant="grad-cam")
+    assert e.params["variant"] == "grad-cam" and e.target.tolist() == [1]
+    with pytest.raises(ValueError, match="lrp: gamma"):
+        METHODS["lrp"](model, small_input(1), gamma=float("inf"))
 
 
 # ---------------------------------------------------------------------- Param.check

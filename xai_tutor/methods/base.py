@@ -69,7 +69,9 @@ class MethodInfo:
     extra: Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.fn(*args, **kwargs)
+        """Run the method; its own keyword parameters are checked first (:meth:`validate`)."""
+        common = {k: kwargs.pop(k) for k in ("target", "layer") if k in kwargs}
+        return self.fn(*args, **common, **self.validate(kwargs))
 
     # ------------------------------------------------------------------ parameters
     def param(self, name: str) -> Param:
@@ -265,7 +267,7 @@ def check_images(images: Any) -> torch.Tensor:
 
 def _first_conv(model: nn.Module) -> nn.Module | None:
     for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Conv1d, nn.Conv3d)):
+        if isinstance(m, nn.Conv2d):
             return m
     return None
 
