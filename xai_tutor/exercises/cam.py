@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..hooks import model_guard
-from .core import Feedback, _as_array, _not_answered, check_close, register_solution
+from .core import Feedback, _as_array, _not_answered, check_close, exercise_check, register_check
 
 __all__ = [
     "LayerRecord",
@@ -98,6 +98,7 @@ def _variant(got: Any, value: torch.Tensor | np.ndarray, message: str, name: str
 # ------------------------------------------------------------------------------- 05 · CAM
 
 
+@exercise_check
 def check_gap_logit(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
                     layer: str | None = None) -> Feedback:
     """Exercise: the class score ``y_c = sum_k W[c, k] mean_ab A_k(a, b) + b_c`` recomputed from
@@ -133,6 +134,7 @@ def _cam_expected(rec: LayerRecord, model: nn.Module) -> torch.Tensor:
     return torch.einsum("k,khw->hw", w, rec.activation)
 
 
+@exercise_check
 def check_cam(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
               layer: str | None = None) -> Feedback:
     """Exercise: the class activation map ``M_c = sum_k W[c, k] A_k`` of shape ``(h, w)``,
@@ -168,6 +170,7 @@ def check_cam(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = 
 # --------------------------------------------------------------------------- 06 · Grad-CAM
 
 
+@exercise_check
 def check_gradcam_weights(got: Any, model: nn.Module, x: torch.Tensor,
                           target: int | None = None, layer: str | None = None) -> Feedback:
     """Exercise: Grad-CAM's channel weights ``alpha_k = mean_ab dy_c/dA_k(a, b)``, shape ``(K,)``.
@@ -199,6 +202,7 @@ def check_gradcam_weights(got: Any, model: nn.Module, x: torch.Tensor,
                                         "the recorded activations."})
 
 
+@exercise_check
 def check_gradcam(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
                   layer: str | None = None) -> Feedback:
     """Exercise: the Grad-CAM map ``ReLU(sum_k alpha_k A_k)`` of shape ``(h, w)``, not
@@ -253,6 +257,7 @@ def guided_backprop_reference(model: nn.Module, x: torch.Tensor, target: int) ->
     return grad[0]
 
 
+@exercise_check
 def check_guided_gradcam(got: Any, model: nn.Module, x: torch.Tensor,
                          target: int | None = None, layer: str | None = None) -> Feedback:
     """Exercise: Guided Grad-CAM ``(3, H, W)``: guided backpropagation times the Grad-CAM map
@@ -299,46 +304,18 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
-    "cam.gap_logit",
-    """
-pooled = A[0].mean(dim=(1, 2))            # global average pooling: one number per channel, (K,)
-y_c = pooled @ fc.weight[c] + fc.bias[c]  # the linear layer, row c
-print(f"recomputed {y_c.item():.4f}  model {logits[0, c].item():.4f}")
-""",
-    check=_ns_check(check_gap_logit, "y_c", "model", "x", "c"),
-)
+register_check("cam.gap_logit", check=_ns_check(check_gap_logit, "y_c", "model", "x", "c"))
 
-register_solution(
-    "cam.cam_map",
-    """
-cam_map = torch.einsum("k,khw->hw", fc.weight[c], A[0])   # sum_k W[c, k] A_k, no ReLU
-""",
-    check=_ns_check(check_cam, "cam_map", "model", "x", "c"),
-)
+register_check("cam.cam_map", check=_ns_check(check_cam, "cam_map", "model", "x", "c"))
 
-register_solution(
+register_check(
     "cam.gradcam_weights",
-    """
-alpha = grad_A[0].mean(dim=(1, 2))        # spatial mean of dy_c/dA_k, shape (K,)
-""",
     check=_ns_check(check_gradcam_weights, "alpha", "model", "x", "c"),
 )
 
-register_solution(
-    "cam.gradcam_map",
-    """
-gradcam_map = torch.relu(torch.einsum("k,khw->hw", alpha, A[0]))
-""",
-    check=_ns_check(check_gradcam, "gradcam_map", "model", "x", "c"),
-)
+register_check("cam.gradcam_map", check=_ns_check(check_gradcam, "gradcam_map", "model", "x", "c"))
 
-register_solution(
+register_check(
     "cam.guided_gradcam",
-    """
-guided = xai_tutor.explain(model, x, "guided_backprop", target=c).attribution[0]   # (3, H, W)
-upsampled = xai_tutor.explain(model, x, "gradcam", target=c).saliency[0]           # (H, W), [0, 1]
-guided_gradcam = guided * upsampled
-""",
     check=_ns_check(check_guided_gradcam, "guided_gradcam", "model", "x", "c"),
 )

@@ -1,4 +1,4 @@
-"""The machinery behind every exercise: feedback that says *what* is wrong, and hidden solutions.
+"""The machinery behind every exercise: feedback that says *what* is wrong.
 
 * :class:`Feedback` is what every ``check_*`` function returns: ``ok`` plus a message for the
   learner. It is truthy when the answer is right, so ``assert check_...(...)`` works, and it shows
@@ -9,14 +9,16 @@
   (sum instead of mean), missing normalisation, and the right pattern with wrong values.
 * :func:`check_equal`, :func:`check_shape`, :func:`check_class` and :func:`check_set` do the same
   for plain values, shapes, class indices and collections.
-* :func:`show_solution` shows a solution collapsed (the learner has to click to see it) and runs
-  it in the notebook, so an automatic notebook run (nbval) executes every solution and fails when
-  a solution stops passing its own check.
+* :func:`exercise_check` marks an exercise's ``check_*`` function: in strict mode
+  (``XAI_TUTOR_STRICT_CHECKS=1``, set when the teacher edition runs under nbval) a wrong answer
+  raises, so a solution that stops passing its check fails the test run.
 
+Solutions are not in the package: they live in the notebooks, between ``### BEGIN SOLUTION <key>``
+and ``### END SOLUTION`` lines, which the student edition removes (``scripts/editions.py``).
 Notebook writers add a module per notebook (``exercises/gradient.py``, ``exercises/taxonomy.py``)
-with their ``check_*`` functions and register solutions with :func:`register_solution`::
+with their ``@exercise_check`` functions and register how a namespace is checked, for the tests::
 
-    register_solution("gradient.saliency", "saliency = ...", check=lambda ns: check_saliency(...))
+    register_check("gradient.saliency", check=lambda ns: check_saliency(...))
 
 Example::
 
@@ -28,10 +30,10 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import html
-import importlib
 import math
-import sys
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,10 +47,10 @@ __all__ = [
     "check_shape",
     "check_class",
     "check_set",
-    "Solution",
-    "SOLUTIONS",
-    "register_solution",
-    "show_solution",
+    "SOLUTION_CHECKS",
+    "register_check",
+    "exercise_check",
+    "strict_checks",
     "NOT_ANSWERED",
 ]
 
@@ -420,101 +422,45 @@ def check_set(name: str, got: Any, expected: Iterable[Any],
                            f" and {len(extra)} that do not belong.", details, name)
 
 
-# ---------------------------------------------------------------------------------- solutions
+# --------------------------------------------------------------------------- strict checks
 
 
-@dataclass(frozen=True)
-class Solution:
-    """A registered solution: its code and an optional check run after it, on the namespace."""
-
-    key: str
-    code: str
-    check: Callable[[dict[str, Any]], Any] | None = None
-    title: str = "Show solution"
+STRICT_ENV = "XAI_TUTOR_STRICT_CHECKS"
 
 
-SOLUTIONS: dict[str, Solution] = {}
+def strict_checks() -> bool:
+    """True when wrong answers must raise (the teacher edition under nbval sets
+    ``XAI_TUTOR_STRICT_CHECKS=1``, so a solution that stops passing its check fails the run)."""
+    return os.environ.get(STRICT_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def register_solution(key: str, code: str,
-                      check: Callable[[dict[str, Any]], Any] | None = None,
-                      title: str = "Show solution") -> Solution:
-    """Register the solution ``code`` under ``key`` (``"<module>.<exercise>"``, e.g.
-    ``"gradient.saliency"``; the module part names ``xai_tutor.exercises.<module>``, which
-    :func:`show_solution` imports on demand). ``check(namespace)`` returns a :class:`Feedback`
-    (or a bool) and is run after the code."""
-    sol = Solution(key, code.strip("\n"), check, title)
-    SOLUTIONS[key] = sol
-    return sol
+def exercise_check(fn: Callable[..., Feedback]) -> Callable[..., Feedback]:
+    """Decorator for an exercise's ``check_*`` function: returns its :class:`Feedback`, and in
+    strict mode (:func:`strict_checks`) raises ``AssertionError`` with the feedback when the answer
+    is wrong."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Feedback:
+        result = fn(*args, **kwargs)
+        if strict_checks() and isinstance(result, Feedback) and not result.ok:
+            raise AssertionError(f"{STRICT_ENV} is set and {fn.__name__} failed:\n"
+                                 + result.text())
+        return result
+
+    return wrapper
 
 
-def _lookup(key: str) -> Solution:
-    if key not in SOLUTIONS and "." in key:
-        module = key.split(".", 1)[0]
-        try:
-            importlib.import_module(f"{__package__}.{module}")
-        except ModuleNotFoundError:
-            pass
-    if key not in SOLUTIONS:
-        known = ", ".join(sorted(SOLUTIONS)) or "none registered yet"
-        raise ValueError(f"no solution named {key!r}; known: {known}")
-    return SOLUTIONS[key]
+# ----------------------------------------------------------------------------- solution checks
+
+#: The check of every exercise, by key ``"<module>.<exercise>"``: ``check(namespace)`` reads the
+#: learner's names from a notebook namespace and returns :class:`Feedback`. Solutions themselves
+#: live only in the notebooks (``### BEGIN SOLUTION <key>`` blocks), never in the package.
+SOLUTION_CHECKS: dict[str, Callable[[dict[str, Any]], Any]] = {}
 
 
-def _display_html(markup: str) -> bool:
-    try:
-        from IPython import get_ipython
-        from IPython.display import HTML, display
-    except ImportError:  # pragma: no cover - IPython comes with jupyter
-        return False
-    if get_ipython() is None:
-        return False
-    display(HTML(markup))
-    return True
-
-
-def show_solution(
-    key: str | None = None,
-    *,
-    code: str | None = None,
-    namespace: dict[str, Any] | None = None,
-    check: Callable[[dict[str, Any]], Any] | None = None,
-    run: bool = True,
-    title: str | None = None,
-) -> Feedback | None:
-    """Show a solution collapsed (click to open) and run it in the notebook's namespace.
-
-    Give a registered ``key`` (``"gradient.saliency"``) or the ``code`` itself. The code runs in
-    ``namespace`` (default: the caller's globals, i.e. the notebook), so the names it defines are
-    available afterwards, and then the solution's ``check`` runs: if the solution does not pass
-    its own check an ``AssertionError`` is raised, so an automatic run of the notebook fails
-    loudly instead of teaching something wrong. Returns the check's :class:`Feedback` (or None
-    without a check).
-    """
-    if (key is None) == (code is None):
-        raise ValueError("pass either a registered solution key or code=..., not both/neither")
-    if key is not None:
-        sol = _lookup(key)
-        code, check = sol.code, check or sol.check
-        title = title or sol.title
-    title = title or "Show solution"
-    assert code is not None
-    if namespace is None:
-        namespace = sys._getframe(1).f_globals
-    markup = (f"<details><summary style='cursor:pointer'><b>{html.escape(title)}</b> (click to "
-              f"open; try the exercise yourself first)</summary><pre style='background:#f6f8fa;"
-              f"padding:8px'>{html.escape(code)}</pre></details>")
-    if not _display_html(markup):
-        print(f"[{title}: hidden; open the notebook to see it]")
-    if not run:
-        return None
-    exec(compile(code, f"<solution {key or 'inline'}>", "exec"), namespace)
-    if check is None:
-        return None
-    result = check(namespace)
-    fb = result if isinstance(result, Feedback) else Feedback(
-        bool(result), "the solution passes its check" if result else "the solution fails")
-    if not fb.ok:
-        raise AssertionError("the course's own solution fails its check, please report this:\n"
-                             + fb.text())
-    return fb
+def register_check(key: str, check: Callable[[dict[str, Any]], Any]) -> None:
+    """Register the check of exercise ``key`` (``"cam.gap_logit"``): tests run the notebook's
+    solution block for ``key`` in a namespace and then ``check(namespace)``."""
+    if key in SOLUTION_CHECKS:
+        raise RuntimeError(f"exercise check {key!r} registered twice")
+    SOLUTION_CHECKS[key] = check

@@ -52,14 +52,12 @@ from .core import (
     _as_array,
     _not_answered,
     check_close,
+    exercise_check,
     image_size,
-    register_solution,
+    register_check,
 )
 
 __all__ = [
-    "expected_bn_bias",
-    "expected_bias_term",
-    "expected_postprocess",
     "check_bn_bias",
     "check_bias_term",
     "check_postprocess",
@@ -78,7 +76,7 @@ def _bn_parts(bn: nn.Module) -> tuple[torch.Tensor, ...]:
     return mu, var, gamma, beta
 
 
-def expected_bn_bias(bn: nn.Module) -> torch.Tensor:
+def _expected_bn_bias(bn: nn.Module) -> torch.Tensor:
     """``beta - mu gamma / sqrt(var + eps)`` in float64, shape ``(C,)``."""
     mu, var, gamma, beta = _bn_parts(bn)
     return beta - mu * gamma / torch.sqrt(var + bn.eps)
@@ -86,7 +84,7 @@ def expected_bn_bias(bn: nn.Module) -> torch.Tensor:
 
 def _effective_bias(module: nn.Module) -> torch.Tensor:
     if isinstance(module, nn.BatchNorm2d):
-        return expected_bn_bias(module)
+        return _expected_bn_bias(module)
     bias = getattr(module, "bias", None)
     if not isinstance(bias, torch.Tensor):
         raise ValueError(f"layer {type(module).__name__} has no bias; pick a Conv2d with a bias "
@@ -119,7 +117,7 @@ def _output_gradient(model: nn.Module, x: torch.Tensor, target: int | None,
     return grad, modules[layer], c
 
 
-def expected_bias_term(model: nn.Module, x: torch.Tensor, layer: str,
+def _expected_bias_term(model: nn.Module, x: torch.Tensor, layer: str,
                        target: int | None = None) -> torch.Tensor:
     """``b * dy/dz`` for ``layer`` (float64, ``(1, C, h, w)``); ``b`` is the effective bias."""
     grad, module, _ = _output_gradient(model, x, target, layer)
@@ -147,7 +145,7 @@ def _up(m: torch.Tensor, size: tuple[int, int], mode: str = "bilinear",
     return F.interpolate(m[:, None], size=size, mode=mode, align_corners=align_corners)[:, 0]
 
 
-def expected_postprocess(term: torch.Tensor, size: Any) -> torch.Tensor:
+def _expected_postprocess(term: torch.Tensor, size: Any) -> torch.Tensor:
     """``upsample(sum_c layer_normalise(|T|))`` for a term ``(B, C, h, w)``: ``(B, H, W)``."""
     t = term.detach().double()
     if t.dim() != 4:
@@ -176,13 +174,14 @@ def _right(got: Any, expected: torch.Tensor, name: str, rtol: float = 1e-4,
     return None
 
 
+@exercise_check
 def check_bn_bias(got: Any, bn: nn.Module) -> Feedback:
     """Exercise: the effective bias ``beta - mu gamma / sqrt(var + eps)`` of the BatchNorm layer
     ``bn`` (in eval mode), shape ``(C,)``."""
     missing = _not_answered("bn_bias", got)
     if missing is not None:
         return missing
-    expected = expected_bn_bias(bn)
+    expected = _expected_bn_bias(bn)
     ok = _right(got, expected, "bn_bias")
     if ok is not None:
         return ok
@@ -216,6 +215,7 @@ def check_bn_bias(got: Any, bn: nn.Module) -> Feedback:
                                         " bn.bias (beta) and bn.eps."})
 
 
+@exercise_check
 def check_bias_term(got: Any, model: nn.Module, x: torch.Tensor, layer: str,
                     target: int | None = None) -> Feedback:
     """Exercise: the bias-gradient term ``b * dy/dz`` of ``layer`` (its effective bias times the
@@ -255,6 +255,7 @@ def check_bias_term(got: Any, model: nn.Module, x: torch.Tensor, layer: str,
                                         "the gradient of the class logit at the layer's output."})
 
 
+@exercise_check
 def check_postprocess(got: Any, term: torch.Tensor, size: Any) -> Feedback:
     """Exercise: FullGrad's post-processing of one term ``(1, C, h, w)``: absolute value, one
     min-max scaling over all channels and positions (``+1e-6``), sum over the channels,
@@ -264,7 +265,7 @@ def check_postprocess(got: Any, term: torch.Tensor, size: Any) -> Feedback:
         return missing
     size = image_size(size)
     t = term.detach().double()
-    expected = expected_postprocess(t, size)
+    expected = _expected_postprocess(t, size)
     ok = _right(got, expected, "psi", rtol=1e-4, atol_rel=1e-5)
     if ok is not None:
         return ok
@@ -305,31 +306,11 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
-    "fullgrad.bn_bias",
-    """
-scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)     # gamma / sqrt(var + eps)
-bn_bias = (bn.bias - bn.running_mean * scale).detach()      # beta - mu gamma / sqrt(var + eps)
-""",
-    check=_ns_check(check_bn_bias, "bn_bias", "bn"),
-)
+register_check("fullgrad.bn_bias", check=_ns_check(check_bn_bias, "bn_bias", "bn"))
 
-register_solution(
+register_check(
     "fullgrad.bias_term",
-    """
-b = bias_of(modules64[term_layer])                   # effective bias, shape (C,)
-term = b.reshape(1, -1, 1, 1) * grads64[term_layer]  # broadcast over positions: (1, C, h, w)
-""",
     check=_ns_check(check_bias_term, "term", "net64", "x64", "term_layer", "c64"),
 )
 
-register_solution(
-    "fullgrad.postprocess",
-    """
-t = term.abs()
-low, high = t.min(), t.max()                                # over channels and positions
-psi = ((t - low) / (high - low + 1e-6)).sum(dim=1)          # (1, h, w)
-psi = F.interpolate(psi[:, None], size=size64, mode="bilinear", align_corners=False)[:, 0]
-""",
-    check=_ns_check(check_postprocess, "psi", "term", "size64"),
-)
+register_check("fullgrad.postprocess", check=_ns_check(check_postprocess, "psi", "term", "size64"))

@@ -35,19 +35,16 @@ from torch import nn
 
 from ..numerics import safe_divide
 from .cam import LayerRecord, record_layer
-from .core import Feedback, _as_array, _not_answered, check_close, register_solution
+from .core import Feedback, _as_array, _not_answered, check_close, exercise_check, register_check
 
 __all__ = [
-    "expected_gradcampp_alpha",
-    "expected_gradcampp_weights",
-    "expected_xgradcam_weights",
     "check_gradcampp_alpha",
     "check_gradcampp_weights",
     "check_xgradcam_weights",
 ]
 
 
-def expected_gradcampp_alpha(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
+def _expected_gradcampp_alpha(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
     """Grad-CAM++'s ``alpha`` for ``A`` and ``g`` of shape ``(K, h, w)``, float64, same shape."""
     a, g = activation.double(), gradient.double()
     total = a.sum(dim=(-2, -1), keepdim=True)
@@ -55,13 +52,13 @@ def expected_gradcampp_alpha(activation: torch.Tensor, gradient: torch.Tensor) -
     return torch.where(g != 0, alpha, torch.zeros_like(alpha))
 
 
-def expected_gradcampp_weights(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
+def _expected_gradcampp_weights(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
     """Grad-CAM++'s channel weights ``(K,)``: ``sum_ij alpha ReLU(g)``."""
-    alpha = expected_gradcampp_alpha(activation, gradient)
+    alpha = _expected_gradcampp_alpha(activation, gradient)
     return (alpha * gradient.double().clamp(min=0)).sum(dim=(-2, -1))
 
 
-def expected_xgradcam_weights(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
+def _expected_xgradcam_weights(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
     """XGrad-CAM's channel weights ``(K,)``: ``sum(g A) / sum(A)``; 0 where ``sum(A) = 0``."""
     a, g = activation.double(), gradient.double()
     return safe_divide((g * a).sum(dim=(-2, -1)), a.sum(dim=(-2, -1)))
@@ -92,6 +89,7 @@ def _record(model: nn.Module, x: torch.Tensor, target: int | None,
     return record_layer(model, x, target, layer)
 
 
+@exercise_check
 def check_gradcampp_alpha(got: Any, model: nn.Module, x: torch.Tensor,
                           target: int | None = None, layer: str | None = None) -> Feedback:
     """Exercise: Grad-CAM++'s pixel weights ``alpha`` of shape ``(K, h, w)`` for the single image
@@ -101,7 +99,7 @@ def check_gradcampp_alpha(got: Any, model: nn.Module, x: torch.Tensor,
         return missing
     rec = _record(model, x, target, layer)
     a, g = rec.activation, rec.gradient
-    expected = expected_gradcampp_alpha(a, g)
+    expected = _expected_gradcampp_alpha(a, g)
     ok = _first_ok(got, expected, "alpha")
     if ok is not None:
         return ok
@@ -135,6 +133,7 @@ def check_gradcampp_alpha(got: Any, model: nn.Module, x: torch.Tensor,
                                         "channel k's activations over all positions."})
 
 
+@exercise_check
 def check_gradcampp_weights(got: Any, model: nn.Module, x: torch.Tensor,
                             target: int | None = None, layer: str | None = None) -> Feedback:
     """Exercise: Grad-CAM++'s channel weights ``w_k = sum_ij alpha_k(i, j) ReLU(g_k(i, j))``,
@@ -144,8 +143,8 @@ def check_gradcampp_weights(got: Any, model: nn.Module, x: torch.Tensor,
         return missing
     rec = _record(model, x, target, layer)
     a, g = rec.activation, rec.gradient
-    alpha = expected_gradcampp_alpha(a, g)
-    expected = expected_gradcampp_weights(a, g)
+    alpha = _expected_gradcampp_alpha(a, g)
+    expected = _expected_gradcampp_weights(a, g)
     ok = _first_ok(got, expected, "weights")
     if ok is not None:
         return ok
@@ -174,6 +173,7 @@ def check_gradcampp_weights(got: Any, model: nn.Module, x: torch.Tensor,
                                         "of the previous exercise."})
 
 
+@exercise_check
 def check_xgradcam_weights(got: Any, model: nn.Module, x: torch.Tensor,
                            target: int | None = None, layer: str | None = None) -> Feedback:
     """Exercise: XGrad-CAM's channel weights ``w_k = sum_ij g A / sum_ab A``, shape ``(K,)``."""
@@ -182,7 +182,7 @@ def check_xgradcam_weights(got: Any, model: nn.Module, x: torch.Tensor,
         return missing
     rec = _record(model, x, target, layer)
     a, g = rec.activation, rec.gradient
-    expected = expected_xgradcam_weights(a, g)
+    expected = _expected_xgradcam_weights(a, g)
     ok = _first_ok(got, expected, "weights")
     if ok is not None:
         return ok
@@ -217,33 +217,17 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
+register_check(
     "gradcampp.alpha",
-    """
-A0, g0 = A[0], g[0]                                   # (K, h, w) each
-S = A0.sum(dim=(1, 2), keepdim=True)                  # sum_ab A_k(a, b), shape (K, 1, 1)
-den = 2 * g0**2 + S * g0**3
-alpha = torch.where(g0 != 0, g0**2 / torch.where(den != 0, den, torch.ones_like(den)),
-                    torch.zeros_like(g0))
-""",
     check=_ns_check(check_gradcampp_alpha, "alpha", "model", "x", "c"),
 )
 
-register_solution(
+register_check(
     "gradcampp.weights",
-    """
-weights = (alpha * torch.relu(g[0])).sum(dim=(1, 2))  # (K,)
-""",
     check=_ns_check(check_gradcampp_weights, "weights", "model", "x", "c"),
 )
 
-register_solution(
+register_check(
     "gradcampp.xgradcam_weights",
-    """
-A0, g0 = A[0], g[0]
-total = A0.sum(dim=(1, 2))                            # (K,)
-safe = torch.where(total != 0, total, torch.ones_like(total))   # avoid 0/0
-x_weights = torch.where(total != 0, (g0 * A0).sum(dim=(1, 2)) / safe, torch.zeros_like(total))
-""",
     check=_ns_check(check_xgradcam_weights, "x_weights", "model", "x", "c"),
 )

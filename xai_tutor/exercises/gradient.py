@@ -30,16 +30,13 @@ from .core import (
     check_class,
     check_close,
     check_shape,
-    register_solution,
+    exercise_check,
+    register_check,
 )
 
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
-    "expected_top_class",
-    "expected_denormalise",
-    "expected_activation_shape",
-    "expected_saliency",
     "check_top_class",
     "check_denormalise",
     "check_activation_shape",
@@ -69,27 +66,29 @@ def _matches_variant(got: Any, variants: dict[str, tuple[torch.Tensor, str]], na
     return None
 
 
-def expected_top_class(model: nn.Module, x: torch.Tensor) -> tuple[int, torch.Tensor]:
+def _expected_top_class(model: nn.Module, x: torch.Tensor) -> tuple[int, torch.Tensor]:
     """The model's top class for the single image ``x`` and its logits ``(classes,)``."""
     with model_guard(model), torch.no_grad():
         logits = model(x)[0]
     return int(logits.argmax()), logits
 
 
+@exercise_check
 def check_top_class(got: Any, model: nn.Module, x: torch.Tensor) -> Feedback:
     """Exercise: the index of the model's highest logit for the image ``x``."""
-    expected, logits = expected_top_class(model, x)
+    expected, logits = _expected_top_class(model, x)
     names = getattr(model, "class_names", None)
     return check_class("top_class", got, expected, class_names=names, scores=logits,
                        hints={"type": "logits.argmax().item() gives a Python int."})
 
 
-def expected_denormalise(x: torch.Tensor) -> torch.Tensor:
+def _expected_denormalise(x: torch.Tensor) -> torch.Tensor:
     """``x * std + mean`` per channel, in float64: the image back in [0, 1]."""
     mean, std = _stats(x)
     return x.detach().double() * std + mean
 
 
+@exercise_check
 def check_denormalise(got: Any, x: torch.Tensor) -> Feedback:
     """Exercise: undo the ImageNet normalisation ``x = (image - mean) / std`` of a tensor."""
     missing = _not_answered("image", got)
@@ -110,14 +109,14 @@ def check_denormalise(got: Any, x: torch.Tensor) -> Feedback:
     slip = _matches_variant(got, wrong, "image", 1e-5, 1e-4)
     if slip is not None:
         return slip
-    return check_close("image", got, expected_denormalise(x), atol=1e-5, rtol=1e-4,
+    return check_close("image", got, _expected_denormalise(x), atol=1e-5, rtol=1e-4,
                        hints={"shape_order": "keep the (1, 3, H, W) layout; only matplotlib "
                                              "wants (H, W, 3).",
                               "values": "mean and std are per colour channel: reshape them to "
                                         "(1, 3, 1, 1) so they broadcast over H and W."})
 
 
-def expected_activation_shape(model: nn.Module, x: torch.Tensor,
+def _expected_activation_shape(model: nn.Module, x: torch.Tensor,
                               layer: str | None = None) -> tuple[int, ...]:
     """The shape of ``layer``'s output (default: the model's ``default_layer``) for ``x``."""
     layer = layer or model.default_layer
@@ -126,10 +125,11 @@ def expected_activation_shape(model: nn.Module, x: torch.Tensor,
     return tuple(cap.require().shape)
 
 
+@exercise_check
 def check_activation_shape(got: Any, model: nn.Module, x: torch.Tensor,
                            layer: str | None = None) -> Feedback:
     """Exercise: the shape ``(1, K, h, w)`` of the activations of ``layer`` for the image ``x``."""
-    expected = expected_activation_shape(model, x, layer)
+    expected = _expected_activation_shape(model, x, layer)
     fb = check_shape("activation shape", got, expected,
                      hints={"shape": "read it from the tensor your hook stored: "
                                      "tuple(stored.shape)."})
@@ -149,11 +149,13 @@ def _input_gradient(model: nn.Module, x: torch.Tensor, target: int | None) -> to
     return grad[0].double()
 
 
-def expected_saliency(model: nn.Module, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
+def _expected_saliency(model: nn.Module, x: torch.Tensor,
+                       target: int | None = None) -> torch.Tensor:
     """Simonyan et al.'s raw saliency ``M_ij = max_c |d y_c / d x_cij|``, shape ``(H, W)``."""
     return _input_gradient(model, x, target).abs().amax(dim=0)
 
 
+@exercise_check
 def check_saliency(got: Any, model: nn.Module, x: torch.Tensor,
                    target: int | None = None) -> Feedback:
     """Exercise: the raw (not normalised) gradient saliency map of shape ``(H, W)`` for the top
@@ -191,56 +193,13 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
-    "gradient.top_class",
-    """
-with torch.no_grad():
-    logits = model(x)
-top_class = logits[0].argmax().item()
-print(top_class, model.class_names[top_class])
-""",
-    check=_ns_check(check_top_class, "top_class", "model", "x"),
-)
+register_check("gradient.top_class", check=_ns_check(check_top_class, "top_class", "model", "x"))
 
-register_solution(
-    "gradient.denormalise",
-    """
-mean = torch.tensor([0.485, 0.456, 0.406]).reshape(1, 3, 1, 1)
-std = torch.tensor([0.229, 0.224, 0.225]).reshape(1, 3, 1, 1)
-image = x * std + mean          # the inverse of (image - mean) / std
-""",
-    check=_ns_check(check_denormalise, "image", "x"),
-)
+register_check("gradient.denormalise", check=_ns_check(check_denormalise, "image", "x"))
 
-register_solution(
+register_check(
     "gradient.activation_shape",
-    """
-stored = {}
-
-def keep_output(module, inputs, output):
-    stored["activation"] = output.detach()
-
-block = dict(model.named_modules())[model.default_layer]
-handle = block.register_forward_hook(keep_output)
-try:
-    with torch.no_grad():
-        model(x)
-finally:
-    handle.remove()          # always remove a hook you added
-activation_shape = tuple(stored["activation"].shape)
-print(activation_shape)
-""",
     check=_ns_check(check_activation_shape, "activation_shape", "model", "x"),
 )
 
-register_solution(
-    "gradient.saliency",
-    """
-x_leaf = x.clone().requires_grad_(True)
-logits = model(x_leaf)
-c = logits[0].argmax()
-(grad,) = torch.autograd.grad(logits[0, c], x_leaf)   # d y_c / d x, shape (1, 3, H, W)
-saliency = grad[0].abs().amax(dim=0)                   # max over colour channels -> (H, W)
-""",
-    check=_ns_check(check_saliency, "saliency", "model", "x"),
-)
+register_check("gradient.saliency", check=_ns_check(check_saliency, "saliency", "model", "x"))

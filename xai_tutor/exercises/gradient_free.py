@@ -44,17 +44,14 @@ from .core import (
     _as_array,
     _not_answered,
     check_close,
+    exercise_check,
     image_size,
-    register_solution,
+    register_check,
 )
 
 __all__ = [
     "layer_output",
     "scores_with_layer_output",
-    "expected_ablated_scores",
-    "expected_ablation_weights",
-    "expected_score_masks",
-    "expected_score_weights",
     "check_ablated_scores",
     "check_ablation_weights",
     "check_score_masks",
@@ -122,7 +119,7 @@ def _target(logits: torch.Tensor, target: int | None) -> int:
     return int(logits[0].argmax()) if target is None else int(target)
 
 
-def expected_ablated_scores(model: nn.Module, x: torch.Tensor, target: int | None = None,
+def _expected_ablated_scores(model: nn.Module, x: torch.Tensor, target: int | None = None,
                             layer: str | None = None) -> torch.Tensor:
     """``y_k`` for every channel ``k`` (float64, ``(K,)``), by whole forward passes."""
     a, logits = layer_output(model, x, layer)
@@ -130,12 +127,12 @@ def expected_ablated_scores(model: nn.Module, x: torch.Tensor, target: int | Non
     return scores_with_layer_output(model, x, _ablated_copies(a), layer)[:, c].double()
 
 
-def expected_ablation_weights(model: nn.Module, x: torch.Tensor, target: int | None = None,
+def _expected_ablation_weights(model: nn.Module, x: torch.Tensor, target: int | None = None,
                               layer: str | None = None) -> torch.Tensor:
     """``(y - y_k) / y`` (float64, ``(K,)``)."""
     _, logits = layer_output(model, x, layer)
     y = float(logits[0, _target(logits, target)])
-    yk = expected_ablated_scores(model, x, target, layer)
+    yk = _expected_ablated_scores(model, x, target, layer)
     return (y - yk) / y if y != 0 else torch.zeros_like(yk)
 
 
@@ -159,7 +156,7 @@ def _upsample(a: torch.Tensor, size: tuple[int, int], mode: str = "bilinear",
     return F.interpolate(a[None], size=size, mode=mode, align_corners=align_corners)[0]
 
 
-def expected_score_masks(activation: torch.Tensor, size: Any) -> torch.Tensor:
+def _expected_score_masks(activation: torch.Tensor, size: Any) -> torch.Tensor:
     """Score-CAM's masks ``(K, H, W)`` (float64) from ``A`` ``(1, K, h, w)``."""
     return _minmax_channels(_upsample(activation, image_size(size)))
 
@@ -174,12 +171,12 @@ def _masked_probabilities(model: nn.Module, x: torch.Tensor, masks: torch.Tensor
     return torch.cat(out).double()
 
 
-def expected_score_weights(model: nn.Module, x: torch.Tensor, target: int | None = None,
+def _expected_score_weights(model: nn.Module, x: torch.Tensor, target: int | None = None,
                            layer: str | None = None) -> torch.Tensor:
     """Score-CAM's channel weights ``(K,)`` (float64); 0 for constant channels."""
     a, logits = layer_output(model, x, layer)
     c = _target(logits, target)
-    masks = expected_score_masks(a, x.shape[-2:])
+    masks = _expected_score_masks(a, x.shape[-2:])
     flat = a[0].reshape(a.shape[1], -1)
     varying = flat.amax(dim=1) > flat.amin(dim=1)
     probs = _masked_probabilities(model, x, masks, c)
@@ -208,6 +205,7 @@ def _right(got: Any, expected: torch.Tensor, name: str, atol_rel: float = 1e-5
     return None
 
 
+@exercise_check
 def check_ablated_scores(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
                          layer: str | None = None) -> Feedback:
     """Exercise: ``ablated[k]`` = the target logit when channel ``k`` of the layer's output is
@@ -258,6 +256,7 @@ def check_ablated_scores(got: Any, model: nn.Module, x: torch.Tensor, target: in
                                         "of the network on it, take the logit of class c."})
 
 
+@exercise_check
 def check_ablation_weights(got: Any, model: nn.Module, x: torch.Tensor,
                            target: int | None = None, layer: str | None = None) -> Feedback:
     """Exercise: Ablation-CAM's weights ``w_k = (y - y_k) / y``, shape ``(K,)``."""
@@ -267,7 +266,7 @@ def check_ablation_weights(got: Any, model: nn.Module, x: torch.Tensor,
     _, logits = layer_output(model, x, layer)
     c = _target(logits, target)
     y = float(logits[0, c])
-    yk = expected_ablated_scores(model, x, c, layer)
+    yk = _expected_ablated_scores(model, x, c, layer)
     expected = (y - yk) / y if y != 0 else torch.zeros_like(yk)
     ok = _right(got, expected, "ab_weights")
     if ok is not None:
@@ -289,6 +288,7 @@ def check_ablation_weights(got: Any, model: nn.Module, x: torch.Tensor,
                                         "the unchanged image."})
 
 
+@exercise_check
 def check_score_masks(got: Any, activation: torch.Tensor, size: Any) -> Feedback:
     """Exercise: Score-CAM's masks ``(K, H, W)``: every channel of ``activation`` ``(1, K, h,
     w)`` upsampled bilinearly (``align_corners=False``) to ``size`` = (H, W), then min-max scaled
@@ -337,6 +337,7 @@ def check_score_masks(got: Any, activation: torch.Tensor, size: Any) -> Feedback
                                         "per channel."})
 
 
+@exercise_check
 def check_score_weights(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
                         layer: str | None = None) -> Feedback:
     """Exercise: Score-CAM's weights ``(K,)``: the softmax probability of the target class for
@@ -346,7 +347,7 @@ def check_score_weights(got: Any, model: nn.Module, x: torch.Tensor, target: int
         return missing
     a, logits = layer_output(model, x, layer)
     c = _target(logits, target)
-    masks = expected_score_masks(a, x.shape[-2:])
+    masks = _expected_score_masks(a, x.shape[-2:])
     flat = a[0].reshape(a.shape[1], -1)
     varying = flat.amax(dim=1) > flat.amin(dim=1)
     probs = _masked_probabilities(model, x, masks, c)
@@ -387,47 +388,22 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
+register_check(
     "gradient_free.ablated_scores",
-    """
-K = A.shape[1]
-copies = A.repeat(K, 1, 1, 1)                 # K fresh copies of the activations
-copies[torch.arange(K), torch.arange(K)] = 0  # copy k: channel k set to zero
-ablated = torch.cat([forward_with(copies[i:i + 32])[:, c] for i in range(0, K, 32)])
-""",
     check=_ns_check(check_ablated_scores, "ablated", "model", "x", "c", "layer"),
 )
 
-register_solution(
+register_check(
     "gradient_free.ablation_weights",
-    """
-ab_weights = (y - ablated) / y
-""",
     check=_ns_check(check_ablation_weights, "ab_weights", "model", "x", "c", "layer"),
 )
 
-register_solution(
+register_check(
     "gradient_free.score_masks",
-    """
-up = F.interpolate(A, size=x.shape[-2:], mode="bilinear", align_corners=False)[0]  # (K, H, W)
-low = up.amin(dim=(1, 2), keepdim=True)
-high = up.amax(dim=(1, 2), keepdim=True)
-span = high - low
-masks = torch.where(span > 0, (up - low) / torch.where(span > 0, span, 1.0), torch.zeros_like(up))
-""",
     check=_ns_check(check_score_masks, "masks", "A", "size"),
 )
 
-register_solution(
+register_check(
     "gradient_free.score_weights",
-    """
-varying = A[0].flatten(1).amax(dim=1) > A[0].flatten(1).amin(dim=1)   # (K,)
-sc_weights = torch.zeros(A.shape[1])
-with torch.no_grad():
-    for i in range(0, A.shape[1], 32):
-        logits_masked = model(x * masks[i:i + 32, None])                 # (n, classes)
-        sc_weights[i:i + 32] = torch.softmax(logits_masked, dim=1)[:, c]
-sc_weights = torch.where(varying, sc_weights, torch.zeros_like(sc_weights))
-""",
     check=_ns_check(check_score_weights, "sc_weights", "model", "x", "c", "layer"),
 )

@@ -41,12 +41,9 @@ import torch
 from torch import nn
 
 from ..numerics import safe_divide, stabilise
-from .core import Feedback, _as_array, _not_answered, check_close, register_solution
+from .core import Feedback, _as_array, _not_answered, check_close, exercise_check, register_check
 
 __all__ = [
-    "expected_epsilon_rule",
-    "expected_fold_batchnorm",
-    "expected_residual_split",
     "check_epsilon_rule",
     "check_fold_batchnorm",
     "check_residual_split",
@@ -60,7 +57,7 @@ def _f64(t: Any) -> torch.Tensor:
 # ------------------------------------------------------------------------------ expected values
 
 
-def expected_epsilon_rule(
+def _expected_epsilon_rule(
     a: Any, W: Any, b: Any, R: Any, eps: float
 ) -> torch.Tensor:
     """LRP-epsilon for one dense layer: ``a (J,)``, ``W (K, J)``, ``b (K,)``, ``R (K,)`` ->
@@ -70,7 +67,7 @@ def expected_epsilon_rule(
     return a * (W.T @ (R / stabilise(z, float(eps))))
 
 
-def expected_fold_batchnorm(
+def _expected_fold_batchnorm(
     conv: nn.Conv2d, bn: nn.BatchNorm2d
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Weight ``(O, I, kh, kw)`` and bias ``(O,)`` of the conv equal to ``bn(conv(x))``, float64."""
@@ -80,7 +77,7 @@ def expected_fold_batchnorm(
     return W * scale[:, None, None, None], (b - _f64(bn.running_mean)) * scale + _f64(bn.bias)
 
 
-def expected_residual_split(
+def _expected_residual_split(
     branch: Any, shortcut: Any, R: Any
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The proportional split of ``R`` at ``y = branch + shortcut`` (0 where ``y = 0``)."""
@@ -117,6 +114,7 @@ def _first(got: Any, expected: torch.Tensor, name: str,
 # ------------------------------------------------------------------------------ checks
 
 
+@exercise_check
 def check_epsilon_rule(got: Any, a: Any, W: Any, b: Any, R: Any, eps: float) -> Feedback:
     """Exercise: the input relevance ``R_in (J,)`` of one dense layer under LRP-epsilon.
 
@@ -127,7 +125,7 @@ def check_epsilon_rule(got: Any, a: Any, W: Any, b: Any, R: Any, eps: float) -> 
     if missing is not None:
         return missing
     a64, W64, b64, R64 = _f64(a), _f64(W), _f64(b), _f64(R)
-    expected = expected_epsilon_rule(a64, W64, b64, R64, eps)
+    expected = _expected_epsilon_rule(a64, W64, b64, R64, eps)
     z = W64 @ a64 + b64
     slips = [
         (a64 * (W64.T @ safe_divide(R64, z)),
@@ -159,6 +157,7 @@ def check_epsilon_rule(got: Any, a: Any, W: Any, b: Any, R: Any, eps: float) -> 
                                         "R_in = a * (W.T @ s)."})
 
 
+@exercise_check
 def check_fold_batchnorm(weight: Any, bias: Any, conv: nn.Conv2d, bn: nn.BatchNorm2d) -> Feedback:
     """Exercise: the weight ``(O, I, kh, kw)`` and bias ``(O,)`` of the convolution that equals
     ``bn(conv(x))`` in eval mode."""
@@ -171,7 +170,7 @@ def check_fold_batchnorm(weight: Any, bias: Any, conv: nn.Conv2d, bn: nn.BatchNo
     g, beta = _f64(bn.weight), _f64(bn.bias)
     mu, var = _f64(bn.running_mean), _f64(bn.running_var)
     std = torch.sqrt(var + bn.eps)
-    exp_w, exp_b = expected_fold_batchnorm(conv, bn)
+    exp_w, exp_b = _expected_fold_batchnorm(conv, bn)
     w_slips = [
         (W * (g / (var + bn.eps))[:, None, None, None],
          "you divided by the variance; divide by the standard deviation sqrt(var + eps)."),
@@ -214,6 +213,7 @@ def check_fold_batchnorm(weight: Any, bias: Any, conv: nn.Conv2d, bn: nn.BatchNo
                     fb.details + fb_b.details, "fold_batchnorm")
 
 
+@exercise_check
 def check_residual_split(r_branch: Any, r_shortcut: Any, branch: Any, shortcut: Any,
                          R: Any) -> Feedback:
     """Exercise: split the relevance ``R`` of ``y = branch + shortcut`` in proportion to each
@@ -222,7 +222,7 @@ def check_residual_split(r_branch: Any, r_shortcut: Any, branch: Any, shortcut: 
         missing = _not_answered(name, got)
         if missing is not None:
             return missing
-    exp_b, exp_s = expected_residual_split(branch, shortcut, R)
+    exp_b, exp_s = _expected_residual_split(branch, shortcut, R)
     x1, x2, R64 = _f64(branch), _f64(shortcut), _f64(R)
     swapped = (exp_s, exp_b)
     if _matches(r_branch, swapped[0]) and _matches(r_shortcut, swapped[1]) and not _matches(
@@ -256,36 +256,19 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
+register_check(
     "lrp.epsilon_rule",
-    """
-z = W @ a + b                                          # forward pass of the layer, (K,)
-stab = torch.where(z >= 0, z + eps, z - eps)           # z_k + eps * sign(z_k), sign(0) = +1
-s = R / stab                                           # relevance per unit of output, (K,)
-R_in = a * (W.T @ s)                                   # R_j = a_j sum_k w_jk s_k, (J,)
-""",
     check=_ns_check(check_epsilon_rule, "R_in", "a", "W", "b", "R", "eps"),
 )
 
-register_solution(
+register_check(
     "lrp.fold_batchnorm",
-    """
-scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)           # gamma / sqrt(var + eps), (O,)
-conv_bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
-folded_weight = (conv.weight * scale.view(-1, 1, 1, 1)).detach()  # per output channel
-folded_bias = ((conv_bias - bn.running_mean) * scale + bn.bias).detach()
-""",
     check=_ns_check(check_fold_batchnorm, "folded_weight", "folded_bias", "conv", "bn"),
 )
 
-register_solution(
+register_check(
     "lrp.residual_split",
-    """
-y = branch + shortcut
-s = torch.where(y != 0, R_block / torch.where(y != 0, y, torch.ones_like(y)), torch.zeros_like(y))
-r_branch = branch * s
-r_shortcut = shortcut * s
-""",
-    check=_ns_check(check_residual_split, "r_branch", "r_shortcut", "branch", "shortcut",
-                    "R_block"),
+    check=_ns_check(
+        check_residual_split, "r_branch", "r_shortcut", "branch", "shortcut", "R_block"
+    ),
 )

@@ -37,13 +37,10 @@ from torch import nn
 
 from ..hooks import model_guard
 from .cam import record_layer
-from .core import Feedback, _as_array, _not_answered, check_close, register_solution
-from .gradcampp import expected_gradcampp_weights
+from .core import Feedback, _as_array, _not_answered, check_close, exercise_check, register_check
+from .gradcampp import _expected_gradcampp_weights
 
 __all__ = [
-    "expected_noise_scale",
-    "expected_smoothgrad",
-    "expected_smoothgradcampp_map",
     "check_noise_scale",
     "check_smoothgrad",
     "check_smoothgradcampp_map",
@@ -63,19 +60,20 @@ def _check_noise(noise: torch.Tensor, x: torch.Tensor) -> None:
                          f"standard-normal draws; got {shape}")
 
 
-def expected_noise_scale(x: torch.Tensor, sigma: float) -> float:
+def _expected_noise_scale(x: torch.Tensor, sigma: float) -> float:
     """``sigma * (max x - min x)``, the range taken over all channels and pixels."""
     xd = x.detach().double()
     return float(sigma) * float(xd.max() - xd.min())
 
 
+@exercise_check
 def check_noise_scale(got: Any, x: torch.Tensor, sigma: float) -> Feedback:
     """Exercise: the noise standard deviation ``s = sigma * (max x - min x)`` (a number)."""
     missing = _not_answered("s", got)
     if missing is not None:
         return missing
     xd = x.detach().double()
-    expected = expected_noise_scale(x, sigma)
+    expected = _expected_noise_scale(x, sigma)
     g = _as_array(got)
     if g is not None and g.size == 3:
         return Feedback(False, "`s` has one value per colour channel; SmoothGrad takes the range "
@@ -128,7 +126,7 @@ def _input_gradients(model: nn.Module, batch: torch.Tensor, target: int | list[i
     return torch.stack(out)
 
 
-def expected_smoothgrad(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, scale: float,
+def _expected_smoothgrad(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, scale: float,
                         target: int | None = None) -> torch.Tensor:
     """``1/n sum_i dy_c/dx (x + scale * noise_i)`` as float64 ``(1, 3, H, W)``."""
     _check_noise(noise, x)
@@ -163,6 +161,7 @@ def _right(got: Any, expected: torch.Tensor, name: str, rel: float) -> Feedback 
     return None
 
 
+@exercise_check
 def check_smoothgrad(got: Any, model: nn.Module, x: torch.Tensor, noise: torch.Tensor,
                      scale: float, target: int | None = None) -> Feedback:
     """Exercise: the SmoothGrad average of the input gradient over the noisy copies
@@ -224,7 +223,7 @@ def _layer_records(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, scale
     return clean.activation, acts, grads
 
 
-def expected_smoothgradcampp_map(model: nn.Module, x: torch.Tensor, noise: torch.Tensor,
+def _expected_smoothgradcampp_map(model: nn.Module, x: torch.Tensor, noise: torch.Tensor,
                                  scale: float, target: int | None = None,
                                  layer: str | None = None) -> torch.Tensor:
     """The Smooth Grad-CAM++ map ``(h, w)`` (before upsampling), float64."""
@@ -232,10 +231,11 @@ def expected_smoothgradcampp_map(model: nn.Module, x: torch.Tensor, noise: torch
     c = _clean_target(model, x, target)
     a, _acts, grads = _layer_records(model, x, noise, scale, c, layer)
     g_bar = torch.stack(grads).mean(dim=0)
-    w = expected_gradcampp_weights(a, g_bar)
+    w = _expected_gradcampp_weights(a, g_bar)
     return torch.einsum("k,khw->hw", w, a).clamp(min=0)
 
 
+@exercise_check
 def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise: torch.Tensor,
                               scale: float, target: int | None = None,
                               layer: str | None = None) -> Feedback:
@@ -249,7 +249,7 @@ def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise
     c = _clean_target(model, x, target)
     a, acts, grads = _layer_records(model, x, noise, scale, c, layer)
     g_bar = torch.stack(grads).mean(dim=0)
-    w = expected_gradcampp_weights(a, g_bar)
+    w = _expected_gradcampp_weights(a, g_bar)
     raw = torch.einsum("k,khw->hw", w, a)
     expected = raw.clamp(min=0)
     ok = _right(got, expected, "sgcampp_map", 1e-4)
@@ -271,7 +271,7 @@ def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise
         (lambda: torch.einsum("k,khw->hw", w, acts[-1]).clamp(min=0),
          "you weighted the activations of the last NOISY copy (torchcam's bug); use the "
          "activations A of the clean image."),
-        (lambda: torch.einsum("k,khw->hw", expected_gradcampp_weights(a, grads[-1]), a).clamp(
+        (lambda: torch.einsum("k,khw->hw", _expected_gradcampp_weights(a, grads[-1]), a).clamp(
             min=0),
          "the weights come from the gradient of the last noisy copy only: average the gradients "
          "over all copies first."),
@@ -279,7 +279,7 @@ def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise
          "you averaged g^2 and g^3 over the copies and took ReLU(g) and A from the last noisy "
          "pass (torchcam 0.5's SmoothGradCAMpp); the paper averages the first-order gradients "
          "and uses the clean image's activations."),
-        (lambda: torch.einsum("k,khw->hw", expected_gradcampp_weights(
+        (lambda: torch.einsum("k,khw->hw", _expected_gradcampp_weights(
             a, record_layer(model, x, c, layer).gradient), a).clamp(min=0),
          "this is plain Grad-CAM++ of the clean image: the gradients must come from the noisy "
          "copies."),
@@ -302,49 +302,17 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
+register_check(
     "smoothgrad.noise_scale",
-    """
-s = (sigma * (x.max() - x.min())).item()   # one number for the whole image
-""",
     check=lambda ns: check_noise_scale(ns["s"], ns["x"], ns["sigma"]),
 )
 
-register_solution(
+register_check(
     "smoothgrad.average",
-    """
-grads = []
-for i in range(n):
-    noisy = (x + s * noise[i]).requires_grad_(True)       # one noisy copy, (1, 3, H, W)
-    (grad_i,) = torch.autograd.grad(model(noisy)[0, c], noisy)
-    grads.append(grad_i)
-smooth = torch.stack(grads).mean(dim=0)                   # average of the signed gradients
-""",
     check=_ns_check(check_smoothgrad, "smooth", "model", "x", "noise", "s", "c"),
 )
 
-register_solution(
+register_check(
     "smoothgrad.smoothgradcampp",
-    """
-layer = model.default_layer
-g_sum = 0
-for i in range(n):                                        # 1) average the layer gradients
-    with capture(model, layer) as cap:
-        score = model(x + s * noise[i])[0, c]
-        (g_i,) = torch.autograd.grad(score, cap.activation)
-    g_sum = g_sum + g_i[0]
-g_bar = g_sum / n                                         # (K, h, w)
-
-with torch.no_grad(), capture(model, layer) as cap:       # 2) activations of the CLEAN image
-    model(x)
-A_clean = cap.activation[0]
-
-S = A_clean.sum(dim=(1, 2), keepdim=True)                 # 3) Grad-CAM++ from g_bar
-den = 2 * g_bar**2 + S * g_bar**3
-alpha = torch.where(g_bar != 0, g_bar**2 / torch.where(den != 0, den, torch.ones_like(den)),
-                    torch.zeros_like(g_bar))
-w = (alpha * torch.relu(g_bar)).sum(dim=(1, 2))
-sgcampp_map = torch.relu(torch.einsum("k,khw->hw", w, A_clean))
-""",
     check=_ns_check(check_smoothgradcampp_map, "sgcampp_map", "model", "x", "noise", "s", "c"),
 )
