@@ -59,6 +59,7 @@ from torch import nn
 
 from . import evaluation as ev
 from .combination import combine
+from .data import KINDS
 
 __all__ = [
     "COMBINATIONS",
@@ -72,7 +73,7 @@ __all__ = [
 ]
 
 DEFAULT_SAMPLES = 4
-DEFAULT_KINDS = ("single", "pair", "flock")
+DEFAULT_KINDS = KINDS  # the scene kinds, defined once in xai_tutor.data
 CENTRE = "centre_baseline"
 #: pairs of methods combined by :func:`xai_tutor.combine`: (first, second, rule)
 COMBINATIONS: tuple[tuple[str, str, str], ...] = (

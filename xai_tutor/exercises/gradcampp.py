@@ -32,6 +32,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..numerics import safe_divide
 from .cam import LayerRecord, record_layer
 from .core import Feedback, _not_answered, check_with_slips, exercise_check, register_check
 
@@ -42,17 +43,11 @@ __all__ = [
 ]
 
 
-def _divide(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
-    """``num / den`` where ``den != 0``, else 0."""
-    ok = den != 0
-    return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
-
-
 def _expected_gradcampp_alpha(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
     """Grad-CAM++'s ``alpha`` for ``A`` and ``g`` of shape ``(K, h, w)``, float64, same shape."""
     a, g = activation.double(), gradient.double()
     total = a.sum(dim=(-2, -1), keepdim=True)
-    alpha = _divide(g**2, 2 * g**2 + total * g**3)
+    alpha = safe_divide(g**2, 2 * g**2 + total * g**3)
     return torch.where(g != 0, alpha, torch.zeros_like(alpha))
 
 
@@ -65,7 +60,7 @@ def _expected_gradcampp_weights(activation: torch.Tensor, gradient: torch.Tensor
 def _expected_xgradcam_weights(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
     """XGrad-CAM's channel weights ``(K,)``: ``sum(g A) / sum(A)``; 0 where ``sum(A) = 0``."""
     a, g = activation.double(), gradient.double()
-    return _divide((g * a).sum(dim=(-2, -1)), a.sum(dim=(-2, -1)))
+    return safe_divide((g * a).sum(dim=(-2, -1)), a.sum(dim=(-2, -1)))
 
 
 def _record(model: nn.Module, x: torch.Tensor, target: int | None,
@@ -88,13 +83,13 @@ def check_gradcampp_alpha(got: Any, model: nn.Module, x: torch.Tensor,
     nonzero = g != 0
     zero = torch.zeros_like(g)
     slips = [
-        (torch.where(nonzero, _divide(g**2, g**2 + total * g**3), zero),
+        (torch.where(nonzero, safe_divide(g**2, g**2 + total * g**3), zero),
          "the factor 2 in front of g^2 in the denominator is missing: "
          "alpha = g^2 / (2 g^2 + sum_ab A_ab g^3)."),
-        (torch.where(nonzero, _divide(g**2, 2 * g**2 + a * g**3), zero),
+        (torch.where(nonzero, safe_divide(g**2, 2 * g**2 + a * g**3), zero),
          "you used the activation A_ij at the same position; the denominator needs the SUM of "
          "the channel's activations, A.sum(dim=(1, 2), keepdim=True)."),
-        (torch.where(nonzero, _divide(g**2, 2 * g**2 + total * g**2), zero),
+        (torch.where(nonzero, safe_divide(g**2, 2 * g**2 + total * g**2), zero),
          "the last term of the denominator uses g^3 (the third derivative), not g^2."),
         (g**2, "alpha is only the numerator g^2: you never divided (the torchcam 0.5 bug). "
                "Divide by 2 g^2 + sum_ab A_ab g^3."),
@@ -164,7 +159,7 @@ def check_xgradcam_weights(got: Any, model: nn.Module, x: torch.Tensor,
          "activation instead."),
         (g.mean(dim=(1, 2)), "these are Grad-CAM's weights (mean gradient); XGrad-CAM weights "
                              "each gradient by A_ij / sum A."),
-        (_divide((g.clamp(min=0) * a).sum(dim=(1, 2)), a.sum(dim=(1, 2))),
+        (safe_divide((g.clamp(min=0) * a).sum(dim=(1, 2)), a.sum(dim=(1, 2))),
          "you kept only the positive gradients (that is Grad-CAM++'s ReLU); XGrad-CAM uses the "
          "signed gradient."),
     ]

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..constants import IMAGENET_MEAN, IMAGENET_STD
 from ..hooks import capture, model_guard
 from .core import (
     Feedback,
@@ -41,8 +42,6 @@ __all__ = [
 ]
 
 # written out here on purpose: the checks must not reuse the code they check
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def _stats(like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

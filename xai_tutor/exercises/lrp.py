@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..numerics import safe_divide, stabilise
 from .core import (
     Feedback,
     _close,
@@ -59,17 +60,6 @@ def _f64(t: Any) -> torch.Tensor:
     return torch.as_tensor(t).detach().to("cpu", torch.float64)
 
 
-def _stab(z: torch.Tensor, eps: float) -> torch.Tensor:
-    """``z + eps * sign(z)`` with ``sign(0) = +1``."""
-    return z + eps * torch.where(z >= 0, 1.0, -1.0).to(z.dtype)
-
-
-def _divide(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
-    """``num / den`` where ``den != 0``, else 0."""
-    ok = den != 0
-    return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
-
-
 # ------------------------------------------------------------------------------ expected values
 
 
@@ -80,7 +70,7 @@ def _expected_epsilon_rule(
     ``R_in (J,)`` in float64."""
     a, W, b, R = _f64(a), _f64(W), _f64(b), _f64(R)
     z = W @ a + b
-    return a * (W.T @ (R / _stab(z, float(eps))))
+    return a * (W.T @ (R / stabilise(z, float(eps))))
 
 
 def _expected_fold_batchnorm(
@@ -98,7 +88,7 @@ def _expected_residual_split(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The proportional split of ``R`` at ``y = branch + shortcut`` (0 where ``y = 0``)."""
     x1, x2, R = _f64(branch), _f64(shortcut), _f64(R)
-    s = _divide(R, x1 + x2)
+    s = safe_divide(R, x1 + x2)
     return x1 * s, x2 * s
 
 
@@ -132,22 +122,22 @@ def check_epsilon_rule(got: Any, a: Any, W: Any, b: Any, R: Any, eps: float) -> 
     expected = _expected_epsilon_rule(a64, W64, b64, R64, eps)
     z = W64 @ a64 + b64
     slips = [
-        (a64 * (W64.T @ _divide(R64, z)),
+        (a64 * (W64.T @ safe_divide(R64, z)),
          "that is LRP-0: you divided by z_k alone. The epsilon rule divides by "
          "z_k + eps * sign(z_k), which moves every denominator away from zero."),
         (a64 * (W64.T @ (R64 / (z + eps))),
          "you added eps to every z_k; for a negative z_k the stabiliser must push it further "
          "from zero: z_k + eps * sign(z_k) (torch.where(z >= 0, z + eps, z - eps))."),
-        (a64 * (W64.T @ (R64 / _stab(W64 @ a64, eps))),
+        (a64 * (W64.T @ (R64 / stabilise(W64 @ a64, eps))),
          "the bias is missing from z_k: z = W @ a + b (the bias takes part in the forward "
          "pass, so it takes its share of the relevance)."),
-        (W64.T @ (R64 / _stab(z, eps)),
+        (W64.T @ (R64 / stabilise(z, eps)),
          "the factor a_j is missing: each input gets its contribution a_j w_jk, so multiply "
          "W.T @ s by a (elementwise)."),
-        (a64 * (W64.T @ R64) / _stab(W64 @ a64 + b64, eps).sum(),
+        (a64 * (W64.T @ R64) / stabilise(W64 @ a64 + b64, eps).sum(),
          "you divided by one total instead of by each output's own z_k: s_k = R_k / stab(z_k) "
          "is a vector with one entry per output k."),
-        (a64 * (W64.T @ (R64 * _stab(z, eps))),
+        (a64 * (W64.T @ (R64 * stabilise(z, eps))),
          "you multiplied by z_k instead of dividing: the share of input j is "
          "a_j w_jk / z_k."),
     ]
@@ -236,7 +226,7 @@ def check_residual_split(r_branch: Any, r_shortcut: Any, branch: Any, shortcut: 
                       f"{'branch' if mine is x1 else 'shortcut'} * R / (branch + shortcut)."),
             (mine * R64, "you forgot to divide by y = branch + shortcut (the shares must add "
                          "up to R)."),
-            (_divide(mine, x1.abs() + x2.abs()) * R64,
+            (safe_divide(mine, x1.abs() + x2.abs()) * R64,
              "you divided by |branch| + |shortcut|; LRP divides by the sum y itself, "
              "so that the shares add up to R exactly."),
         ]

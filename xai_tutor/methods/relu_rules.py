@@ -48,6 +48,7 @@ from torch import nn
 from ..explanation import Explanation
 from .base import register
 from .gradient import pixel_explanation
+from .params import reduce_param
 
 __all__ = ["RULES", "relu_rule", "guided_backprop", "deconvnet"]
 
@@ -130,6 +131,7 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[list[nn.Module]]:
     "pixel",
     "Guided backpropagation (Springenberg et al. 2015): gradient with only positive signals "
     "passed back through ReLUs where the forward input was positive",
+    params=(reduce_param(),),
 )
 def guided_backprop(
     model: nn.Module,
@@ -160,6 +162,7 @@ def guided_backprop(
     "pixel",
     "DeconvNet (Zeiler & Fergus 2014) as a modified backward: ReLUs pass back max(signal, 0), "
     "ignoring the forward mask; unpooling by switches and transposed filters come from autograd",
+    params=(reduce_param(),),
 )
 def deconvnet(
     model: nn.Module,

@@ -41,6 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..data import KINDS
 from .cache import LRUCache, freeze
 from .controls import (
     STYLE,
@@ -58,7 +59,7 @@ from .params import AUTO, NO_LAYER, ParamSpec, method_params
 __all__ = ["Explorer", "method_explorer", "Cancelled"]
 
 REPRESENTATIONS = ("heatmap", "opacity", "edges")
-SCENE_KINDS = ("single", "pair", "flock")
+SCENE_KINDS = KINDS  # defined once in xai_tutor.data
 GENERATED = "generated"
 UPLOAD = "upload"
 

@@ -45,6 +45,7 @@ from torch import nn
 
 from ...explanation import Explanation, normalise_per_image, upsample_map
 from ..base import check_images, register, resolve_target
+from ..params import variant_param
 from .base import Target, check_choice, check_device, model_guard
 
 __all__ = ["fullgrad", "fullgrad_terms", "FullGradTerms", "bias_layers", "effective_bias"]
@@ -171,6 +172,9 @@ def _postprocess(term: torch.Tensor, variant: str) -> torch.Tensor:
     "fullgrad",
     "cam",
     "FullGrad (Srinivas & Fleuret 2019): input-gradient plus bias-gradients of every layer",
+    params=(variant_param(VARIANTS, "normalise each bias term per layer (official) or per "
+                          "channel (pytorch-grad-cam)"),),
+    takes_layer=False,
 )
 def fullgrad(
     model: nn.Module,

@@ -29,6 +29,7 @@ from torch import nn
 
 from ...explanation import Explanation
 from ..base import register
+from ..params import variant_param
 from .base import (
     Target,
     cam_explanation,
@@ -73,6 +74,7 @@ def gradcampp_weights(
     "gradcampp",
     "cam",
     "Grad-CAM++ (Chattopadhyay et al. 2018): pixel-weighted positive gradients",
+    params=(variant_param(VARIANTS, "weights as in the paper or as in pytorch-grad-cam"),),
 )
 def gradcampp(
     model: nn.Module,

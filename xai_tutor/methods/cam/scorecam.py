@@ -37,6 +37,7 @@ from torch import nn
 from ...explanation import Explanation
 from ..base import progress as progress_bar
 from ..base import register
+from ..params import batch_param, variant_param
 from .base import (
     Target,
     cam_explanation,
@@ -74,6 +75,13 @@ def _channels_last(batch: torch.Tensor) -> torch.Tensor:
     "cam",
     "Score-CAM (Wang et al. 2020): channels weighted by the class score of the masked image",
     expensive=True,
+    params=(
+        variant_param(VARIANTS, "score of each masked image: class probability as published, "
+                      "or pytorch-grad-cam's softmax over channels"),
+        batch_param("masked images per forward pass", explorer=True),
+    ),
+    progress=True,
+    cost="per channel",
 )
 def scorecam(
     model: nn.Module,

@@ -29,6 +29,7 @@ from torch import nn
 from ...explanation import Explanation
 from ..base import progress as progress_bar
 from ..base import register
+from ..params import batch_param, samples_param, seed_param, sigma_param, variant_param
 from ..smoothgrad import draw_noise, noise_scale
 from .base import (
     Target,
@@ -49,6 +50,16 @@ __all__ = ["smoothgradcampp"]
     "cam",
     "Smooth Grad-CAM++ (Omeiza et al. 2019): Grad-CAM++ on gradients averaged over noisy copies",
     expensive=True,
+    params=(
+        samples_param("noisy copies per image"),
+        sigma_param(),
+        batch_param("noisy copies per forward/backward pass"),
+        seed_param(),
+        variant_param(VARIANTS, "Grad-CAM++ division: as in the paper or grad-cam's (+1e-6)",
+                      explorer=False),
+    ),
+    progress=True,
+    cost="n passes",
 )
 def smoothgradcampp(
     model: nn.Module,
