@@ -96,6 +96,10 @@ def test_the_tolerance_follows_the_precision_of_the_answer() -> None:
                                 magnitude=float(np.abs(expected).max()) / 10).ok
     assert check_with_slips("m", off, expected, atol_rel=1e-7, rtol=0.0, precision=torch.float32,
                             magnitude=10 * float(np.abs(expected).max())).ok
+    # half precision: at most PRECISION_CAP of the magnitude, never "anything goes"
+    assert not check_with_slips("m", 1.1 * expected, expected, precision=torch.bfloat16).ok
+    assert check_with_slips("m", expected + 0.005 * np.abs(expected).max(), expected,
+                            precision=torch.bfloat16).ok
     with pytest.raises(TypeError, match="precision"):
         check_with_slips("m", off, expected, precision=torch.int64)
     with pytest.raises(TypeError, match="precision"):

@@ -51,6 +51,7 @@ __all__ = [
     "check_with_slips",
     "Slip",
     "PRECISION_ULPS",
+    "PRECISION_CAP",
     "check_equal",
     "check_shape",
     "check_class",
@@ -296,8 +297,10 @@ Slip = tuple[Any, str] | tuple[Any, str, Sequence[str]]
 
 #: How many units in the last place of the answer's dtype the tolerances allow at least, relative
 #: to the magnitude of the answer: the floor ``PRECISION_ULPS * eps(dtype) * magnitude`` of the
-#: absolute tolerance. 256 ulps of float32 are 3.1e-5; of float64, 5.7e-14 (no effect).
+#: absolute tolerance. 256 ulps of float32 are 3.1e-5; of float64, 5.7e-14 (no effect). The floor
+#: never exceeds ``PRECISION_CAP`` (1 %: half precision would otherwise accept anything).
 PRECISION_ULPS = 256
+PRECISION_CAP = 1e-2
 
 
 def _eps(precision: Any) -> float:
@@ -369,7 +372,8 @@ def check_with_slips(
     """Accept a right answer, else name the known slip it equals, else diagnose it.
 
     1. The answer is right when ``|got - expected| <= atol_eff + rtol * |expected|`` everywhere,
-       with ``atol_eff = atol + max(atol_rel * max|expected|, PRECISION_ULPS * eps * magnitude)``:
+       with ``atol_eff = atol + max(atol_rel * max|expected|, PRECISION_ULPS * eps * magnitude)``
+       (the factor of ``magnitude`` at most ``PRECISION_CAP``):
        ``eps`` is the machine epsilon of ``precision``, the dtype the answer is computed in (a
        learner's float32 answer on a deep model differs from any reference by rounding), and
        ``magnitude`` defaults to ``max|expected|`` (pass the size of the summed terms where they
@@ -377,10 +381,9 @@ def check_with_slips(
        also counts as right (for maps through ReLUs, where rounding can flip a few units).
     2. Otherwise the slips are tried in order: ``(value, message)`` or ``(value, message,
        details)``; ``value`` may be a callable, computed only when reached and only for an answer
-       of the expected shape. A slip fires when the
-       answer equals its value within ``slip_rtol`` and ``slip_atol_rel * max|value| + slip_atol``
-       (by default the right answer's tolerances, with the same precision floor), and never when
-       the value itself equals the right answer.
+       of the expected shape. A slip fires when the answer equals its value within ``slip_rtol``
+       and ``slip_atol_rel * max|value| + slip_atol`` (by default the right answer's tolerances,
+       with the same precision floor), and never when the value itself equals the right answer.
     3. Otherwise :func:`check_close`'s diagnosis (sign, factor, shape, ...), with ``hints``.
 
     Example::
@@ -400,7 +403,7 @@ def check_with_slips(
     if e is None:
         raise TypeError(f"expected value for {name!r} must be numeric; got {type(expected)}")
     scale = float(np.abs(e).max()) if e.size else 0.0
-    floor = PRECISION_ULPS * _eps(precision)
+    floor = min(PRECISION_ULPS * _eps(precision), PRECISION_CAP)
     size = scale if magnitude is None else float(magnitude)
     atol_eff = atol + max(atol_rel * scale, floor * size)
     fb = check_close(name, got, expected, atol=atol_eff, rtol=rtol, hints=hints)
