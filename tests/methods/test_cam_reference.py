@@ -105,6 +105,36 @@ def test_gradcampp(kind, variant, eps):
     check(xai_tutor.explain(model, x, "gradcampp", variant=variant), combine(w, a), x)
 
 
+def gradcampp_authors_ref(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """adityac94/Grad_CAM_plus_plus (misc/utils.py) in plain loops: alpha of Eq. 19 (denominator
+    0 replaced by 1), divided per channel by the sum of the alphas where g > 0 (0 replaced by 1),
+    then w = sum alpha ReLU(g). Their exp(y) factor is left out (it cancels in alpha)."""
+    b_, k_ = a.shape[:2]
+    w = np.zeros((b_, k_))
+    for b in range(b_):
+        for k in range(k_):
+            total = a[b, k].sum()
+            gs = g[b, k].ravel()
+            alphas = []
+            for gij in gs:
+                den = 2 * gij**2 + total * gij**3
+                alphas.append(gij**2 / (den if den != 0 else 1.0))
+            norm = sum(al for al, gij in zip(alphas, gs) if gij > 0)
+            norm = norm if norm != 0 else 1.0
+            w[b, k] = sum(al / norm * max(gij, 0.0) for al, gij in zip(alphas, gs))
+    return w
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_gradcampp_authors_code(kind):
+    model, x, a, g, _, _, _ = reference_inputs(kind)
+    w = gradcampp_authors_ref(a.numpy(), g.numpy())
+    check(xai_tutor.explain(model, x, "gradcampp", variant="authors"), combine(w, a), x)
+    paper = xai_tutor.explain(model, x, "gradcampp").saliency
+    e = xai_tutor.explain(model, x, "gradcampp", variant="authors")
+    assert (paper - e.saliency).abs().max() > 1e-4  # the normalisation changes the map
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_xgradcam(kind):
     model, x, a, g, _, _, _ = reference_inputs(kind)

@@ -13,9 +13,20 @@ With the exponential score ``Y = exp(y)`` every derivative gets the same factor 
 cancels in ``alpha`` and multiplies all ``w_k`` of an image by the same positive number: the
 normalised saliency is identical, so only the plain-logit form is implemented.
 
-``variant``: ``"paper"`` divides exactly (``alpha = 0`` where the denominator is 0);
-``"grad-cam"`` adds ``1e-6`` to the denominator as pytorch-grad-cam does, which changes the result
-when gradients are tiny (e.g. randomly initialised networks).
+``variant``:
+
+* ``"paper"`` (default): Eq. 19 exactly (``alpha = 0`` where the denominator is 0);
+* ``"grad-cam"`` adds ``1e-6`` to the denominator as pytorch-grad-cam does, which changes the
+  result when gradients are tiny (e.g. randomly initialised networks);
+* ``"authors"``: the authors' code (adityac94/Grad_CAM_plus_plus, ``misc/utils.py``), which
+  normalises the alphas of every channel by their sum over the positions with a positive
+  gradient before weighting (a step the paper does not have)::
+
+      alpha'_k(a, b) = alpha_k(a, b) / sum_{ij: g_k(i, j) > 0} alpha_k(i, j)   (sum 0: kept as is)
+
+  Their ``exp(y)`` factor on every derivative is left out: it cancels in ``alpha`` and scales
+  all weights of an image by the same positive number (the saliency is unchanged, the
+  attribution is ``exp(-y)`` times theirs).
 
 Example::
 
@@ -41,7 +52,7 @@ from .base import (
 
 __all__ = ["gradcampp", "gradcampp_weights"]
 
-VARIANTS = ("paper", "grad-cam")
+VARIANTS = ("paper", "grad-cam", "authors")
 
 
 def gradcampp_weights(
@@ -66,6 +77,9 @@ def gradcampp_weights(
         alpha = safe_divide(g2, den)
     alpha = torch.where(g != 0, alpha, torch.zeros_like(alpha))
     positive = torch.relu(g if relu_gradients is None else relu_gradients)
+    if variant == "authors":
+        norm = torch.where(positive > 0, alpha, torch.zeros_like(alpha)).sum((2, 3), keepdim=True)
+        alpha = alpha / torch.where(norm != 0, norm, torch.ones_like(norm))
     return (alpha * positive).sum(dim=(2, 3))
 
 
@@ -84,7 +98,9 @@ def gradcampp(
     """Grad-CAM++ of ``images`` for ``target`` at ``layer``.
 
     Args:
-        variant: ``"paper"`` (exact division) or ``"grad-cam"`` (``+1e-6`` in the denominator).
+        variant: ``"paper"`` (Eq. 19, exact division), ``"grad-cam"`` (``+1e-6`` in the
+            denominator) or ``"authors"`` (adityac94's code: alphas normalised per channel over
+            the positions with a positive gradient).
     """
     check_choice("variant", variant, VARIANTS)
     with model_guard(model):
