@@ -50,7 +50,7 @@ from .base import (
     weighted_map,
 )
 
-__all__ = ["gradcampp", "gradcampp_weights"]
+__all__ = ["gradcampp", "gradcampp_weights", "derivative_weights"]
 
 VARIANTS = ("paper", "grad-cam", "authors")
 
@@ -63,20 +63,31 @@ def gradcampp_weights(
 ) -> torch.Tensor:
     """Grad-CAM++ channel weights ``(B, K)`` from ``A`` and ``g = dy/dA``.
 
-    ``relu_gradients`` (default ``g``) is the gradient inside ``ReLU(.)``; Smooth Grad-CAM++
-    passes its averaged gradient here.
+    ``relu_gradients`` (default ``g``) is the gradient inside ``ReLU(.)``.
     """
-    g = gradients
-    g2 = g * g
-    g3 = g2 * g
+    g2 = gradients * gradients
+    positive = torch.relu(gradients if relu_gradients is None else relu_gradients)
+    return derivative_weights(activation, g2, g2 * gradients, positive, variant)
+
+
+def derivative_weights(
+    activation: torch.Tensor,
+    second: torch.Tensor,
+    third: torch.Tensor,
+    positive: torch.Tensor,
+    variant: str = "paper",
+) -> torch.Tensor:
+    """``w_k = sum_ab alpha ReLU-part`` from the 2nd and 3rd derivative terms (``g^2``, ``g^3``
+    for plain Grad-CAM++; their averages over noisy copies for Smooth Grad-CAM++) and the
+    non-negative first-order part ``positive`` (``ReLU(g)``). ``alpha = 0`` where ``second`` is 0.
+    """
     total = activation.sum(dim=(2, 3), keepdim=True)
-    den = 2 * g2 + total * g3
+    den = 2 * second + total * third
     if variant == "grad-cam":
-        alpha = g2 / (den + 1e-6)
+        alpha = second / (den + 1e-6)
     else:
-        alpha = safe_divide(g2, den)
-    alpha = torch.where(g != 0, alpha, torch.zeros_like(alpha))
-    positive = torch.relu(g if relu_gradients is None else relu_gradients)
+        alpha = safe_divide(second, den)
+    alpha = torch.where(second != 0, alpha, torch.zeros_like(alpha))
     if variant == "authors":
         norm = torch.where(positive > 0, alpha, torch.zeros_like(alpha)).sum((2, 3), keepdim=True)
         alpha = alpha / torch.where(norm != 0, norm, torch.ones_like(norm))
