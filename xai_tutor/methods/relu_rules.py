@@ -16,7 +16,12 @@ rule           backward through ``y = max(x, 0)``             paper
 ``deconvnet`` is the "rectification" step of Zeiler & Fergus' deconvolutional network: their
 unpooling with switches and filtering with transposed weights are exactly what autograd already
 does for max-pooling and convolution, so swapping the ReLU backward turns the gradient into the
-DeconvNet projection (:mod:`xai_tutor.deconvnet` builds the same projection by hand).
+DeconvNet projection (:mod:`xai_tutor.methods.deconvnet` also builds it by hand).
+
+This module holds the rules only; the methods that use them live in
+:mod:`xai_tutor.methods.guided_backprop` and :mod:`xai_tutor.methods.deconvnet`, and the engine
+that runs the backward pass in :mod:`xai_tutor.methods.gradient` (which imports this module, never
+the other way round).
 
 Mechanics: :func:`relu_rule` is a context manager that puts a forward hook on every ``nn.ReLU``
 (and ``nn.ReLU6``, used by EfficientNet-Lite: there the forward mask is ``0 < x < 6``). The hook
@@ -31,7 +36,7 @@ Example::
     >>> import torch, torchvision, xai_tutor
     >>> net = torchvision.models.vgg11(weights=None).eval()
     >>> x = torch.rand(1, 3, 64, 64)
-    >>> e = xai_tutor.explain(net, x, "guided_backprop", target=3)
+    >>> e = xai_tutor.explain(net, x, "guided_backprop", target=3)   # uses relu_rule
     >>> tuple(e.attribution.shape), tuple(e.saliency.shape)
     ((1, 3, 64, 64), (1, 64, 64))
 """
@@ -39,17 +44,13 @@ Example::
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..explanation import Explanation
-from .base import register
-from .gradient import pixel_explanation
-
-__all__ = ["RULES", "relu_rule", "guided_backprop", "deconvnet"]
+__all__ = ["RULES", "relu_rule"]
 
 RULES = ("gradient", "guided", "deconvnet")
 
@@ -123,63 +124,3 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[list[nn.Module]]:
             h.remove()
         for m, flag in zip(relus, flags, strict=True):
             m.inplace = flag
-
-
-@register(
-    "guided_backprop",
-    "pixel",
-    "Guided backpropagation (Springenberg et al. 2015): gradient with only positive signals "
-    "passed back through ReLUs where the forward input was positive",
-)
-def guided_backprop(
-    model: nn.Module,
-    images: torch.Tensor,
-    target: int | Sequence[int] | torch.Tensor | None = None,
-    layer: str | nn.Module | None = None,
-    reduce: str = "abs_max",
-) -> Explanation:
-    """Guided backpropagation (Springenberg et al. 2015, "Striving for simplicity").
-
-    Backpropagates the target logit ``y_c`` to the input, replacing each ReLU's backward by
-    ``R_l = R_{l+1} * 1[x_l > 0] * 1[R_{l+1} > 0]``: the forward mask of the gradient *and* the
-    rectification of DeconvNet. Attribution: the signed ``(B, 3, H, W)`` result; saliency:
-    ``max_c |R_c|`` per pixel (``reduce``, see :func:`xai_tutor.explanation.pixel_map`), min-max
-    scaled per image.
-
-    Example::
-
-        e = xai_tutor.explain(model, x, "guided_backprop")
-    """
-    return pixel_explanation(
-        model, images, target, layer, method="guided_backprop", rule="guided", reduce=reduce
-    )
-
-
-@register(
-    "deconvnet",
-    "pixel",
-    "DeconvNet (Zeiler & Fergus 2014) as a modified backward: ReLUs pass back max(signal, 0), "
-    "ignoring the forward mask; unpooling by switches and transposed filters come from autograd",
-)
-def deconvnet(
-    model: nn.Module,
-    images: torch.Tensor,
-    target: int | Sequence[int] | torch.Tensor | None = None,
-    layer: str | nn.Module | None = None,
-    reduce: str = "abs_max",
-) -> Explanation:
-    """DeconvNet projection of the class score (Zeiler & Fergus 2014) via a modified backward.
-
-    Backpropagates ``y_c`` to the input with the ReLU backward replaced by ``R_l = max(R_{l+1},
-    0)`` (rectification, independent of the forward input). Max-pooling routes the signal to the
-    recorded maxima (the switches) and convolutions apply the transposed filters, as in the
-    paper's deconvnet; works on any architecture whose ReLUs are modules (ResNets too). For the
-    explicit layer-by-layer construction on VGG-style networks see :mod:`xai_tutor.deconvnet`.
-
-    Example::
-
-        e = xai_tutor.explain(model, x, "deconvnet")
-    """
-    return pixel_explanation(
-        model, images, target, layer, method="deconvnet", rule="deconvnet", reduce=reduce
-    )
