@@ -41,7 +41,7 @@ from torch import nn
 from ...explanation import Explanation
 from ..base import progress as progress_bar
 from ..base import register
-from ..smoothgrad import draw_noise, noise_scale
+from ..smoothgrad import draw_noise, noise_generator, noise_scale
 from .base import (
     Target,
     cam_explanation,
@@ -83,7 +83,9 @@ def smoothgradcampp(
         n: noisy copies per image.
         sigma: noise standard deviation as a fraction of each image's range ``max - min``.
         batch_size: noisy copies per forward/backward pass.
-        seed: seed of the noise generator; ``None`` uses torch's global generator.
+        seed: seed of the CPU noise generator (same noise on every device); ``None`` uses
+            torch's global CPU generator. On CUDA, TF32 changes the maps by ~1e-2; see
+            :mod:`xai_tutor.methods.smoothgrad` for how to turn it off.
         variant: Grad-CAM++'s variant, ``"paper"``, ``"grad-cam"`` (``+1e-6``) or
             ``"authors"`` (alphas normalised per channel).
         average: ``"derivatives"`` (the paper: mean of ``g``, ``g^2``, ``g^3`` over the copies)
@@ -103,9 +105,7 @@ def smoothgradcampp(
     with model_guard(model):
         clean = layer_pass(model, images, target, layer, gradients=False)
         x = clean.images
-        generator = None
-        if seed is not None:
-            generator = torch.Generator(device=x.device).manual_seed(seed)
+        generator = noise_generator(seed)
         scale = noise_scale(x, sigma)
         jobs = [b for b in range(x.shape[0]) for _ in range(n)]
         chunks = [jobs[i : i + batch_size] for i in range(0, len(jobs), batch_size)]
