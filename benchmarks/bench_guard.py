@@ -97,8 +97,8 @@ def main() -> None:
             if state == "present":
                 model(x).sum().backward()
             fns = {
-                "ours": lambda: xai_tutor.explain(model, x, "gradcam", target=target,
-                                                  layer=layer),
+                "ours": lambda x=x, target=target: xai_tutor.explain(
+                    model, x, "gradcam", target=target, layer=layer),
                 "floor": floor_fn(model, layer, x, target),
             }
             t = timed(fns, args.repeats, args.device)

@@ -189,7 +189,7 @@ def _next_hook_id() -> int:
 
 @contextlib.contextmanager
 def model_guard(model: nn.Module) -> Iterator[nn.Module]:
-    """Leave ``model`` exactly as it was: train/eval mode, in-place flags, hooks; parameters untouched.
+    """Leave ``model`` as it was: train/eval mode, in-place flags, hooks; parameters untouched.
 
     Inside the block the model is in eval mode. The parameters are not modified at all: the
     explanation methods differentiate with :func:`torch.autograd.grad` with respect to inputs and
@@ -199,10 +199,10 @@ def model_guard(model: nn.Module) -> Iterator[nn.Module]:
 
     On exit, whether or not the block raised: the modules that were in training mode are put
     back in it, ``inplace`` flags are restored, a parameter's ``requires_grad`` or ``.grad`` that
-    code inside the block changed is put back (a check, no copy), and every hook registered inside the block and
-    still present is removed (hooks are keyed by a global, increasing handle id, so "registered
-    inside" is "id >= the id counter at entry"; when the counter did not move, nothing is
-    scanned).
+    code inside the block changed is put back (a check, no copy), and every hook registered
+    inside the block and still present is removed (hooks are keyed by a global, increasing
+    handle id, so "registered inside" is "id >= the id counter at entry"; when the counter did
+    not move, nothing is scanned).
     """
     modules = list(model.modules())
     was_training = {id(m) for m in modules if m.__dict__.get("training", False)}
