@@ -129,7 +129,7 @@ def test_param_check_messages_name_method_parameter_value_and_range() -> None:
          "gradcam has no parameter 'times_input'"),
         ("smoothgradcampp", {"sigma": -0.1}, ValueError, "smoothgradcampp: sigma"),
         ("scorecam", {"batch_size": 0}, ValueError,
-         r"scorecam: batch_size must be a positive int; got 0"),
+         r"scorecam: batch_size must be a positive int or None; got 0"),
         ("scorecam", {"variant": "fast"}, ValueError, "scorecam: variant must be one of"),
         ("ablationcam", {"path": "short"}, ValueError, "ablationcam: path must be one of"),
         ("gradcam", {"sigma": 0.1}, TypeError, r"gradcam has no parameter 'sigma'"),

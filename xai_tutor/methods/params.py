@@ -283,9 +283,16 @@ def sigma_param() -> Param:
     )
 
 
-def batch_param(doc: str, explorer: bool = False) -> Param:
-    """``batch_size``: images per forward pass (memory against speed)."""
-    return Param("batch_size", "int", low=1, doc=doc, slider=(1, 256, 1), explorer=explorer)
+#: the batch size an estimate assumes when a method chooses it itself (``batch_size=None``):
+#: Score-CAM's choice on a CPU for images over 256 x 256 pixels (see ``cam.scorecam.auto_batch``)
+AUTO_BATCH_ESTIMATE = 8
+
+
+def batch_param(doc: str, explorer: bool = False, optional: bool = False) -> Param:
+    """``batch_size``: images per forward pass (memory against speed); ``optional``: ``None``
+    lets the method choose it."""
+    return Param("batch_size", "int", low=1, doc=doc, slider=(1, 256, 1), explorer=explorer,
+                 optional=optional)
 
 
 def seed_param() -> Param:

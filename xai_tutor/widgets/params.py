@@ -59,8 +59,8 @@ def spec_from_param(param: Param) -> ParamSpec:
     """The explorer control for a registry declaration (:class:`xai_tutor.methods.Param`).
 
     Numbers get a slider over the declaration's ``slider`` range (``"log"`` when ``log=True``),
-    a flag a checkbox, a choice a dropdown; an optional choice (``None`` = automatic) offers
-    :data:`AUTO` first.
+    a flag a checkbox, a choice a dropdown; an optional choice or an optional whole number whose
+    default is ``None`` (= automatic) becomes a dropdown that offers :data:`AUTO` first.
     """
     default = param.default
     if param.kind == "bool":
@@ -76,6 +76,10 @@ def spec_from_param(param: Param) -> ParamSpec:
     if param.slider is None:
         raise ValueError(f"parameter {param.name!r} has no slider range for the explorer")
     low, high, step = param.slider
+    if param.optional and default is None and param.kind == "int":
+        # "automatic" is not a slider position: offer it first, then powers of two in range
+        powers = tuple(2**k for k in range(16) if low <= 2**k <= high)
+        return ParamSpec(param.name, "choice", AUTO, choices=(AUTO, *powers), help=param.doc)
     kind = "log" if param.log else param.kind
     return ParamSpec(param.name, kind, default, low, high, step, help=param.doc)
 

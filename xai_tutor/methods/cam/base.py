@@ -134,13 +134,18 @@ def layer_pass(
     """One forward pass recording the layer's activations; optionally ``dy/dA`` by one backward.
 
     Must be called inside :func:`~xai_tutor.hooks.model_guard`. Works for a whole batch; with
-    ``gradients=True`` the backward pass stops at ``A`` (nothing upstream requires gradients).
+    ``gradients=True`` the graph and the backward pass start at ``A`` (the forward records
+nothing before the layer; see :func:`~xai_tutor.hooks.capture`'s ``grad_from_layer``).
     """
     x = check_images(images).detach()
     check_device(model, x)
     name = default_layer(model) if layer is None else find_layer(model, layer)[0]
-    with capture(model, name) as cap, torch.set_grad_enabled(gradients):
+    # the forward runs without recording until the layer; from there on the hook records (when
+    # gradients are asked for), so the graph holds only the layers after it, whatever the
+    # parameters' requires_grad
+    with capture(model, name, grad_from_layer=gradients) as cap, torch.no_grad():
         logits = _logits(model, x)
+    with torch.set_grad_enabled(gradients):
         chosen = resolve_target(logits, target)
         score = logits.gather(1, chosen[:, None])[:, 0]
         act = cap.require()
