@@ -205,17 +205,28 @@ def _expected_smoothgradcampp_map(model: nn.Module, x: torch.Tensor, noise: torc
     _check_noise(noise, x)
     c = _clean_target(model, x, target)
     a, _acts, grads = _layer_records(model, x, noise, scale, c, layer)
-    g_bar = torch.stack(grads).mean(dim=0)
-    w = _expected_gradcampp_weights(a, g_bar)
+    w = _per_order_weights(a, torch.stack(grads))
     return torch.einsum("k,khw->hw", w, a).clamp(min=0)
+
+
+def _per_order_weights(a: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+    """Omeiza et al.'s weights ``(K,)`` (Section 3): each derivative order averaged over the
+    copies, ``alpha = mean(g^2) / (2 mean(g^2) + sum_ab A mean(g^3))`` (0 where the denominator
+    is 0), ``w = sum alpha ReLU(mean g)``; ``grads`` ``(n, K, h, w)``."""
+    g1, g2, g3 = grads.mean(dim=0), (grads**2).mean(dim=0), (grads**3).mean(dim=0)
+    den = 2 * g2 + a.sum(dim=(1, 2), keepdim=True) * g3
+    alpha = torch.where(den != 0, g2 / torch.where(den != 0, den, torch.ones_like(den)),
+                        torch.zeros_like(den))
+    return (alpha * g1.clamp(min=0)).sum(dim=(1, 2))
 
 
 @exercise_check
 def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise: torch.Tensor,
                               scale: float, target: int | None = None,
                               layer: str | None = None) -> Feedback:
-    """Exercise: the Smooth Grad-CAM++ map ``ReLU(sum_k w_k A_k)`` of shape ``(h, w)``: weights
-    from the layer gradients averaged over ``x + scale * noise[i]``, activations of the clean
+    """Exercise: the Smooth Grad-CAM++ map ``ReLU(sum_k w_k A_k)`` of shape ``(h, w)``, as in
+    Omeiza et al.'s Section 3: Grad-CAM++'s weights with each derivative order averaged over
+    ``x + scale * noise[i]`` (``mean g``, ``mean g^2``, ``mean g^3``), activations of the clean
     image, not upsampled or normalised."""
     missing = _not_answered("sgcampp_map", got)
     if missing is not None:
@@ -223,8 +234,9 @@ def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise
     _check_noise(noise, x)
     c = _clean_target(model, x, target)
     a, acts, grads = _layer_records(model, x, noise, scale, c, layer)
-    g_bar = torch.stack(grads).mean(dim=0)
-    w = _expected_gradcampp_weights(a, g_bar)
+    stacked = torch.stack(grads)
+    g_bar = stacked.mean(dim=0)
+    w = _per_order_weights(a, stacked)
     raw = torch.einsum("k,khw->hw", w, a)
     expected = raw.clamp(min=0)
 
@@ -248,9 +260,13 @@ def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise
          "the weights come from the gradient of the last noisy copy only: average the gradients "
          "over all copies first."),
         (torchcam_like,
-         "you averaged g^2 and g^3 over the copies and took ReLU(g) and A from the last noisy "
-         "pass (torchcam 0.5's SmoothGradCAMpp); the paper averages the first-order gradients "
-         "and uses the clean image's activations."),
+         "you took ReLU(g) and A from the last noisy pass (torchcam 0.5's SmoothGradCAMpp); "
+         "the paper uses ReLU of the averaged gradient and the clean image's activations."),
+        (lambda: torch.einsum("k,khw->hw", _expected_gradcampp_weights(a, g_bar), a).clamp(
+            min=0),
+         "you averaged the gradient first and then took its powers (g_bar^2, g_bar^3): that is "
+         "explain(..., average='gradient'). The paper's Section 3 averages each derivative "
+         "order over the copies: mean(g^2) and mean(g^3), with ReLU(mean(g)) in the weights."),
         (lambda: torch.einsum("k,khw->hw", _expected_gradcampp_weights(
             a, record_layer(model, x, c, layer).gradient), a).clamp(min=0),
          "this is plain Grad-CAM++ of the clean image: the gradients must come from the noisy "
@@ -262,10 +278,10 @@ def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise
                             hints={"shape_unreduced": "sum the weighted activations over the "
                                                       "channel axis: "
                                                       "torch.einsum('k,khw->hw', w, A).",
-                                   "values": "g_bar = mean of the layer gradients over the "
-                                             "noisy copies; alpha and w from g_bar "
-                                             "(Grad-CAM++); map = ReLU(sum_k w_k A_k) with the "
-                                             "clean activations."})
+                                   "values": "average g, g^2 and g^3 over the noisy copies; "
+                                             "alpha = mean(g^2) / (2 mean(g^2) + sum A "
+                                             "mean(g^3)); w = sum alpha ReLU(mean g); map = "
+                                             "ReLU(sum_k w_k A_k) with the clean activations."})
 
 
 def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
