@@ -26,6 +26,9 @@ with the layer's output replaced by a forward hook, which costs one full forward
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> e = xai_tutor.explain(net, x, "ablationcam", layer="layer4", batch_size=128)
     >>> e.params["path"]
     'tail'

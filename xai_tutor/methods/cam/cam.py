@@ -16,6 +16,7 @@ dotted name or the module) to choose it; a model without such a head gets a clea
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
     >>> net = torchvision.models.resnet18(weights=None).eval()
     >>> e = xai_tutor.explain(net, torch.rand(1, 3, 64, 64), "cam", layer="layer4")
 """

@@ -37,6 +37,9 @@ above before the final min-max scaling; ``layer`` is not used.
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> terms = fullgrad_terms(net, x)      # completeness check
     >>> biases = sum(t.flatten(1).sum(1) for _, t in terms.bias_terms)
     >>> total = terms.input_term.sum((1, 2, 3)) + biases

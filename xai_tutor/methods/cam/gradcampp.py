@@ -30,6 +30,9 @@ normalised saliency is identical, so only the plain-logit form is implemented.
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> e = xai_tutor.explain(net, x, "gradcampp", layer="layer4")
 """
 

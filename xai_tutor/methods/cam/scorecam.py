@@ -34,6 +34,9 @@ the rest the fastest way for the device:
 The layout and batch size change no value beyond float rounding.
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> e = xai_tutor.explain(net, x, "scorecam", layer="layer4")   # batch size chosen
 """
 

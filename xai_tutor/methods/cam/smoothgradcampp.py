@@ -30,6 +30,9 @@ and the clean image.
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> e = xai_tutor.explain(net, x, "smoothgradcampp", n=16, sigma=0.15, seed=0)
 """
 

@@ -12,6 +12,9 @@ do; the two differ only for channels whose sum is (close to) zero.
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> e = xai_tutor.explain(net, x, "xgradcam", layer="layer4")
 """
 

@@ -337,7 +337,12 @@ def lrp(
 
     Example::
 
-        >>> e = explain(vgg16, x, "lrp", composite="epsilon_gamma_box", gamma=0.25)
+        >>> import torch, torchvision, xai_tutor
+        >>> vgg = torchvision.models.vgg11(weights=None).eval()
+        >>> x = torch.rand(1, 3, 64, 64)
+        >>> e = xai_tutor.explain(vgg, x, "lrp", composite="epsilon_gamma_box", gamma=0.25)
+        >>> tuple(e.attribution.shape)
+        (1, 3, 64, 64)
     """
     del progress
     if layer is not None:
@@ -381,8 +386,15 @@ def lrp_layerwise(
 
     Example::
 
-        >>> for name, total in lrp_layerwise(net, x, composite="zero", zero_bias=True):
-        ...     print(f"{name:20s} {total[0]:.4f}")
+        >>> import torch
+        >>> from torch import nn
+        >>> _ = torch.manual_seed(0)
+        >>> net = nn.Sequential(nn.Flatten(), nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 3))
+        >>> x = torch.rand(1, 1, 2, 3)
+        >>> totals = [float(t[0]) for _, t in lrp_layerwise(net.double(), x.double(),
+        ...                                                  composite="zero", zero_bias=True)]
+        >>> max(totals) - min(totals) < 1e-9    # conservation: every layer hands on the logit
+        True
     """
     _, _, _, records, _ = _run(
         model, images, target, composite, rules, epsilon, gamma, stabilizer, low, high,
