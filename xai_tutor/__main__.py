@@ -38,7 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
                      help=f"generated scenes per kind besides the canonical one "
                      f"(default {DEFAULT_SAMPLES})")
-    exp.add_argument("--out", default="results", help="output folder (default: results)")
+    exp.add_argument("--out", default="results",
+                     help="output folder (default: results); the run is written into a "
+                     "temporary folder beside it and moved into place only when complete")
+    exp.add_argument("--force", action="store_true",
+                     help="replace an output folder that already holds files (the old one is "
+                     "deleted only after the new run is in place)")
     exp.add_argument("--size", nargs=2, type=int, default=[626, 418], metavar=("W", "H"),
                      help="scene size (default 626 418, as in the paper)")
     exp.add_argument("--steps", type=int, default=4,
@@ -65,31 +70,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "experiment":
-        from .experiment import run_experiment
-
-        if args.samples < 0:
-            parser.error("--samples must be >= 0")
-        if min(args.size) < 32:
-            parser.error("--size must be at least 32 x 32")
-        from .models import WeightsUnavailableError
-
-        try:
-            result = run_experiment(
-                models=args.models, methods=args.methods, kinds=args.scenes,
-                samples=args.samples, out=args.out, size=tuple(args.size), steps=args.steps,
-                curves=args.curves, expensive=args.expensive,
-                max_seconds=args.max_seconds,
-                batch_size=args.batch_size, seed=args.seed, sanity=not args.no_sanity,
-                progress=not args.no_progress,
-            )
-        except (ValueError, TypeError, KeyError, WeightsUnavailableError) as err:
-            print(f"xai-tutor: error: {err}", file=sys.stderr)
-            return 2
-        print(f"wrote {len(result.files)} files to {args.out} in {result.seconds:.0f} s:")
-        for path in result.files:
-            print(f"  {path}")
-        return 0
+        return _experiment(args)
     return 1  # pragma: no cover - argparse rejects other commands
+
+
+def _fail(message: str) -> int:
+    print(f"xai-tutor: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _experiment(args: argparse.Namespace) -> int:
+    """``xai-tutor experiment``: every argument checked before any work (exit 2, one line)."""
+    from .experiment import check_args, check_out, run_experiment
+    from .models import WeightsUnavailableError
+
+    try:
+        check_args(samples=args.samples, kinds=args.scenes, curves=args.curves,
+                   expensive=args.expensive, steps=args.steps, max_seconds=args.max_seconds,
+                   batch_size=args.batch_size, size=tuple(args.size))
+        check_out(args.out, args.force)
+    except (ValueError, FileExistsError) as err:
+        return _fail(_as_option(str(err)))
+    try:
+        result = run_experiment(
+            models=args.models, methods=args.methods, kinds=args.scenes,
+            samples=args.samples, out=args.out, size=tuple(args.size), steps=args.steps,
+            curves=args.curves, expensive=args.expensive,
+            max_seconds=args.max_seconds,
+            batch_size=args.batch_size, seed=args.seed, sanity=not args.no_sanity,
+            progress=not args.no_progress, force=args.force,
+        )
+    except KeyboardInterrupt:
+        print(f"\nxai-tutor: interrupted; {args.out} left as it was", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, KeyError, FileExistsError, WeightsUnavailableError) as err:
+        return _fail(str(err))
+    print(f"wrote {len(result.files)} files to {args.out} in {result.seconds:.0f} s:")
+    for path in result.files:
+        print(f"  {path}")
+    return 0
+
+
+def _as_option(message: str) -> str:
+    """``max_seconds must be ...`` -> ``--max-seconds must be ...`` (the name the user typed)."""
+    head, _, rest = message.partition(" ")
+    if head in ("samples", "steps", "max_seconds", "batch_size", "size", "curves", "expensive"):
+        return f"--{head.replace('_', '-')} {rest}"
+    return message
 
 
 if __name__ == "__main__":

@@ -42,13 +42,18 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import inspect
 import json
 import math
+import numbers
+import os
 import platform
+import shutil
+import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,9 +74,13 @@ __all__ = [
     "summarise",
     "evaluate_claims",
     "centre_baseline",
+    "check_out",
+    "ResultsExistError",
 ]
 
 DEFAULT_SAMPLES = 4
+#: scene sides the generator accepts (:func:`xai_tutor.data.make_scene`)
+MIN_SIDE, MAX_SIDE = 64, 4096
 DEFAULT_KINDS = ("single", "pair", "flock")
 CENTRE = "centre_baseline"
 #: pairs of methods combined by :func:`xai_tutor.combine`: (first, second, rule)
@@ -127,6 +136,114 @@ def centre_baseline(shape: tuple[int, int]) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w]
     sigma = min(h, w) / 4.0
     return np.exp(-(((yy - (h - 1) / 2) ** 2 + (xx - (w - 1) / 2) ** 2) / (2 * sigma**2)))
+
+
+# --------------------------------------------------------------------------- the output folder
+
+
+class ResultsExistError(FileExistsError):
+    """The output folder already holds results and ``force`` was not given."""
+
+
+def check_out(out: str | Path, force: bool = False) -> Path:
+    """Check, before any work, that a run can be published at ``out``; return it as a Path.
+
+    Raises ValueError when ``out`` is a file, lies under a file or cannot be created (its first
+    existing parent is not a writable folder), and :class:`ResultsExistError` when ``out`` is a
+    non-empty folder and ``force`` is not set. Nothing is left behind (an empty probe folder is
+    made and removed beside ``out`` to prove that one can be made there).
+    """
+    out = Path(out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output folder {out} is a file, not a folder; give a folder path")
+    if out.is_dir():
+        if any(out.iterdir()) and not force:
+            raise ResultsExistError(
+                f"output folder {out} already holds files; pass --force to replace them (the old folder "
+                "is replaced only once the new run is complete) or choose another folder")
+        parent = out.resolve().parent
+    else:
+        parent = out.absolute().parent
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir():
+            raise ValueError(f"output folder {out} lies under {parent}, which is a file, not a folder")
+    try:  # the one sure test that a folder can be made there (permissions, read-only mounts)
+        os.rmdir(tempfile.mkdtemp(prefix=f".{out.name}.probe-", dir=parent))
+    except OSError as err:
+        raise ValueError(f"output folder {out} cannot be created in {parent}: "
+                         f"{err.strerror or err}") from None
+    return out
+
+
+@contextlib.contextmanager
+def _staging(out: Path, force: bool) -> Iterator[Path]:
+    """A temporary folder beside ``out`` to write the run into; published only on success.
+
+    On success the folder is renamed to ``out``. An existing empty ``out`` is removed first; a
+    non-empty one (``force`` only) is renamed aside, the new folder renamed in, then the old one
+    deleted, so ``out`` always holds one complete run. On any exception (``KeyboardInterrupt``
+    included) the temporary folder is deleted and ``out`` is left as it was.
+    """
+    out = check_out(out, force)
+    out.absolute().parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.absolute().parent))
+    try:
+        yield tmp
+        _publish(tmp, out, force)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _publish(tmp: Path, out: Path, force: bool) -> None:
+    if out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    check_out(out, force)  # someone filled it meanwhile: refuse without force
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
+    old.rmdir()
+    os.replace(out, old)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def check_args(*, samples: Any = 0, kinds: Sequence[str] = DEFAULT_KINDS,
+               curves: str = "canonical", expensive: str = "canonical", steps: Any = 4,
+               max_seconds: Any = 60.0, batch_size: Any = None,
+               size: Sequence[int] = (626, 418)) -> None:
+    """Check the arguments of :func:`run_experiment` before any work; ValueError names the bad one."""
+    def whole(value: Any) -> bool:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+    if not whole(samples) or samples < 0:
+        raise ValueError(f"samples must be a whole number >= 0; got {samples!r}")
+    if not kinds:
+        raise ValueError("give at least one scene kind")
+    if curves not in ("canonical", "all", "none"):
+        raise ValueError(f"curves must be 'canonical', 'all' or 'none'; got {curves!r}")
+    if expensive not in ("canonical", "all"):
+        raise ValueError(f"expensive must be 'canonical' or 'all'; got {expensive!r}")
+    if not whole(steps) or steps < 1:
+        raise ValueError(f"steps must be a whole number >= 1; got {steps!r}")
+    if (not isinstance(max_seconds, numbers.Real) or isinstance(max_seconds, bool)
+            or not math.isfinite(max_seconds) or max_seconds < 0):
+        raise ValueError(f"max_seconds must be a finite number >= 0; got {max_seconds!r}")
+    if batch_size is not None and (not whole(batch_size) or batch_size < 1):
+        raise ValueError(f"batch_size must be a whole number >= 1; got {batch_size!r}")
+    if (len(size) != 2 or not all(whole(v) for v in size)
+            or not all(MIN_SIDE <= v <= MAX_SIDE for v in size)):
+        raise ValueError(f"size must be two whole numbers (W, H), each from {MIN_SIDE} to "
+                         f"{MAX_SIDE} (the scene generator's range); got {tuple(size)!r}")
 
 
 # --------------------------------------------------------------------------- set-up helpers
@@ -247,6 +364,7 @@ def run_experiment(
     seed: int = 0,
     sanity: bool = True,
     progress: bool = True,
+    force: bool = False,
 ) -> ExperimentResult:
     """Run the paper's experiment and write its figures and tables to ``out``.
 
@@ -256,7 +374,9 @@ def run_experiment(
         methods: registry names (default: all of :data:`xai_tutor.METHODS`).
         kinds: scene kinds; the canonical scenes of these kinds are the grid's columns.
         samples: generated scenes per kind on top of the canonical one.
-        out: output folder (created).
+        out: output folder. The run is written into a temporary folder beside it and renamed
+            to ``out`` only when complete; an interrupted or failed run leaves ``out`` as it
+            was. A non-empty ``out`` is refused (:class:`ResultsExistError`) unless ``force``.
         size: scene size ``(W, H)``; the paper uses 626 x 418.
         steps: steps of the deletion / insertion curves.
         curves: where to run the (costly) deletion / insertion curves: ``"canonical"`` (the
@@ -272,20 +392,15 @@ def run_experiment(
         seed: base seed of the generated scenes.
         sanity: run the model-randomisation check.
         progress: show a progress bar.
+        force: replace a non-empty ``out`` (renamed aside, the new run renamed in, the old
+            folder deleted).
     """
     from .data import load_image
 
     t_start = time.perf_counter()
-    if not isinstance(samples, int) or samples < 0:
-        raise ValueError(f"samples must be an int >= 0; got {samples!r}")
-    if not kinds:
-        raise ValueError("give at least one scene kind")
-    if curves not in ("canonical", "all", "none"):
-        raise ValueError(f"curves must be 'canonical', 'all' or 'none'; got {curves!r}")
-    if expensive not in ("canonical", "all"):
-        raise ValueError(f"expensive must be 'canonical' or 'all'; got {expensive!r}")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_args(samples=samples, kinds=kinds, curves=curves, expensive=expensive, steps=steps,
+               max_seconds=max_seconds, batch_size=batch_size, size=size)
+    out = check_out(out, force)
     ev.release_freed_memory()
     method_list = _resolve_methods(methods)
     model_map = _resolve_models(models)
@@ -370,21 +485,23 @@ def run_experiment(
 
     metrics = summarise(scores)
     claims = evaluate_claims(scores, timing)
-    files = _write(out, scores, metrics, timing, sanity_rows, claims, canonical_maps, scenes,
-                   kinds, model_map, method_list, combos, {**skipped, **slow})
-    elapsed = time.perf_counter() - t_start
-    run = {
-        "models": list(model_map), "methods": method_list, "kinds": list(kinds),
-        "samples": samples, "scenes_per_kind": 1 + samples, "size": list(size),
-        "steps": steps, "curves": curves, "expensive": expensive, "batch_size": batch_size,
-        "seed": seed, "max_seconds": max_seconds,
-        "skipped": [f"{k} on {m}: {why}" for (m, k), why in {**skipped, **slow}.items()],
-        "seconds": round(elapsed, 1),
-        "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "python": platform.python_version(), "machine": platform.machine(),
-    }
-    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
-    files.append(out / "run.json")
+    with _staging(out, force) as tmp:
+        written = _write(tmp, scores, metrics, timing, sanity_rows, claims, canonical_maps,
+                         scenes, kinds, model_map, method_list, combos, {**skipped, **slow})
+        elapsed = time.perf_counter() - t_start
+        run = {
+            "models": list(model_map), "methods": method_list, "kinds": list(kinds),
+            "samples": samples, "scenes_per_kind": 1 + samples, "size": list(size),
+            "steps": steps, "curves": curves, "expensive": expensive, "batch_size": batch_size,
+            "seed": seed, "max_seconds": max_seconds,
+            "skipped": [f"{k} on {m}: {why}" for (m, k), why in {**skipped, **slow}.items()],
+            "seconds": round(elapsed, 1),
+            "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "python": platform.python_version(), "machine": platform.machine(),
+        }
+        (tmp / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+        written.append(tmp / "run.json")
+    files = [out / p.relative_to(tmp) for p in written]
     return ExperimentResult(scores, metrics, timing, sanity_rows, claims, sorted(files), elapsed)
 
 
