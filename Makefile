@@ -46,7 +46,7 @@ lint: install-test
 	$(VENV)/bin/ruff check xai_tutor tests benchmarks
 
 experiment: install
-	$(VENV)/bin/xai-tutor experiment --out results
+	$(VENV)/bin/xai-tutor experiment --out results --force
 	$(PY) scripts/results_readme.py results
 
 benchmark: install-test

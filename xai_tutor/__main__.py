@@ -81,13 +81,14 @@ def _fail(message: str) -> int:
 
 def _experiment(args: argparse.Namespace) -> int:
     """``xai-tutor experiment``: every argument checked before any work (exit 2, one line)."""
-    from .experiment import check_args, check_out, run_experiment
+    from .experiment import check_args, check_out, run_experiment, spec
     from .models import WeightsUnavailableError
 
     try:
         check_args(samples=args.samples, kinds=args.scenes, curves=args.curves,
                    expensive=args.expensive, steps=args.steps, max_seconds=args.max_seconds,
                    batch_size=args.batch_size, size=tuple(args.size))
+        spec.resolve_methods(args.methods)
         check_out(args.out, args.force)
     except (ValueError, FileExistsError) as err:
         return _fail(_as_option(str(err)))
