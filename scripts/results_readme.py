@@ -67,7 +67,7 @@ def readme(folder: Path) -> str:
     models = " ".join(run["models"])
     return f"""# Results of the paper's experiment (Section 4), measured
 
-Produced by `xai-tutor experiment` (`xai_tutor/experiment.py`); this page by
+Produced by `xai-tutor experiment` (`xai_tutor/experiment/`); this page by
 `python scripts/results_readme.py results`. Regenerate everything with
 
 ```
