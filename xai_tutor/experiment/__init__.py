@@ -49,7 +49,7 @@ Example::
 
 from __future__ import annotations
 
-from . import claims, output, report, run, sanity, spec, timing
+from . import claims, estimate, output, report, run, sanity, spec, timing
 from .claims import _verdict as _verdict  # noqa: F401 - used by exercises tests
 from .claims import evaluate_claims
 from .output import ResultsExistError, check_out
@@ -63,6 +63,7 @@ from .spec import (
     MAX_SIDE,
     METRICS,
     MIN_SIDE,
+    PRESETS,
     centre_baseline,
     check_args,
     combo_name,
@@ -76,6 +77,8 @@ __all__ = [
     "METRICS",
     "MIN_SIDE",
     "MAX_SIDE",
+    "PRESETS",
+    "estimate",
     "ExperimentResult",
     "ResultsExistError",
     "run_experiment",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,7 @@ def run_experiment(
     sanity: bool = True,
     progress: bool = True,
     force: bool = False,
+    run_info: Mapping[str, Any] | None = None,
 ) -> ExperimentResult:
     """Run the paper's experiment and write its figures and tables to ``out``.
 
@@ -112,6 +113,7 @@ def run_experiment(
         seed: base seed of the generated scenes.
         sanity: run the model-randomisation check.
         progress: show a progress bar.
+        run_info: more entries for ``run.json`` (the command line adds its preset and estimate).
         force: replace a non-empty ``out`` (renamed aside, the new run renamed in, the old
             folder deleted).
     """
@@ -219,6 +221,7 @@ def run_experiment(
             "seconds": round(elapsed, 1),
             "torch": torch.__version__, "threads": torch.get_num_threads(),
             "python": platform.python_version(), "machine": platform.machine(),
+            **dict(run_info or {}),
         }
         (tmp / "run.json").write_text(json.dumps(run, indent=2) + "\n")
         written.append(tmp / "run.json")

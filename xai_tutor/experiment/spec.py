@@ -16,6 +16,16 @@ DEFAULT_SAMPLES = 4
 MIN_SIDE, MAX_SIDE = 64, 4096
 DEFAULT_KINDS = ("single", "pair", "flock")
 CENTRE = "centre_baseline"
+#: ``--preset``: settings a preset gives unless the command line names them. ``quick`` is meant
+#: to finish within 10 minutes on 2 cores for the ImageNet trio: the canonical scenes only, at
+#: half the paper's size, no sanity check, a 20 s limit per map, and no Score-CAM (one forward
+#: pass per channel of the last conv layer: 512-2048 passes per map)
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {"samples": DEFAULT_SAMPLES, "size": (626, 418), "sanity": True,
+                "max_seconds": 60.0, "leave_out": ()},
+    "quick": {"samples": 0, "size": (313, 209), "sanity": False, "max_seconds": 20.0,
+              "leave_out": ("scorecam",)},
+}
 #: pairs of methods combined by :func:`xai_tutor.combine`: (first, second, rule)
 COMBINATIONS: tuple[tuple[str, str, str], ...] = (
     ("fullgrad", "smoothgradcampp", "product"),

@@ -11,12 +11,12 @@ from torch import nn
 from .. import evaluation as ev
 
 HALF = 0.5
-_REPEATS = 3
-_REPEAT_BUDGET_S = 3.0
-# fast runs (milliseconds) are repeated until this much time is timed, at most _FAST_REPEATS
+REPEATS = 3
+REPEAT_BUDGET_S = 3.0
+# fast runs (milliseconds) are repeated until this much time is timed, at most FAST_REPEATS
 # times, so that a ratio of two such times is not at the mercy of timer noise
-_FAST_TIMED_S = 0.25
-_FAST_REPEATS = 25
+FAST_TIMED_S = 0.25
+FAST_REPEATS = 25
 
 
 def explain_timed(model: nn.Module, x: torch.Tensor, method: str, target: int,
@@ -31,9 +31,9 @@ def time_methods(model_name: str, model: nn.Module, scene: Any, methods: Sequenc
             known: Mapping[str, ev.Cost] | None = None) -> list[dict[str, Any]]:
     """Run time and peak memory of each method at half and full scene size.
 
-    Time: the fastest of up to ``_REPEATS`` runs (fewer when the runs add up to more than
-    ``_REPEAT_BUDGET_S`` seconds; more, up to ``_FAST_REPEATS``, while they add up to less than
-    ``_FAST_TIMED_S``), which filters out noise from other processes; memory: the
+    Time: the fastest of up to ``REPEATS`` runs (fewer when the runs add up to more than
+    ``REPEAT_BUDGET_S`` seconds; more, up to ``FAST_REPEATS``, while they add up to less than
+    ``FAST_TIMED_S``), which filters out noise from other processes; memory: the
     largest peak seen. ``known``: full-size costs already measured in the main loop on this
     scene; they count as one run, and a method slower than the budget is not run again.
     """
@@ -46,8 +46,8 @@ def time_methods(model_name: str, model: nn.Module, scene: Any, methods: Sequenc
     resizes = any(isinstance(m, ShortSideResize) for m in model.modules())
     for method in methods:
         prior_full = (known or {}).get(method)
-        budget = _REPEAT_BUDGET_S if prior_full is None else min(
-            _REPEAT_BUDGET_S, prior_full.seconds)
+        budget = REPEAT_BUDGET_S if prior_full is None else min(
+            REPEAT_BUDGET_S, prior_full.seconds)
         entry: dict[str, Any] = {"model": model_name, "method": method, "resizes_input": resizes}
         for label, scale in (("half", HALF), ("full", 1.0)):
             bar.set_description(f"{model_name} timing {method} {label}")
@@ -58,8 +58,8 @@ def time_methods(model_name: str, model: nn.Module, scene: Any, methods: Sequenc
             prior = (known or {}).get(method) if scale == 1.0 else None
             costs = [prior] if prior is not None else [explain_timed(model, x, method, cls,
                                                                  params[method])]
-            while (len(costs) < _REPEATS and sum(c.seconds for c in costs) < budget) or (
-                    len(costs) < _FAST_REPEATS and sum(c.seconds for c in costs) < _FAST_TIMED_S):
+            while (len(costs) < REPEATS and sum(c.seconds for c in costs) < budget) or (
+                    len(costs) < FAST_REPEATS and sum(c.seconds for c in costs) < FAST_TIMED_S):
                 costs.append(explain_timed(model, x, method, cls, params[method]))
             entry[f"{label}_size"] = f"{size[0]}x{size[1]}"
             entry[f"{label}_seconds"] = min(c.seconds for c in costs)
