@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+import torch
 
 import xai_tutor.api as api
 import xai_tutor.experiment as experiment
@@ -25,8 +26,20 @@ def scene(size=(160, 128)):
     return experiment.spec.make_scenes(["single"], 0, size, 0)[0][1]
 
 
-def test_probe_time_is_scaled_by_the_pixels(monkeypatch):
-    """A method whose time is proportional to the pixels: the estimate at the run's size."""
+class PixelTimed(torch.nn.Module):
+    """A stand-in network whose forward pass takes a time proportional to the pixels."""
+
+    def __init__(self, per_pixel: float) -> None:
+        super().__init__()
+        self.per_pixel = per_pixel
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        time.sleep(self.per_pixel * x.shape[2] * x.shape[3])
+        return x.mean(dim=(2, 3))
+
+
+def test_probe_time_is_scaled_to_the_run_size(monkeypatch):
+    """A method and a model whose times follow the pixels: the estimate at the run's size."""
     per_pixel = 2e-6
 
     def fake_explain(model, x, method, **kwargs):
@@ -34,14 +47,15 @@ def test_probe_time_is_scaled_by_the_pixels(monkeypatch):
 
     monkeypatch.setattr(api, "explain", fake_explain)
     sc = scene((320, 256))
-    est = estimate_run({"m": make_small("vgg")}, ["gradcam"], sc, scenes=5, canonical=3,
-                       curves="none", sanity=False)
+    est = estimate_run({"m": PixelTimed(2 * per_pixel)}, ["gradcam"], sc, scenes=5,
+                       canonical=3, curves="none", sanity=False)
     row = next(r for r in est.rows if r["method"] == "gradcam")
     full = per_pixel * 320 * 256
-    assert row["map_s"] == pytest.approx(full, rel=0.3)
     assert row["probe_s"] == pytest.approx(full * PROBE_SCALE**2, rel=0.3)
+    assert row["map_s"] == pytest.approx(full, rel=0.3)
+    assert row["half_share"] == pytest.approx(0.25, rel=0.3)
     assert row["maps"] == 5
-    parts = run_cost(row["map_s"], 5, 3, False, 60.0, 0.0, 0, False, False)
+    parts = run_cost(row["map_s"], 5, 3, False, 60.0, 0.0, 0, False, row["half_share"])
     assert row["total_s"] == pytest.approx(parts["total"])
 
 
@@ -57,11 +71,11 @@ def test_score_cam_is_estimated_from_one_batch_and_the_channels():
 
 
 def test_run_cost_rules():
-    slow = run_cost(100.0, 15, 3, False, 60.0, 1.0, 3, True, False)
+    slow = run_cost(100.0, 15, 3, False, 60.0, 1.0, 3, True)
     assert slow["maps"] == 1 and slow["sanity"] == 0.0  # over max_seconds: first scene only
-    costly = run_cost(1.0, 15, 3, True, 60.0, 0.0, 3, True, False)
+    costly = run_cost(1.0, 15, 3, True, 60.0, 0.0, 3, True)
     assert costly["maps"] == 3
-    fixed = run_cost(4.0, 3, 3, False, 60.0, 0.0, 3, False, True)
+    fixed = run_cost(4.0, 3, 3, False, 60.0, 0.0, 3, False, half_share=1.0)
     assert fixed["timing"] == pytest.approx(4.0)  # a self-resizing model: half = full time
 
 
