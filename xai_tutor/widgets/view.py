@@ -362,16 +362,17 @@ class Explorer:
     def _select_first_image(self) -> None:
         """Select the first image that loads; leave out (with a note) those that do not."""
         errors = []
-        for label, value in list(self._image_options):
-            if value in (GENERATED, UPLOAD):
-                continue
+        candidates = [o for o in self._image_options if o[1] != UPLOAD]
+        candidates.sort(key=lambda o: o[1] == GENERATED)  # a generated scene last
+        for label, value in candidates:
             with self._hold():
                 self.image.value = value
             if self._load_current_image(revert_to=None, quiet=True):
                 break
             errors.append(f"{label}: {self._last_image_error}")
-            self._image_options.remove((label, value))
-            self.image.options = self._image_options
+            if value != GENERATED:
+                self._image_options.remove((label, value))
+                self.image.options = self._image_options
         else:
             raise ValueError("none of the images could be loaded: " + "; ".join(errors))
         for error in errors:
