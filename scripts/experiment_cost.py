@@ -38,7 +38,8 @@ def main() -> None:
         scene = spec.make_scenes(DEFAULT_KINDS[:1], 0, preset["size"], 0)[0][1]
         est = estimate_run(models, methods, scene,
                            scenes=len(DEFAULT_KINDS) * (1 + preset["samples"]),
-                           canonical=len(DEFAULT_KINDS), max_seconds=preset["max_seconds"],
+                           canonical=len(DEFAULT_KINDS), curves=preset["curves"],
+                           max_seconds=preset["max_seconds"],
                            sanity=preset["sanity"])
         print(f"## --preset {name} ({torch.get_num_threads()} threads), ImageNet trio with "
               "stand-in weights")

@@ -99,6 +99,7 @@ def test_quick_preset_settings_and_command_line_wins(tmp_path, small_models, cap
     run = json.loads((out / "run.json").read_text())
     assert run["preset"] == "quick" and run["samples"] == 0 and run["size"] == [313, 209]
     assert run["max_seconds"] == 20.0 and not (out / "sanity.csv").exists()
+    assert run["curves"] == "none"
     assert "scorecam" in run["methods"] and run["left_out"] == []  # named: kept
     assert run["estimated_seconds"] >= 0
     out2 = tmp_path / "q2"

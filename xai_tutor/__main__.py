@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                      choices=list(DEFAULT_KINDS), help="scene kinds (default: all three)")
     exp.add_argument("--preset", choices=list(PRESETS), default="default",
                      help="quick: the canonical scenes only, at half size (313 x 209), no "
-                     "sanity check, --max-seconds 20 and no Score-CAM unless named in --methods "
+                     "deletion/insertion curves, no sanity check, --max-seconds 20 and no "
+                     "Score-CAM unless named in --methods "
                      "(meant to finish within 10 minutes on 2 cores for the ImageNet models); "
                      "options given on the command line win over the preset")
     exp.add_argument("--estimate-only", action="store_true",
@@ -55,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="scene size (default 626 418, as in the paper; quick preset: 313 209)")
     exp.add_argument("--steps", type=int, default=4,
                      help="steps of the deletion/insertion curves (default 4)")
-    exp.add_argument("--curves", choices=["canonical", "all", "none"], default="canonical",
-                     help="scenes that get deletion/insertion curves (default: canonical)")
+    exp.add_argument("--curves", choices=["canonical", "all", "none"], default=None,
+                     help="scenes that get deletion/insertion curves (default: canonical; quick "
+                     "preset: none)")
     exp.add_argument("--expensive", choices=["canonical", "all"], default="canonical",
                      help="scenes for Score-CAM / Ablation-CAM (default: canonical only)")
     exp.add_argument("--max-seconds", type=float, default=None,
@@ -106,8 +108,9 @@ def _run(args: argparse.Namespace) -> int:
     size = tuple(preset["size"] if args.size is None else args.size)
     max_seconds = preset["max_seconds"] if args.max_seconds is None else args.max_seconds
     sanity = preset["sanity"] and not args.no_sanity
+    curves = preset["curves"] if args.curves is None else args.curves
     try:
-        check_args(samples=samples, kinds=args.scenes, curves=args.curves,
+        check_args(samples=samples, kinds=args.scenes, curves=curves,
                    expensive=args.expensive, steps=args.steps, max_seconds=max_seconds,
                    batch_size=args.batch_size, size=size)
         methods = spec.resolve_methods(args.methods)
@@ -123,7 +126,7 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(str(err))
     scene = spec.make_scenes(args.scenes[:1], 0, size, args.seed)[0][1]
     estimate = estimate_run(models, methods, scene, scenes=len(args.scenes) * (1 + samples),
-                            canonical=len(args.scenes), steps=args.steps, curves=args.curves,
+                            canonical=len(args.scenes), steps=args.steps, curves=curves,
                             expensive=args.expensive, max_seconds=max_seconds,
                             batch_size=args.batch_size, sanity=sanity)
     print(estimate.table(), flush=True)
@@ -136,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
         result = run_experiment(
             models=models, methods=methods, kinds=args.scenes,
             samples=samples, out=args.out, size=size, steps=args.steps,
-            curves=args.curves, expensive=args.expensive, max_seconds=max_seconds,
+            curves=curves, expensive=args.expensive, max_seconds=max_seconds,
             batch_size=args.batch_size, seed=args.seed, sanity=sanity,
             progress=not args.no_progress, force=args.force,
             run_info={"preset": args.preset, "left_out": left_out,

@@ -18,13 +18,14 @@ DEFAULT_KINDS = ("single", "pair", "flock")
 CENTRE = "centre_baseline"
 #: ``--preset``: settings a preset gives unless the command line names them. ``quick`` is meant
 #: to finish within 10 minutes on 2 cores for the ImageNet trio: the canonical scenes only, at
-#: half the paper's size, no sanity check, a 20 s limit per map, and no Score-CAM (one forward
-#: pass per channel of the last conv layer: 512-2048 passes per map)
+#: half the paper's size, no deletion / insertion curves (2 (steps + 1) forwards per scored map:
+#: the largest part of a short run; no claim uses them), no sanity check, a 20 s limit per map,
+#: and no Score-CAM (one forward pass per channel of the last conv layer: 512-2048 per map)
 PRESETS: dict[str, dict[str, Any]] = {
-    "default": {"samples": DEFAULT_SAMPLES, "size": (626, 418), "sanity": True,
-                "max_seconds": 60.0, "leave_out": ()},
-    "quick": {"samples": 0, "size": (313, 209), "sanity": False, "max_seconds": 20.0,
-              "leave_out": ("scorecam",)},
+    "default": {"samples": DEFAULT_SAMPLES, "size": (626, 418), "curves": "canonical",
+                "sanity": True, "max_seconds": 60.0, "leave_out": ()},
+    "quick": {"samples": 0, "size": (313, 209), "curves": "none", "sanity": False,
+              "max_seconds": 20.0, "leave_out": ("scorecam",)},
 }
 #: pairs of methods combined by :func:`xai_tutor.combine`: (first, second, rule)
 COMBINATIONS: tuple[tuple[str, str, str], ...] = (
