@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,9 @@ class Estimate:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     probe_seconds: float = 0.0
+    #: the 1-minute load average when the probe ended, and the CPU count (None where unknown)
+    load: float | None = None
+    cpus: int | None = None
 
     @property
     def seconds(self) -> float:
@@ -81,6 +85,9 @@ class Estimate:
         lines.append(f"expected run time: ~{_human(self.seconds)} on this machine "
                      f"(probe took {self.probe_seconds:.0f} s; model loading and figures not "
                      "counted)")
+        if self.load is not None and self.cpus and self.load > self.cpus:
+            lines.append(f"load average {self.load:.1f} on {self.cpus} CPUs during the probe: "
+                         "other processes share the CPU, and the times above grow with them")
         return "\n".join(lines)
 
 
@@ -217,4 +224,8 @@ def estimate_run(models: Mapping[str, nn.Module], methods: Sequence[str], scene:
                          "total_s": curve_scenes * extras * curve_s,
                          "note": "deletion/insertion curves of the combined and centre maps"})
     est.probe_seconds = time.perf_counter() - start
+    try:
+        est.load, est.cpus = os.getloadavg()[0], os.cpu_count()
+    except (AttributeError, OSError):  # not on every platform
+        pass
     return est
