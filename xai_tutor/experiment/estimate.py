@@ -7,7 +7,8 @@ times are scaled to the run:
 
 * a map at the run's size: ``t = t_probe * G`` where ``G`` = forward time at the run's size /
   forward time at the probe's size, measured (about 16 for a large CNN; less where fixed costs
-  dominate; about 1 for a model that resizes every input itself, such as EfficientNet-Lite0). The
+  dominate; about 1 for a model that resizes every input itself, such as EfficientNet-Lite0;
+  at most 1.5 times the pixel ratio, since more is another process slowing a timing). The
   methods are a few forward and backward passes each, so they grow like a forward. Score-CAM is
   not run in the probe (one forward per channel would be the longest part of it): its time is
   ``ceil(K / B)`` batched forwards of ``B`` masked images (``K`` channels of the model's default
@@ -182,7 +183,10 @@ def estimate_run(models: Mapping[str, nn.Module], methods: Sequence[str], scene:
         # the measured growth of a forward pass from the probe to the run's size (about the
         # pixel ratio for a large model; less where fixed costs dominate; 1 for a model that
         # resizes its input itself)
-        scale = max(full_fwd / max(probe_fwd, 1e-9), 1.0)
+        # capped at 1.5x the pixel ratio: a forward does not grow faster than its pixels, so a
+        # larger measured growth is another process slowing one of the two timings
+        ratio = (w * h) / (probe_size[0] * probe_size[1])
+        scale = min(max(full_fwd / max(probe_fwd, 1e-9), 1.0), 1.5 * ratio)
         half_share = scale ** -0.5  # t ~ pixels^a: G = 16^a, half size = 4^-a = G^-1/2
         target = int(logits.argmax(dim=1)[0])
         explain(model, x, "gradient", target=target)  # warm-up: the first backward pass
