@@ -10,14 +10,14 @@ from captum.attr import Deconvolution
 from torch import nn
 
 import xai_tutor
-from xai_tutor.deconvnet import (
+from xai_tutor.hooks import capture, model_guard
+from xai_tutor.methods.deconvnet import (
     DeconvNet,
     UnsupportedArchitectureError,
     project,
     select_activations,
     unpool,
 )
-from xai_tutor.hooks import capture, model_guard
 from xai_tutor.methods.relu_rules import relu_rule
 
 from conftest import make_small, small_input

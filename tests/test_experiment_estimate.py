@@ -8,6 +8,7 @@ import time
 import pytest
 import torch
 
+import xai_tutor
 import xai_tutor.api as api
 import xai_tutor.experiment as experiment
 from xai_tutor.__main__ import main
@@ -63,7 +64,11 @@ def test_score_cam_is_estimated_from_one_batch_and_the_channels():
     est = estimate_run({"m": make_small("vgg")}, ["scorecam", "gradcam"], scene(),
                        scenes=6, canonical=3)
     row = next(r for r in est.rows if r["method"] == "scorecam")
-    assert "10 channels / batch 8" in row["note"]  # SmallVGG's features.7; Score-CAM's own 8
+    from xai_tutor.methods.cam.scorecam import auto_batch
+
+    x, _ = xai_tutor.load_image(scene().image)
+    batch = auto_batch(x)[0]  # the batch Score-CAM picks itself at the run's size
+    assert f"10 channels / batch {batch}" in row["note"]  # SmallVGG's features.7
     assert row["maps"] == 3  # expensive: the canonical scenes only
     assert est.seconds == pytest.approx(sum(r["total_s"] for r in est.rows))
     text = est.table()

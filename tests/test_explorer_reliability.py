@@ -185,12 +185,16 @@ def test_skipped_models_note_survives_updates(monkeypatch):
 
 
 def test_cost_label_reads_the_real_parameters():
+    from xai_tutor.methods.cam.scorecam import auto_batch
+
     ex = _explorer(method="gradcam")
     layer = ex.layer.value
     channels = ex.layer_shapes()[layer][1]
-    # Score-CAM: one forward per channel, in batches of its own default (8), not 32
+    # Score-CAM: one forward per channel, in the batches it picks itself for this image
+    # (not a fixed 32), or the batch size set
+    batch = auto_batch(ex.current_image[0])[0]
     assert ex.cost("scorecam", layer) == \
-        f"~{channels} forwards in {math.ceil(channels / 8)} batches"
+        f"~{channels} forwards in {math.ceil(channels / batch)} batches"
     assert ex.cost("scorecam", layer, {"batch_size": 4}) == \
         f"~{channels} forwards in {math.ceil(channels / 4)} batches"
     # Ablation-CAM re-runs only the layers after the target layer
@@ -205,5 +209,9 @@ def test_cost_label_reads_the_real_parameters():
 
 def test_session_cost_defaults_come_from_the_method():
     session = Session(xai_tutor.METHODS)
-    assert session.default("scorecam", "batch_size", None) == 8
+    assert session.default("smoothgrad", "n", None) == 25
     assert session.cost("smoothgradcampp", None, {}, dict).startswith("~25 ")
+    big = torch.zeros(1, 3, 300, 300)  # over 256 x 256 pixels: Score-CAM picks batches of 8
+    shapes = {"conv": (1, 64, 10, 10)}
+    assert session.cost("scorecam", "conv", {}, lambda: shapes, big) == \
+        "~64 forwards in 8 batches"

@@ -144,11 +144,18 @@ def _channels(model: nn.Module, x: torch.Tensor) -> int:
     return int(cap.activation.shape[1])
 
 
-def _batch_default(method: str) -> int:
+def _batch_default(method: str, x: torch.Tensor) -> int:
+    """The method's own batch size; Score-CAM's automatic one for the run's image ``x``."""
     from ..methods import METHODS
 
     param = inspect.signature(METHODS[method].fn).parameters.get("batch_size")
-    return int(param.default) if param is not None and isinstance(param.default, int) else 8
+    if param is not None and isinstance(param.default, int):
+        return int(param.default)
+    if method == "scorecam":
+        from ..methods.cam.scorecam import auto_batch
+
+        return int(auto_batch(x)[0])
+    return 8
 
 
 def estimate_run(models: Mapping[str, nn.Module], methods: Sequence[str], scene: Any,
@@ -196,7 +203,7 @@ def estimate_run(models: Mapping[str, nn.Module], methods: Sequence[str], scene:
             note = ""
             try:
                 if method == "scorecam":
-                    batch = batch_size or _batch_default(method)
+                    batch = batch_size or _batch_default(method, x_full)
                     k = _channels(model, x)
                     batch_s, _ = _forward_s(model, x.expand(batch, -1, -1, -1).contiguous(), 1)
                     probe_s = batch_s

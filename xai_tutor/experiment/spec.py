@@ -11,10 +11,12 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from ..data import KINDS
+
 DEFAULT_SAMPLES = 4
 #: scene sides the generator accepts (:func:`xai_tutor.data.make_scene`)
 MIN_SIDE, MAX_SIDE = 64, 4096
-DEFAULT_KINDS = ("single", "pair", "flock")
+DEFAULT_KINDS = KINDS  # the scene kinds, defined once in xai_tutor.data
 CENTRE = "centre_baseline"
 #: ``--preset``: settings a preset gives unless the command line names them. ``quick`` is meant
 #: to finish within 10 minutes on 2 cores for the ImageNet trio: the canonical scenes only, at

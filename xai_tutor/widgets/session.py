@@ -29,7 +29,7 @@ from torch import nn
 from .cache import LRUCache
 from .controls import as_uint8
 from .layers import layer_shapes
-from .params import NO_LAYER, method_params
+from .params import AUTO, NO_LAYER, method_params
 
 __all__ = ["Job", "Loaded", "Session", "MAX_SHOWN_SIDE", "class_names"]
 
@@ -161,9 +161,11 @@ class Session:
 
     # ------------------------------------------------------------------ methods
     def takes_layer(self, name: str) -> bool:
-        """Whether method ``name`` takes a layer (the CAM family, FullGrad excepted)."""
-        family = getattr(self.methods[name], "family", "pixel")
-        return family == "cam" and name not in NO_LAYER
+        """Whether method ``name`` takes a layer: its registry entry says so (for an entry
+        without ``takes_layer``: the CAM family, FullGrad excepted)."""
+        info = self.methods[name]
+        guess = getattr(info, "family", "pixel") == "cam" and name not in NO_LAYER
+        return bool(getattr(info, "takes_layer", guess))
 
     def expensive(self, name: str) -> bool:
         return bool(getattr(self.methods[name], "expensive", False))
@@ -176,19 +178,28 @@ class Session:
         return fallback
 
     def cost(self, method: str, layer: str | None, params: Mapping[str, Any] | None,
-             shapes: Callable[[], Mapping[str, tuple[int, ...]]]) -> str:
+             shapes: Callable[[], Mapping[str, tuple[int, ...]]],
+             x: torch.Tensor | None = None) -> str:
         """A rough price of ``method``, e.g. ``"~512 forwards in 64 batches"``.
 
         Score-CAM: one forward of the whole network per channel of ``layer``; Ablation-CAM: one
         pass of only the layers after ``layer`` per channel (it re-runs the tail); the
         SmoothGrad family: ``n`` forward/backward passes. ``shapes`` gives the layer shapes.
-        Batch size and ``n``: the values set, else the method's own defaults.
+        Batch size and ``n``: the values set, else the method's own defaults; Score-CAM's
+        automatic batch size (``None``) is the one it picks for the image ``x``.
         """
         params = dict(params or {})
 
         def value(name: str, fallback: int) -> int:
             given = params.get(name)
-            return int(given if given is not None else self.default(method, name, fallback))
+            given = given if given is not None else self.default(method, name, None)
+            if given == AUTO:  # the method chooses at run time
+                given = None
+            if given is None and name == "batch_size" and method == "scorecam" and x is not None:
+                from ..methods.cam.scorecam import auto_batch
+
+                given = auto_batch(x)[0]
+            return int(given) if isinstance(given, (int, float)) else fallback
 
         if method in ("scorecam", "ablationcam") and layer:
             channels = int(shapes().get(layer, (0, 0))[1])

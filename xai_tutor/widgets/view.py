@@ -619,7 +619,7 @@ class Explorer:
 
     def cost(self, method: str, layer: str | None = None, params: dict | None = None) -> str:
         """A rough price of ``method`` on the current input, e.g. ``"~512 forwards"``."""
-        return self.session.cost(method, layer, params, self.layer_shapes)
+        return self.session.cost(method, layer, params, self.layer_shapes, self.current_image[0])
 
     def _busy(self) -> bool:
         return self.runner.busy

@@ -41,6 +41,7 @@ from torch import nn
 from ...explanation import Explanation
 from ..base import progress as progress_bar
 from ..base import register
+from ..params import Param, batch_param, per_channel_tail, variant_param
 from .base import (
     Target,
     cam_explanation,
@@ -100,6 +101,16 @@ def _fast_ablator(tail, activation: torch.Tensor):
     "cam",
     "Ablation-CAM (Ramaswamy et al. 2020): relative logit drop when a channel is zeroed",
     expensive=True,
+    params=(
+        variant_param(VARIANTS, "relative score drop per channel: divide by y or by |y|"),
+        batch_param("ablated copies evaluated per pass", explorer=True),
+        Param("path", "choice", choices=PATHS,
+              doc="rerun only the layers after the target ('tail'), the whole net ('full') or "
+              "the tail when possible ('auto')"),
+    ),
+    progress=True,
+    cost="per channel",
+    estimate=per_channel_tail,
 )
 def ablationcam(
     model: nn.Module,

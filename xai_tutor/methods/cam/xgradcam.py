@@ -22,6 +22,7 @@ from torch import nn
 
 from ...explanation import Explanation
 from ..base import register
+from ..params import variant_param
 from .base import (
     Target,
     cam_explanation,
@@ -52,6 +53,7 @@ def xgradcam_weights(
     "xgradcam",
     "cam",
     "XGrad-CAM (Fu et al. 2020): gradients weighted by normalised activations",
+    params=(variant_param(VARIANTS, "weights as in the paper or as in pytorch-grad-cam"),),
 )
 def xgradcam(
     model: nn.Module,
