@@ -74,7 +74,7 @@ guide: site
 	$(PY) scripts/teaching_guide.py build/site-notebooks/timings.json
 
 experiment: install
-	$(VENV)/bin/xai-tutor experiment --out results
+	$(VENV)/bin/xai-tutor experiment --out results --force
 	$(PY) scripts/results_readme.py results
 
 benchmark: install-test

@@ -136,8 +136,8 @@ def test_cli_reports_bad_input(tmp_path, capsys):
     assert main(["experiment", "--methods", "nosuch", "--out", str(tmp_path),
                  "--no-progress"]) == 2
     assert "unknown method" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["experiment", "--samples", "-1"])
+    assert main(["experiment", "--samples", "-1", "--out", str(tmp_path)]) == 2
+    assert "--samples must be" in capsys.readouterr().err
 
 
 def test_cli_end_to_end_on_a_course_model(tmp_path, capsys):
