@@ -34,7 +34,6 @@ Example::
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 import time
@@ -148,9 +147,9 @@ def _batch_default(method: str, x: torch.Tensor) -> int:
     """The method's own batch size; Score-CAM's automatic one for the run's image ``x``."""
     from ..methods import METHODS
 
-    param = inspect.signature(METHODS[method].fn).parameters.get("batch_size")
-    if param is not None and isinstance(param.default, int):
-        return int(param.default)
+    default = METHODS[method].defaults().get("batch_size")
+    if isinstance(default, int):
+        return default
     if method == "scorecam":
         from ..methods.cam.scorecam import auto_batch
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -142,11 +141,11 @@ def method_params(name: str, batch_size: int | None) -> dict[str, Any]:
     """``progress=False`` (one bar for the whole run); ``batch_size``, if given, where accepted."""
     from ..methods import METHODS
 
-    params = inspect.signature(METHODS[name].fn).parameters
+    info = METHODS[name]                    # what the registry declares, not the signature
     out: dict[str, Any] = {}
-    if "progress" in params:
+    if info.accepts_progress:
         out["progress"] = False
-    if batch_size is not None and "batch_size" in params:
+    if batch_size is not None and "batch_size" in info.defaults():
         out["batch_size"] = batch_size
     return out
 

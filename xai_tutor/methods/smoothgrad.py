@@ -42,7 +42,6 @@ Example::
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -196,7 +195,7 @@ def smoothgrad(
     x = check_images(images).detach()
     info = METHODS[base]
     call_params = dict(base_params)
-    if "progress" in inspect.signature(info.fn).parameters:
+    if info.accepts_progress:
         call_params["progress"] = False
     if seed is not None:
         generator = noise_generator(seed)

@@ -228,7 +228,8 @@ class Session:
         from ..methods.base import progress_listener
 
         call = dict(job.params)
-        if "progress" in accepted(self.methods[job.method].fn):
+        info = self.methods[job.method]
+        if getattr(info, "accepts_progress", None) or "progress" in accepted(info.fn):
             call["progress"] = False
         listener = (progress_listener(on_progress) if on_progress is not None
                     else contextlib.nullcontext())
