@@ -13,6 +13,7 @@ import xai_tutor.api as api
 import xai_tutor.experiment as experiment
 from xai_tutor.__main__ import main
 from xai_tutor.experiment.estimate import PROBE_SCALE, estimate_run, run_cost
+from xai_tutor.experiment.sanity import STAGES
 
 from conftest import make_small
 
@@ -80,6 +81,8 @@ def test_run_cost_rules():
     assert slow["maps"] == 1 and slow["sanity"] == 0.0  # over max_seconds: first scene only
     costly = run_cost(1.0, 15, 3, True, 60.0, 0.0, 3, True)
     assert costly["maps"] == 3
+    # the cascading sanity check: the trained model's map and one per stage, at half size
+    assert costly["sanity"] == pytest.approx((1 + STAGES) * 1.0 * 0.25)
     fixed = run_cost(4.0, 3, 3, False, 60.0, 0.0, 3, False, half_share=1.0)
     assert fixed["timing"] == pytest.approx(4.0)  # a self-resizing model: half = full time
 

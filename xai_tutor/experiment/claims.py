@@ -1,4 +1,12 @@
-"""The paper's claims, each with the numbers measured and a verdict from a stated rule."""
+"""The paper's claims, each with the numbers measured and a verdict from a stated rule.
+
+A claim is decided by one or more metrics; when one of them is **uninformative** on the scenes
+the claim uses (the median method does not beat the image-blind centre blob by 2 standard
+errors, :mod:`.baselines`), the claim's verdict is ``"undecided (uninformative metric: <name>)"``
+whatever the comparison says, and ``measured`` says why. The multi-instance claims are decided by
+the per-instance energy score (:func:`xai_tutor.evaluation.instance_energy`) on the pair and flock
+scenes, which an image-blind map cannot game as it games multi-instance coverage.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .baselines import ALL, MULTI, judge, uninformative
 from .report import fmt, mean_se
 from .spec import CENTRE, COMBINATIONS, combo_name
 
@@ -69,10 +78,23 @@ def _combine_verdicts(parts: Sequence[str]) -> str:
     return "not supported"
 
 
+UNDECIDED = "undecided"
+
+
 def evaluate_claims(scores: Sequence[Mapping[str, Any]],
-                    timing: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The paper's claims, each with the numbers measured and a verdict from a stated rule."""
+                    timing: Sequence[Mapping[str, Any]],
+                    judged: Mapping[str, Mapping[str, Any]] | None = None
+                    ) -> list[dict[str, Any]]:
+    """The paper's claims, each with the numbers measured and a verdict from a stated rule.
+
+    ``judged``: the baseline rule's outcome (:func:`.baselines.judge`; computed from ``scores``
+    when None). Scores without a centre-baseline row cannot be judged: then no metric is
+    marked uninformative.
+    """
     from ..methods import METHODS
+
+    if judged is None:
+        judged = judge(scores)
 
     multi = ("pair", "flock")
     present = {r["method"] for r in scores}
@@ -80,7 +102,14 @@ def evaluate_claims(scores: Sequence[Mapping[str, Any]],
     cams = [m for m in explainers if METHODS[m].family == "cam"]
     claims: list[dict[str, Any]] = []
 
-    def add(claim: str, measured: str, verdict: str, rule: str) -> None:
+    def add(claim: str, measured: str, verdict: str, rule: str,
+            metrics: Sequence[str] = (), scope: str = ALL) -> None:
+        bad = uninformative(judged, metrics, scope)
+        if bad and verdict != "not measured":
+            verdict = f"{UNDECIDED} (uninformative metric: {', '.join(bad)})"
+            measured += "; " + "; ".join(
+                f"{m} is uninformative on the {scope} scenes ({judged[scope][m].describe()}), "
+                "so it decides no verdict" for m in bad)
         claims.append({"claim": claim, "measured": measured, "verdict": verdict, "rule": rule})
 
     def pd(mean, se, n):
@@ -88,21 +117,24 @@ def evaluate_claims(scores: Sequence[Mapping[str, Any]],
 
     # 1. Grad-CAM and several instances
     if "gradcam" in present:
-        g = _method_mean(scores, "coverage", "gradcam", multi)
-        d = _paired(scores, "coverage", "gradcam", explainers, multi, "median")
+        g = _method_mean(scores, "energy", "gradcam", multi)
+        d = _paired(scores, "energy", "gradcam", explainers, multi, "median")
         add("Grad-CAM struggles with multiple instances",
-            f"Grad-CAM coverage on pair/flock {fmt(g[0], g[1])} (n = {g[2]}); minus the "
+            f"Grad-CAM instance energy on pair/flock {fmt(g[0], g[1])} (n = {g[2]}); minus the "
             f"per-scene median of all methods: {pd(*d)}",
             _verdict(*d, higher_supports=False),
-            "supported if Grad-CAM's multi-instance coverage is lower than the median method's "
-            "on the same scenes (paired, 2 SE)")
+            "supported if Grad-CAM's per-instance energy score (each bird's share of the map's "
+            "energy relative to its fair share, capped at 1, averaged over the birds) on pair "
+            "and flock scenes is lower than the median method's on the same scenes (paired, "
+            "2 SE)", ["energy"], MULTI)
     else:
         add("Grad-CAM struggles with multiple instances", "Grad-CAM not run", "not measured", "")
     # 2. Grad-CAM++ vs Grad-CAM
-    d = _paired(scores, "coverage", "gradcampp", "gradcam", multi)
+    d = _paired(scores, "energy", "gradcampp", "gradcam", multi)
     add("Grad-CAM++ does better than Grad-CAM on multiple instances",
-        f"coverage Grad-CAM++ minus Grad-CAM on pair/flock: {pd(*d)}", _verdict(*d),
-        "supported if Grad-CAM++'s multi-instance coverage is higher (paired, 2 SE)")
+        f"instance energy Grad-CAM++ minus Grad-CAM on pair/flock: {pd(*d)}", _verdict(*d),
+        "supported if Grad-CAM++'s per-instance energy score on pair and flock scenes is "
+        "higher (paired, 2 SE)", ["energy"], MULTI)
     # 3. FullGrad: whole bird, noise, memory
     whole = _paired(scores, "recall", "fullgrad", "gradcam")
     noise = _paired(scores, "mass", "fullgrad", "smoothgradcampp")
@@ -118,11 +150,12 @@ def evaluate_claims(scores: Sequence[Mapping[str, Any]],
         _combine_verdicts(parts),
         "three parts, each paired with 2 SE: recall above Grad-CAM's; mass below SmoothGrad-"
         "CAM++'s; mean peak memory >= 1.5x the median of the other CAM methods. supported = all "
-        "three, partly = some")
-    d = _paired(scores, "coverage", "fullgrad", "gradcam", multi)
+        "three, partly = some", ["recall", "mass"])
+    d = _paired(scores, "energy", "fullgrad", "gradcam", multi)
     add("FullGrad performs better than Grad-CAM on multi-instance images",
-        f"coverage FullGrad minus Grad-CAM on pair/flock: {pd(*d)}", _verdict(*d),
-        "supported if FullGrad's multi-instance coverage is higher (paired, 2 SE)")
+        f"instance energy FullGrad minus Grad-CAM on pair/flock: {pd(*d)}", _verdict(*d),
+        "supported if FullGrad's per-instance energy score on pair and flock scenes is higher "
+        "(paired, 2 SE)", ["energy"], MULTI)
     # 4. gradient-free methods: slower, and scale with image size
     add(*_speed_claim(timing))
     # 5. DeconvNet
@@ -135,14 +168,15 @@ def evaluate_claims(scores: Sequence[Mapping[str, Any]],
         "not measured" if vm == "not measured" else
         "contradicted" if vm == "supported" else "supported",
         "supported unless DeconvNet's relevance mass beats an image-blind centre Gaussian "
-        "(paired, 2 SE)")
+        "(paired, 2 SE)", ["mass"])
     # 6. LRP shape
     d = _paired(scores, "shape_iou", "lrp", cams, None, "median")
     add("LRP gives the shape of the body",
         f"shape IoU LRP minus the per-scene median CAM method: {pd(*d)}", _verdict(*d),
-        "supported if LRP's shape IoU is higher than the median CAM method's (paired, 2 SE)")
+        "supported if LRP's shape IoU is higher than the median CAM method's (paired, 2 SE)",
+        ["shape_iou"])
     # 7. combining
-    add(*_combination_claim(scores))
+    add(*_combination_claim(scores), ["mass"])
     return claims
 
 

@@ -15,10 +15,11 @@ times are scaled to the run:
   layer, ``B`` its batch size) plus one forward/backward pass, timed on one batch;
 * the main loop: ``t`` per scene the method runs on (the canonical scenes only for Score-CAM and
   Ablation-CAM by default; the first scene only once ``t`` exceeds ``max_seconds``), plus
-  ``2 (steps + 1)`` forwards at the run's size per scored map (combinations and the centre
-  baseline included) on the scenes with deletion / insertion curves;
+  ``2 (steps + 1)`` forwards at the run's size per scored map (combinations and the centre and
+  random baselines included) on the scenes with deletion / insertion curves;
 * the timing table: the half-size runs (``t / 4``, repeated up to 3 times while under 3 s) and the
-  extra full-size repeats; the sanity check: two maps at half size.
+  extra full-size repeats; the sanity check: ``1 + STAGES`` maps at half size (the trained
+  model's and one per cascading stage, :mod:`.sanity`).
 
 Model loading, scene rendering and writing the figures are not counted (seconds). The estimate
 is as good as the machine is steady: other processes slowing the probe or the run shift it.
@@ -29,7 +30,7 @@ Example::
     >>> parts = run_cost(map_s=2.0, scenes=5, canonical=3, costly=False, max_seconds=60.0,
     ...                  curve_s=0.5, curve_scenes=3, sanity=True, half_share=0.25)
     >>> parts["maps"], parts["main"], parts["timing"], parts["sanity"]
-    (5, 11.5, 1.5, 1.0)
+    (5, 11.5, 1.5, 2.0)
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .sanity import STAGES
 from .timing import FAST_REPEATS, FAST_TIMED_S, REPEAT_BUDGET_S
 
 #: the probe's side as a share of the run's side
@@ -114,7 +116,7 @@ def run_cost(map_s: float, scenes: int, canonical: int, costly: bool, max_second
     # fast methods are repeated until 0.25 s are timed (at most 25 runs) at each size
     timing = (max(half * half_runs, min(FAST_TIMED_S, FAST_REPEATS * half))
               + max(map_s * extra_full, min(FAST_TIMED_S, FAST_REPEATS * map_s) - map_s))
-    check = 2 * half if sanity and not slow else 0.0
+    check = (1 + STAGES) * half if sanity and not slow else 0.0
     return {"maps": maps, "main": main, "timing": timing, "sanity": check,
             "total": main + timing + check}
 
@@ -227,12 +229,12 @@ def estimate_run(models: Mapping[str, nn.Module], methods: Sequence[str], scene:
             est.rows.append({"model": model_name, "method": method, "probe_s": probe_s,
                              "map_s": map_s, "maps": int(cost["maps"]),
                              "total_s": cost["total"], "half_share": half_share, "note": note})
-        # combinations and the centre baseline are scored too (only their curves cost time)
-        extras = 1 + sum(1 for a, b, _ in COMBINATIONS if a in methods and b in methods)
+        # combinations and the two baselines are scored too (only their curves cost time)
+        extras = 2 + sum(1 for a, b, _ in COMBINATIONS if a in methods and b in methods)
         est.rows.append({"model": model_name, "method": "(combinations)", "probe_s": 0.0,
                          "map_s": curve_s, "maps": curve_scenes * extras,
                          "total_s": curve_scenes * extras * curve_s,
-                         "note": "deletion/insertion curves of the combined and centre maps"})
+                         "note": "deletion/insertion curves of the combined and baseline maps"})
     est.probe_seconds = time.perf_counter() - start
     try:
         est.load, est.cpus = os.getloadavg()[0], os.cpu_count()

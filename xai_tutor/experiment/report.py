@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .spec import CENTRE, METRICS, combo_name
+from .baselines import ALL, baseline_rows
+from .sanity import FLAG, STAGES, flag
+from .spec import CENTRE, METRICS, RANDOM, combo_name
 
 
 def mean_se(values: Iterable[float]) -> tuple[float, float, int]:
@@ -23,7 +25,8 @@ def mean_se(values: Iterable[float]) -> tuple[float, float, int]:
 
 def summarise(scores: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Mean and standard error (``std / sqrt(n)``, ddof 1; NaN for n = 1) per method x model x
-    kind. ``n`` counts the scenes, ``n_curves`` those with deletion / insertion curves."""
+    kind. ``n`` counts the scenes, ``n_curves`` those with deletion / insertion curves; a metric
+    missing from the rows (scores of an older run) is NaN."""
     groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for row in scores:
         groups.setdefault((row["method"], row["model"], row["kind"]), []).append(row)
@@ -34,7 +37,7 @@ def summarise(scores: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                                  "area": float(np.mean([r["area"] for r in rows]))}
         entry["n_curves"] = mean_se(r["deletion"] for r in rows)[2]
         for key in METRICS:
-            mean, se, _ = mean_se(r[key] for r in rows)
+            mean, se, _ = mean_se(r.get(key, math.nan) for r in rows)  # absent: not measured
             entry[key] = mean
             entry[f"{key}_se"] = se
         out.append(entry)
@@ -75,8 +78,38 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, canonical_maps, scenes,
-           kinds, model_map, methods, combos, skipped) -> list[Path]:
+def baselines_md(judged) -> list[str]:
+    """The "Baselines" section of ``metrics.md``: the baseline rule per scope and metric."""
+    if not judged:
+        return ["## Baselines", "", "Not judged: the run has no centre-baseline row or no "
+                "explanation method.", ""]
+    rows = []
+    for r in baseline_rows(judged):
+        title = METRICS[r["metric"]][0] + ("" if r["higher_is_better"] else " (↓)")
+        rows.append([title, r["scenes"], fmt(r["centre_mean"]), fmt(r["random_mean"]),
+                     fmt(r["margin"], r["se"]), fmt(r["margin_random"], r["se_random"]), r["n"],
+                     f"**{r['verdict']}**"])
+    bad = sorted({r["metric"] for r in baseline_rows(judged) if r["verdict"] == "uninformative"
+                  and r["scenes"] == ALL})
+    return ["## Baselines: which metrics beat a blind guess", "",
+            "Two image-blind maps are scored like the methods on every scene: "
+            f"`{CENTRE}` (a Gaussian at the image centre, sigma = a quarter of the shorter side) "
+            f"and `{RANDOM}` (uniform noise on a 7 x 7 grid resized to the image, seeded per "
+            "scene). `margin`: mean over (model, scene) of the median explanation method minus "
+            "the centre blob (sign flipped where lower is better, so positive = better than the "
+            "blob) ± its standard error; `vs random`: the same against the random map. A metric "
+            "is **uninformative** when margin - 2 SE <= 0: the typical method does not beat an "
+            "image-blind guess, and the metric decides no verdict in `claims.md`. `scenes`: "
+            "all scenes, or the multi-instance ones (pair+flock) on which the multi-instance "
+            "claims are decided.", "",
+            md_table(["metric", "scenes", "centre mean", "random mean", "margin ± SE",
+                      "vs random ± SE", "n", "verdict"], rows), "",
+            "Uninformative on all scenes: " + (", ".join(bad) if bad else "none") + ".", ""]
+
+
+def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, judged, failing,
+              canonical_maps, scenes, kinds, model_map, methods, combos,
+              skipped) -> list[Path]:
     files = [
         write_csv(out / "scores.csv", scores),
         write_csv(out / "metrics.csv", metrics),
@@ -85,9 +118,12 @@ def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, canonical
     ]
     if sanity_rows:
         files.append(write_csv(out / "sanity.csv", sanity_rows))
+    if judged:
+        files.append(write_csv(out / "baselines.csv", baseline_rows(judged)))
     n_per_kind = {k: sum(1 for _, s in scenes if s.kind == k) for k in kinds}
-    order = list(methods) + [combo_name(*c) for c in combos] + [CENTRE]
-    md = ["# Metrics per method, model and scene kind", "",
+    order = list(methods) + [combo_name(*c) for c in combos] + [CENTRE, RANDOM]
+    md = ["# Metrics per method, model and scene kind", ""] + baselines_md(judged) + [
+          "## Scores", "",
           "Mean ± standard error over the scenes of each kind "
           f"({', '.join(f'{k}: n = {n}' for k, n in n_per_kind.items())}; the canonical scene "
           "plus generated ones). Higher is better except deletion AUC, time and memory. "
@@ -103,7 +139,10 @@ def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, canonical
               is_expensive(r["method"]) for r in scores) and not any(
               is_expensive(r["method"]) and r["scene"] != "canonical" for r in scores) else "")
           + " Time and memory are per call during the run (other processes share the CPU); "
-          "see the timing table for best-of-3 times.", ""]
+          "see the timing table for best-of-3 times."
+          + (f" A method marked `({FLAG})` failed the model-randomisation check on that "
+             "model (last section): its map can sit on the birds without depending on what the "
+             "model learned." if sanity_rows else ""), ""]
     if skipped:
         md += ["Methods left out for a model (blank in the grid where they did not run): "
                + "; ".join(
@@ -114,7 +153,7 @@ def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, canonical
            "Mean ± standard error over every (model, scene) pair; `n`: maps per method "
            "(`n curves`: maps with deletion / insertion curves).", "",
            md_table(["method", "n", "n curves"] + [title for title, _ in METRICS.values()],
-                     [[m["method"], m["n"], m["n_curves"]]
+                     [[flag(m["method"], failing), m["n"], m["n_curves"]]
                       + [fmt(m[k], m[f"{k}_se"], 1 if k == "peak_mb" else 3)
                                        for k in METRICS]
                       for name in order for m in overall if m["method"] == name]), ""]
@@ -134,7 +173,7 @@ def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, canonical
                 m = next((r for r in rows_m if r["method"] == method and r["kind"] == kind), None)
                 if m is None:
                     continue
-                table.append([method, kind] + [
+                table.append([flag(method, failing, model), kind] + [
                     fmt(m[k], m[f"{k}_se"], 1 if k == "peak_mb" else 3) for k in METRICS])
         md += [md_table(header, table), ""]
     md += ["## Run time at two image sizes (canonical single scene)", "",
@@ -146,21 +185,33 @@ def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, canonical
                        fmt(t["full_peak_mb"], None, 1)] for t in timing]), ""]
     if sanity_rows:
         md += ["## Randomisation sanity check (canonical single scene, half size)", "",
-               "Spearman correlation between the map of the trained model and of a copy with "
-               "every layer re-initialised: lower means the map depends more on what the model "
-               "learned.", "",
-               md_table(["model", "method", "Spearman"],
-                         [[s["model"], s["method"], fmt(s["spearman"])] for s in sanity_rows]),
+               "Spearman correlation between the map of the trained model and of copies with "
+               f"the top layers re-initialised, in {STAGES} cascading stages (`layers`: how many "
+               "parameterised layers, counted from the output, are random; the last stage: all "
+               "of them). Lower means the map depends more on what the model learned; a method "
+               "fails when |Spearman| >= 0.5 at any stage.", "",
+               md_table(["model", "method", "stage", "layers", "Spearman"],
+                         [[s["model"], flag(s["method"], failing, s["model"]), s["stage"],
+                           s["layers"], fmt(s["spearman"])] for s in sanity_rows]),
                ""]
     (out / "metrics.md").write_text("\n".join(md))
     files.append(out / "metrics.md")
     cl = ["# The paper's claims against the measurements", "",
           "Verdicts come from the rules in the last column, applied to `scores.csv` and "
           "`timing.csv`. Paired comparisons use the same scenes and models; a difference counts "
-          "when its mean is more than 2 standard errors away from 0.", "",
+          "when its mean is more than 2 standard errors away from 0. A claim decided by a "
+          "metric that does not beat the image-blind centre baseline (`baselines.csv`, the "
+          "Baselines section of `metrics.md`) is **undecided**.", "",
           md_table(["claim", "measured", "verdict", "rule"],
                     [[c["claim"], c["measured"], f"**{c['verdict']}**", c["rule"]]
                      for c in claims]), ""]
+    if sanity_rows:
+        cl += ["## Methods that fail the randomisation check", "",
+               "Their maps keep |Spearman| >= 0.5 with the trained model's map after the top "
+               "layers are re-initialised (`sanity.csv`): good localisation scores of these "
+               "methods do not show what the model learned.", ""]
+        cl += [f"- {model}: {', '.join(names) if names else 'none'}"
+               for model, names in failing.items()] + [""]
     (out / "claims.md").write_text("\n".join(cl))
     files.append(out / "claims.md")
     files += figures(out, canonical_maps, scenes, kinds)

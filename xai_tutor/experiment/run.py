@@ -17,20 +17,24 @@ from torch import nn
 from .. import evaluation as ev
 from ..combination import combine
 from . import report, spec
+from .baselines import judge
 from .claims import evaluate_claims
 from .output import check_out, staging
 from .report import summarise
-from .sanity import sanity_check
+from .sanity import failures, sanity_check
 from .spec import (
     CENTRE,
     COMBINATIONS,
     DEFAULT_KINDS,
     DEFAULT_SAMPLES,
+    RANDOM,
     centre_baseline,
     check_args,
     combo_name,
     make_scenes,
     method_params,
+    random_baseline,
+    scene_seed,
     target_masks,
 )
 from .timing import explain_timed, time_methods
@@ -45,6 +49,8 @@ class ExperimentResult:
     timing: list[dict[str, Any]]
     sanity: list[dict[str, Any]]
     claims: list[dict[str, Any]]
+    #: rows of ``baselines.csv`` (the baseline rule per scope of scenes and metric)
+    baselines: list[dict[str, Any]] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -56,6 +62,7 @@ def score_map(model: nn.Module, x: torch.Tensor, sal: np.ndarray, masks: np.ndar
         "pointing": float(pg.hit),
         "mass": ev.relevance_mass(sal, masks),
         "coverage": ev.multi_instance_coverage(sal, masks),
+        "energy": ev.instance_energy(sal, masks),
         "recall": ev.area_recall(sal, masks),
         "shape_iou": ev.shape_iou(sal, masks),
         "deletion": float("nan"),
@@ -185,7 +192,9 @@ def run_experiment(
                     scores.append(row)
                 extra = {combo_name(*c): combine([maps[c[0]], maps[c[1]]], c[2])
                          for c in combos if c[0] in maps and c[1] in maps}
-                extra[CENTRE] = centre_baseline((scene.image.size[1], scene.image.size[0]))
+                shape = (scene.image.size[1], scene.image.size[0])
+                extra[CENTRE] = centre_baseline(shape)
+                extra[RANDOM] = random_baseline(shape, scene_seed(seed, scene.kind, scene_id))
                 for name, sal in extra.items():
                     row = dict(base, method=name, seconds=float("nan"), peak_mb=float("nan"))
                     row.update(score_map(model, x, sal, masks, cls, steps, do_curves))
@@ -206,9 +215,12 @@ def run_experiment(
         bar.close()
 
     metrics = summarise(scores)
-    claims = evaluate_claims(scores, timing)
+    judged = judge(scores)
+    failing = failures(sanity_rows)
+    claims = evaluate_claims(scores, timing, judged)
     with staging(out, force) as tmp:
         written = report.write_all(tmp, scores, metrics, timing, sanity_rows, claims,
+                                   judged, failing,
                                    canonical_maps, scenes, kinds, model_map, method_list, combos,
                                    {**skipped, **slow})
         elapsed = time.perf_counter() - t_start
@@ -226,7 +238,8 @@ def run_experiment(
         (tmp / "run.json").write_text(json.dumps(run, indent=2) + "\n")
         written.append(tmp / "run.json")
     files = [out / p.relative_to(tmp) for p in written]
-    return ExperimentResult(scores, metrics, timing, sanity_rows, claims, sorted(files), elapsed)
+    return ExperimentResult(scores, metrics, timing, sanity_rows, claims,
+                            report.baseline_rows(judged), sorted(files), elapsed)
 
 
 class NoBar:

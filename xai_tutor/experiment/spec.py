@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +18,11 @@ DEFAULT_SAMPLES = 4
 MIN_SIDE, MAX_SIDE = 64, 4096
 DEFAULT_KINDS = KINDS  # the scene kinds, defined once in xai_tutor.data
 CENTRE = "centre_baseline"
+#: the random-map baseline's row label; its map is :func:`random_baseline` (seeded per scene)
+RANDOM = "random_baseline"
+BASELINES = (CENTRE, RANDOM)
+#: grid of the random baseline's noise (a CAM's 7 x 7 at 224 px), resized to the scene
+RANDOM_RESOLUTION = (7, 7)
 #: ``--preset``: settings a preset gives unless the command line names them. ``quick`` is meant
 #: to finish within 10 minutes on 2 cores for the ImageNet trio: the canonical scenes only, at
 #: half the paper's size, no deletion / insertion curves (2 (steps + 1) forwards per scored map:
@@ -41,6 +47,7 @@ METRICS: dict[str, tuple[str, bool]] = {
     "pointing": ("pointing", True),
     "mass": ("mass", True),
     "coverage": ("coverage", True),
+    "energy": ("energy", True),
     "recall": ("area recall", True),
     "shape_iou": ("shape IoU", True),
     "deletion": ("deletion AUC", False),
@@ -55,12 +62,32 @@ def combo_name(a: str, b: str, rule: str) -> str:
     return f"{a}{'*' if rule == 'product' else '+' if rule == 'mean' else '|' + rule + '|'}{b}"
 
 
+#: the metrics the baseline rule judges (:func:`xai_tutor.evaluation.compare_metrics`): name ->
+#: higher is better (run time and memory are costs, not localisation, and are not judged)
+JUDGED: dict[str, bool] = {k: METRICS[k][1] for k in (
+    "pointing", "mass", "energy", "coverage", "recall", "shape_iou", "deletion", "insertion")}
+
+
 def centre_baseline(shape: tuple[int, int]) -> np.ndarray:
-    """A Gaussian bump at the image centre, ``sigma = min(H, W) / 4``, peak 1 (image-blind)."""
-    h, w = shape
-    yy, xx = np.mgrid[0:h, 0:w]
-    sigma = min(h, w) / 4.0
-    return np.exp(-(((yy - (h - 1) / 2) ** 2 + (xx - (w - 1) / 2) ** 2) / (2 * sigma**2)))
+    """A Gaussian bump at the image centre, ``sigma = min(H, W) / 4``, peak 1 (image-blind);
+    :func:`xai_tutor.evaluation.centre_blob`."""
+    from ..evaluation import centre_blob
+
+    return centre_blob(shape)
+
+
+def scene_seed(seed: int, kind: str, scene_id: str) -> int:
+    """Seed of a scene's random baseline: ``seed * 1000003 + crc32("<kind>/<scene id>")``, the
+    same for every model (and every run with the same ``seed``), different across scenes."""
+    return int(seed) * 1000003 + zlib.crc32(f"{kind}/{scene_id}".encode())
+
+
+def random_baseline(shape: tuple[int, int], seed: int) -> np.ndarray:
+    """Image-blind random map: uniform noise on a :data:`RANDOM_RESOLUTION` grid, resized
+    bilinearly to ``shape`` (:func:`xai_tutor.evaluation.random_map`)."""
+    from ..evaluation import random_map
+
+    return random_map(shape, seed, resolution=RANDOM_RESOLUTION)
 
 
 def check_args(*, samples: Any = 0, kinds: Sequence[str] = DEFAULT_KINDS,
