@@ -283,3 +283,24 @@ def test_slow_methods_stop_after_the_first_scene(tmp_path):
     assert [(r["kind"], r["method"]) for r in result.scores if r["method"] == "gradcam"] == \
         [("single", "gradcam")]
     assert "first scene only" in (tmp_path / "metrics.md").read_text()
+
+
+def test_results_readme_names_the_baselines_and_the_uninformative_metrics(small_run):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "results_readme.py"
+    spec = importlib.util.spec_from_file_location("results_readme", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out, result = small_run
+    text = module.readme(out)
+    assert "`baselines.csv`" in text and "instance energy" in text
+    rows = list(csv.DictReader((out / "baselines.csv").open()))
+    for scope in (ALL, MULTI):
+        bad = [r["metric"] for r in rows
+               if r["scenes"] == scope and r["verdict"] == "uninformative"]
+        where = "all scenes" if scope == ALL else f"the {scope} scenes"
+        assert f"on {where}: {', '.join(bad) if bad else 'none'}" in text
+    for names in failures(result.sanity).values():
+        for name in names:
+            assert f"{name} (fails randomisation: " in text

@@ -49,6 +49,11 @@ def judge(scores: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, ev.Baselin
     return out
 
 
+def scope_text(scope: str) -> str:
+    """``"all scenes"`` or ``"the pair+flock scenes"``, for sentences."""
+    return "all scenes" if scope == ALL else f"the {scope} scenes"
+
+
 def uninformative(judged: Mapping[str, Mapping[str, ev.BaselineComparison]],
                   metrics: Sequence[str], scope: str = ALL) -> list[str]:
     """The ``metrics`` marked uninformative in ``scope`` (none when the scope was not judged)."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .baselines import ALL, MULTI, judge, uninformative
+from .baselines import ALL, MULTI, judge, scope_text, uninformative
 from .report import fmt, mean_se
 from .spec import CENTRE, COMBINATIONS, combo_name
 
@@ -108,7 +108,7 @@ def evaluate_claims(scores: Sequence[Mapping[str, Any]],
         if bad and verdict != "not measured":
             verdict = f"{UNDECIDED} (uninformative metric: {', '.join(bad)})"
             measured += "; " + "; ".join(
-                f"{m} is uninformative on the {scope} scenes ({judged[scope][m].describe()}), "
+                f"{m} is uninformative on {scope_text(scope)} ({judged[scope][m].describe()}), "
                 "so it decides no verdict" for m in bad)
         claims.append({"claim": claim, "measured": measured, "verdict": verdict, "rule": rule})
 
