@@ -52,7 +52,7 @@ def test_imagenet_statistics_are_defined_once() -> None:
 def test_scene_kinds_are_defined_once() -> None:
     from xai_tutor.data import KINDS
     from xai_tutor.experiment import DEFAULT_KINDS
-    from xai_tutor.widgets.explorer import SCENE_KINDS
+    from xai_tutor.widgets.view import SCENE_KINDS
 
     assert DEFAULT_KINDS is KINDS and SCENE_KINDS is KINDS
     for path in sorted(PACKAGE.rglob("*.py")):
