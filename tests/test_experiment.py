@@ -306,3 +306,17 @@ def test_results_readme_names_the_baselines_and_the_uninformative_metrics(small_
     for names in failures(result.sanity).values():
         for name in names:
             assert f"{name} (fails randomisation: " in text
+
+
+def test_a_run_without_curves_sanity_or_multi_instance_scenes(tmp_path):
+    result = run_experiment(models={"svgg": make_small("vgg")}, methods=["gradcam", "gradient"],
+                            kinds=("single",), samples=1, size=(80, 64), out=tmp_path,
+                            curves="none", sanity=False, progress=False)
+    rows = {r["metric"]: r for r in csv.DictReader((tmp_path / "baselines.csv").open())}
+    assert {r["scenes"] for r in rows.values()} == {ALL}  # no pair or flock scene
+    assert rows["deletion"]["verdict"] == rows["insertion"]["verdict"] == "not measured"
+    assert rows["mass"]["verdict"] in ("informative", "uninformative")
+    assert int(rows["mass"]["n"]) == 2
+    assert FLAG not in (tmp_path / "metrics.md").read_text()
+    assert "fail the randomisation" not in (tmp_path / "claims.md").read_text()
+    assert not result.sanity and len(result.baselines) == len(rows)

@@ -64,7 +64,8 @@ def uninformative(judged: Mapping[str, Mapping[str, ev.BaselineComparison]],
 def baseline_rows(judged: Mapping[str, Mapping[str, ev.BaselineComparison]]
                   ) -> list[dict[str, Any]]:
     """Rows of ``baselines.csv``: per scope and metric, the baselines' means, the median
-    method's margin over the centre blob ± SE, its margin over the random map, n, the label."""
+    method's margin over the centre blob ± SE, its margin over the random map, n, the label
+    (``"not measured"`` where no scene has the metric, e.g. curves switched off)."""
     rows = []
     for scope, table in judged.items():
         for metric, c in table.items():
@@ -74,5 +75,5 @@ def baseline_rows(judged: Mapping[str, Mapping[str, ev.BaselineComparison]]
                          "centre_mean": c.centre_mean, "random_mean": c.random_mean,
                          "margin": c.margin, "se": c.se, "n": c.n,
                          "margin_random": rnd[0], "se_random": rnd[1],
-                         "verdict": c.label})
+                         "verdict": c.label if c.n else "not measured"})
     return rows

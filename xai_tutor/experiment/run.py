@@ -57,6 +57,10 @@ class ExperimentResult:
 
 def score_map(model: nn.Module, x: torch.Tensor, sal: np.ndarray, masks: np.ndarray,
                target: int, steps: int, curves: bool) -> dict[str, float]:
+    """Every metric of one map against the explained birds' ``masks``: pointing game (15 px),
+    relevance mass, multi-instance coverage, per-instance energy
+    (:func:`xai_tutor.evaluation.instance_energy`), area recall, shape IoU; deletion and
+    insertion AUC when ``curves`` (NaN otherwise)."""
     pg = ev.pointing_game(sal, masks, 15)
     out = {
         "pointing": float(pg.hit),
