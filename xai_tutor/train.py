@@ -22,7 +22,7 @@ Augmentation (seeded, drawn per image and epoch)
 
 Optimisation
     AdamW (lr ``--lr`` = 2e-3, weight decay 1e-4), batch ``--batch`` = 16, one-cycle learning
-    rate over ``--epochs`` epochs, seeded (``--seed``) shuffling, augmentation and
+    rate over ``--epochs`` = 5 epochs, seeded (``--seed``) shuffling, augmentation and
     initialisation, 2 CPU threads. The scenes are rendered once and shared by the models named
     in ``--model`` (default: both).
 
@@ -38,7 +38,12 @@ Output (never replaces existing weights without ``--force``)
     place; the weights of all models first, ``models.json`` last. Arguments are checked before
     any scene is drawn: a bad one ends the command with exit status 2 and one line.
 
-Example (the committed weights were made with this command, the defaults)::
+Cost: rendering the scenes and their backgrounds runs on one thread, training on ``--threads``;
+``models.json`` records the wall and CPU seconds of each run (``data_seconds``,
+``data_cpu_seconds``, ``train_seconds``, ``train_cpu_seconds``); ``--cache`` keeps the rendered
+scenes for the next run.
+
+Example (the defaults; ``data/models/README.md`` says how the committed weights were made)::
 
     python -m xai_tutor.train --out data/models --force --no-progress
 
@@ -347,7 +352,10 @@ def train_model(name: str, args: argparse.Namespace, data: dict) -> tuple[dict, 
 def _atomic_write(path: Path, write) -> None:
     """Call ``write(fh)`` on a temporary file beside ``path``, then rename it to ``path``."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -464,7 +472,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mix", type=float, nargs=3, default=(0.75, 0.15, 0.10),
                         metavar=("SINGLE", "PAIR", "FLOCK"), help="shares of scene kinds")
     parser.add_argument("--val", type=int, default=96, help="held-out single scenes")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--erase", type=float, default=0.5,
