@@ -45,8 +45,9 @@ def test_held_out_accuracy_at_scene_size(name, held_out):
 def test_pair_scenes_rank_the_birds_that_are_there(name):
     """Trained with some pair / flock scenes (split targets), the models rank present birds high.
 
-    Measured on 24 pairs: tiny_resnet has both species in its top 3 on 100 %, tiny_vgg on 33 %
-    (its top 1 is one of the two on 71 %); the test asks for less than that on 12 pairs.
+    On 12 pairs: the top 1 is one of the two species on >= 50 %; for tiny_resnet both species
+    are in its top 3 on >= 80 % (the tiny_vgg of commit 4aa4435 managed 33 % on 24 pairs, so
+    that is not asked of tiny_vgg).
     """
     model = load_model(name)
     top1, both = [], []
