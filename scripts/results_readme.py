@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -65,13 +66,17 @@ def readme(folder: Path) -> str:
     verdicts = [f"| {c['claim']} | **{c['verdict']}** |" for c in claims]
     skipped = "".join(f"\n- {s}" for s in run.get("skipped", [])) or "\n- none"
     models = " ".join(run["models"])
+    preset = run.get("preset", "default")
+    preset_arg = f" --preset {preset}" if preset != "default" else ""
+    estimate = (f" (estimated beforehand from the probe: {run['estimated_seconds']:.0f} s)"
+                if "estimated_seconds" in run else "")
     return f"""# Results of the paper's experiment (Section 4), measured
 
-Produced by `xai-tutor experiment` (`xai_tutor/experiment.py`); this page by
+Produced by `xai-tutor experiment` (`xai_tutor/experiment/`); this page by
 `python scripts/results_readme.py results`. Regenerate everything with
 
 ```
-xai-tutor experiment --models {models} --out results
+xai-tutor experiment --models {models}{preset_arg} --out results --force
 python scripts/results_readme.py results
 ```
 
@@ -80,7 +85,7 @@ This run: models {', '.join(run['models'])}; {len(run['methods'])} methods; scen
 per kind (the canonical scene + {run['samples']} generated); deletion/insertion curves with
 {run['steps']} steps on the {run['curves']} scenes; expensive methods on the {run['expensive']}
 scenes; torch {run['torch']}, {run['threads']} threads; **{run['seconds']:.0f} s** wall time on a
-2-core machine. Skipped:{skipped}
+2-core machine{estimate}. Skipped:{skipped}
 
 ## Files
 
@@ -110,5 +115,7 @@ The paper's claims (the rules and the measured numbers are in `claims.md`):
 
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "results")
-    (target / "README.md").write_text(readme(target))
+    partial = target / ".README.md.partial"
+    partial.write_text(readme(target))
+    os.replace(partial, target / "README.md")  # never a half-written page
     print(f"wrote {target / 'README.md'}")

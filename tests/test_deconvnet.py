@@ -127,6 +127,7 @@ def test_ties_in_max_pooling_use_the_same_switch_as_autograd() -> None:
     assert torch.isfinite(p).all()
 
 
+@pytest.mark.slow
 def test_torchvision_vgg16_projection_matches_the_registry_method() -> None:
     torch.manual_seed(0)
     model = torchvision.models.vgg16(weights=None).eval()

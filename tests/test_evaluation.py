@@ -306,7 +306,8 @@ def test_parameterised_layers(small_resnet):
 def test_measure_sees_tensor_memory():
     def allocate():
         t = torch.ones(4096, 4096)  # 64 MiB, alive until return
-        time.sleep(0.05)  # RSS is sampled every millisecond: give the sampler time to see it
+        time.sleep(0.2)  # RSS is sampled every millisecond: give the sampler (a thread that a
+        # loaded machine may schedule late) time to see it
         return float(t[0, 0])
 
     c = measure(allocate)

@@ -36,6 +36,7 @@ def small_run(tmp_path_factory):
     return out, result
 
 
+@pytest.mark.slow
 def test_files_written_and_readable(small_run):
     out, result = small_run
     for name in ("scores.csv", "metrics.csv", "metrics.md", "timing.csv", "claims.csv",
@@ -136,10 +137,11 @@ def test_cli_reports_bad_input(tmp_path, capsys):
     assert main(["experiment", "--methods", "nosuch", "--out", str(tmp_path),
                  "--no-progress"]) == 2
     assert "unknown method" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["experiment", "--samples", "-1"])
+    assert main(["experiment", "--samples", "-1", "--out", str(tmp_path)]) == 2
+    assert "--samples must be" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_end_to_end_on_a_course_model(tmp_path, capsys):
     out = Path(tmp_path) / "res"
     status = main(["experiment", "--models", "tiny_resnet", "--methods", "gradcam", "cam",

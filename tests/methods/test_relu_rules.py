@@ -110,6 +110,7 @@ def _torchvision(name: str) -> nn.Module:
     return getattr(torchvision.models, name)(weights=None).eval()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,size", [("vgg16", 32), ("resnet18", 48)])
 def test_all_pixel_methods_agree_with_captum_on_torchvision(name: str, size: int) -> None:
     model = _torchvision(name)

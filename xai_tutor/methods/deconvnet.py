@@ -54,6 +54,7 @@ from ..explanation import Explanation
 from ..hooks import forward_hooks, model_guard
 from .base import check_images, register, resolve_target
 from .gradient import pixel_explanation
+from .params import reduce_param
 
 __all__ = [
     "deconvnet",
@@ -461,6 +462,7 @@ def project(
     "pixel",
     "DeconvNet (Zeiler & Fergus 2014) as a modified backward: ReLUs pass back max(signal, 0), "
     "ignoring the forward mask; unpooling by switches and transposed filters come from autograd",
+    params=(reduce_param(),),
 )
 def deconvnet(
     model: nn.Module,

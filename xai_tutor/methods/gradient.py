@@ -42,6 +42,7 @@ from torch import nn
 from ..explanation import Explanation, normalise_per_image, pixel_map
 from ..hooks import model_guard
 from .base import check_images, register, resolve_target
+from .params import Param, reduce_param
 from .relu_rules import relu_rule
 
 __all__ = ["input_gradient", "pixel_explanation", "gradient", "check_pixel_layer"]
@@ -130,6 +131,11 @@ def pixel_explanation(
     "gradient",
     "pixel",
     "Gradient saliency (Simonyan et al. 2013): d y_c / d x, max |.| over colour channels",
+    params=(
+        Param("times_input", "bool", doc="gradient x input instead of the gradient",
+              explorer=True),
+        reduce_param(),
+    ),
 )
 def gradient(
     model: nn.Module,

@@ -29,6 +29,7 @@ from torch import nn
 from ..explanation import Explanation
 from .base import register
 from .gradient import pixel_explanation
+from .params import reduce_param
 
 __all__ = ["guided_backprop"]
 
@@ -38,6 +39,7 @@ __all__ = ["guided_backprop"]
     "pixel",
     "Guided backpropagation (Springenberg et al. 2015): gradient with only positive signals "
     "passed back through ReLUs where the forward input was positive",
+    params=(reduce_param(),),
 )
 def guided_backprop(
     model: nn.Module,

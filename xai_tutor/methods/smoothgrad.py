@@ -42,7 +42,6 @@ Example::
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,6 +52,7 @@ from ..explanation import Explanation, normalise_per_image, pixel_map
 from ..hooks import model_guard
 from .base import METHODS, check_images, register, resolve_target
 from .base import progress as progress_iter
+from .params import Param, batch_param, samples_param, seed_param, sigma_param
 
 __all__ = ["smoothgrad", "noise_scale", "noise_generator", "draw_noise"]
 
@@ -82,6 +82,38 @@ def _check_params(n: Any, sigma: Any, batch_size: Any, seed: Any, generator: Any
         raise TypeError(f"generator must be a torch.Generator or None; got {generator!r}")
 
 
+# ---- declarations checked by explain (see xai_tutor.methods.params)
+
+
+def _check_base(base: Any) -> str:
+    if not isinstance(base, str) or base == "smoothgrad" or base not in METHODS:
+        known = ", ".join(sorted(m for m in METHODS if m != "smoothgrad"))
+        raise ValueError(f"must be a registered method other than smoothgrad ({known}); "
+                         f"got {base!r}")
+    return base
+
+
+def _check_generator(generator: Any) -> torch.Generator:
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"must be a torch.Generator or None; got {generator!r}")
+    return generator
+
+
+def _seed_or_generator(method: str, params: dict[str, Any]) -> None:
+    if params.get("seed") is not None and params.get("generator") is not None:
+        raise ValueError(f"{method}: pass either seed or generator, not both (seed=None to use "
+                         "the generator)")
+
+
+def _base_params(method: str, params: dict[str, Any], extras: dict[str, Any]) -> dict[str, Any]:
+    """Keywords for the base method: checked against the base's own declarations."""
+    base = params.get("base", "gradient")
+    try:
+        return METHODS[base].validate(extras)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"{method} with base={base!r}: {err}") from None
+
+
 def noise_generator(seed: int | None) -> torch.Generator | None:
     """The generator the noise is drawn from: a CPU generator seeded with ``seed``, whatever the
     model's device (``None``: torch's global CPU generator)."""
@@ -103,6 +135,21 @@ def draw_noise(
     "pixel",
     "SmoothGrad (Smilkov et al. 2017): any gradient method averaged over noisy copies of the image",
     expensive=True,
+    params=(
+        Param("base", "object", check_fn=_check_base, explorer=True,
+              choices=("gradient", "guided_backprop", "deconvnet"),
+              doc="registry name of the method whose maps are averaged (not smoothgrad)"),
+        samples_param(),
+        sigma_param(),
+        batch_param("noisy copies per forward/backward pass"),
+        seed_param(),
+        Param("generator", "object", optional=True, check_fn=_check_generator,
+              doc="a torch.Generator to draw the noise from instead of seed"),
+    ),
+    progress=True,
+    cost="n passes",
+    relations=_seed_or_generator,
+    extra=_base_params,
 )
 def smoothgrad(
     model: nn.Module,
@@ -148,7 +195,7 @@ def smoothgrad(
     x = check_images(images).detach()
     info = METHODS[base]
     call_params = dict(base_params)
-    if "progress" in inspect.signature(info.fn).parameters:
+    if info.accepts_progress:
         call_params["progress"] = False
     if seed is not None:
         generator = noise_generator(seed)

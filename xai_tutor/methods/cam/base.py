@@ -48,6 +48,7 @@ from torch import nn
 
 from ...explanation import Explanation, normalise_per_image, upsample_map
 from ...hooks import capture, find_layer, model_guard
+from ...numerics import safe_divide
 from ..base import check_images, default_layer, resolve_target
 
 __all__ = [
@@ -113,12 +114,6 @@ def check_positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive int; got {value!r}")
     return value
-
-
-def safe_divide(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
-    """``num / den`` where ``den != 0`` and 0 elsewhere (no NaN, no inf, gradients safe)."""
-    ok = den != 0
-    return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
 
 
 def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -37,6 +37,9 @@ above before the final min-max scaling; ``layer`` is not used.
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> terms = fullgrad_terms(net, x)      # completeness check
     >>> biases = sum(t.flatten(1).sum(1) for _, t in terms.bias_terms)
     >>> total = terms.input_term.sum((1, 2, 3)) + biases
@@ -55,6 +58,7 @@ from torch import nn
 
 from ...explanation import Explanation, normalise_per_image
 from ..base import check_images, register, resolve_target
+from ..params import variant_param
 from .base import Target, check_choice, check_device, model_guard
 
 __all__ = ["fullgrad", "fullgrad_terms", "FullGradTerms", "bias_layers", "effective_bias"]
@@ -189,6 +193,9 @@ def _resize(maps: torch.Tensor, size: tuple[int, int], variant: str) -> torch.Te
     "fullgrad",
     "cam",
     "FullGrad (Srinivas & Fleuret 2019): input-gradient plus bias-gradients of every layer",
+    params=(variant_param(VARIANTS, "normalise each bias term per layer (official) or per "
+                          "channel (pytorch-grad-cam)"),),
+    takes_layer=False,
 )
 def fullgrad(
     model: nn.Module,

@@ -30,6 +30,9 @@ normalised saliency is identical, so only the plain-logit form is implemented.
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> e = xai_tutor.explain(net, x, "gradcampp", layer="layer4")
 """
 
@@ -40,6 +43,7 @@ from torch import nn
 
 from ...explanation import Explanation
 from ..base import register
+from ..params import variant_param
 from .base import (
     Target,
     cam_explanation,
@@ -98,6 +102,7 @@ def derivative_weights(
     "gradcampp",
     "cam",
     "Grad-CAM++ (Chattopadhyay et al. 2018): pixel-weighted positive gradients",
+    params=(variant_param(VARIANTS, "weights as in the paper or as in pytorch-grad-cam"),),
 )
 def gradcampp(
     model: nn.Module,

@@ -37,6 +37,9 @@ the rest the fastest way for the device:
 The layout and batch size change no value beyond float rounding.
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> e = xai_tutor.explain(net, x, "scorecam", layer="layer4")   # batch size chosen
 """
 
@@ -51,6 +54,7 @@ from torch import nn
 from ...explanation import Explanation
 from ..base import progress as progress_bar
 from ..base import register
+from ..params import batch_param, variant_param
 from .base import (
     Target,
     cam_explanation,
@@ -127,6 +131,14 @@ def distinct_channels(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "cam",
     "Score-CAM (Wang et al. 2020): channels weighted by the class score of the masked image",
     expensive=True,
+    params=(
+        variant_param(VARIANTS, "score of each masked image: class probability as published, "
+                      "or pytorch-grad-cam's softmax over channels"),
+        batch_param("masked images per forward pass (None: chosen from the model, input size "
+                    "and device)", explorer=True, optional=True),
+    ),
+    progress=True,
+    cost="per channel",
 )
 def scorecam(
     model: nn.Module,

@@ -30,6 +30,9 @@ and the clean image.
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> e = xai_tutor.explain(net, x, "smoothgradcampp", n=16, sigma=0.15, seed=0)
 """
 
@@ -41,6 +44,7 @@ from torch import nn
 from ...explanation import Explanation
 from ..base import progress as progress_bar
 from ..base import register
+from ..params import Param, batch_param, samples_param, seed_param, sigma_param, variant_param
 from ..smoothgrad import draw_noise, noise_generator, noise_scale
 from .base import (
     Target,
@@ -63,6 +67,19 @@ AVERAGES = ("derivatives", "gradient")
     "cam",
     "Smooth Grad-CAM++ (Omeiza et al. 2019): Grad-CAM++ on gradients averaged over noisy copies",
     expensive=True,
+    params=(
+        samples_param("noisy copies per image"),
+        sigma_param(),
+        batch_param("noisy copies per forward/backward pass"),
+        seed_param(),
+        variant_param(VARIANTS, "Grad-CAM++ division: as in the paper or grad-cam's (+1e-6)",
+                      explorer=False),
+        Param("average", "choice", choices=AVERAGES, explorer=True,
+              doc="what is averaged over the noisy copies: each derivative order (the paper's "
+                  "Section 3) or the gradient, then raised to powers"),
+    ),
+    progress=True,
+    cost="n passes",
 )
 def smoothgradcampp(
     model: nn.Module,
