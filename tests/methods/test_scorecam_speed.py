@@ -68,3 +68,17 @@ def test_batch_rule_and_auto_equals_explicit() -> None:
     for batch_size in (1, 3):
         e = xai_tutor.explain(model, x, "scorecam", batch_size=batch_size, progress=False)
         torch.testing.assert_close(e.attribution, auto.attribution, rtol=0, atol=1e-12)
+
+
+def test_cpu_probe_picks_8_or_32_and_changes_no_value() -> None:
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(3, 400, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                          nn.Flatten(), nn.Linear(400, 3)).double().eval()
+    x = small_input(1, 8, torch.float64, seed=3)
+    forwards = []
+    model[0].register_forward_pre_hook(lambda m, args: forwards.append(args[0].shape[0]))
+    e = xai_tutor.explain(model, x, "scorecam", layer="1", progress=False)
+    assert e.params["batch"] in (8, 32)
+    assert forwards[1:5] == [8, 8, 32, 32]  # after the clean pass: the probe, real work
+    ref = xai_tutor.explain(model, x, "scorecam", layer="1", batch_size=400, progress=False)
+    torch.testing.assert_close(e.attribution, ref.attribution, rtol=0, atol=1e-12)

@@ -193,8 +193,8 @@ def _resize(maps: torch.Tensor, size: tuple[int, int], variant: str) -> torch.Te
     "fullgrad",
     "cam",
     "FullGrad (Srinivas & Fleuret 2019): input-gradient plus bias-gradients of every layer",
-    params=(variant_param(VARIANTS, "normalise each bias term per layer (official) or per "
-                          "channel (pytorch-grad-cam)"),),
+    params=(variant_param(VARIANTS, "authors' code (per layer, align_corners=True), per layer "
+                          "with align_corners=False, or per channel (pytorch-grad-cam)"),),
     takes_layer=False,
 )
 def fullgrad(

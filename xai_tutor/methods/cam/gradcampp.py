@@ -102,7 +102,8 @@ def derivative_weights(
     "gradcampp",
     "cam",
     "Grad-CAM++ (Chattopadhyay et al. 2018): pixel-weighted positive gradients",
-    params=(variant_param(VARIANTS, "weights as in the paper or as in pytorch-grad-cam"),),
+    params=(variant_param(VARIANTS, "weights as in the paper (Eq. 19), pytorch-grad-cam (+1e-6) "
+                          "or the authors' code (alphas normalised per channel)"),),
 )
 def gradcampp(
     model: nn.Module,

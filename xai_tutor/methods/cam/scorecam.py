@@ -25,11 +25,14 @@ the rest the fastest way for the device:
   min-max scaling at the layer's resolution (``A_j = a A_i + b`` with ``a > 0`` gives the same
   mask), whose score is then shared;
 * ``batch_size=None`` (default) picks the number of masked images per forward pass from the
-  device and the image size (:func:`auto_batch`): on the CPU, channels-last batches of 32 images
-  up to 256 x 256 pixels and of 8 above (2 cores: per masked image, ResNet18 at 112 px 55 ms
-  against 128 ms at batch 8, VGG11 at 112 px 139 against 272, ResNet18 at 224 px 187 against
-  429; ``benchmarks/RESULTS.md``); on a GPU, ``2**24 / (H W)`` images (256 at 224 x 224), in the
-  default layout. An explicit ``batch_size`` is used as given.
+  model, the device and the image size. On the CPU, in channels-last layout, a short probe on
+  the first masked images (real work, nothing thrown away) times batches of 8 and of 32 and keeps
+  the faster: which one wins depends on the model's activation sizes and the CPU's caches
+  (2 loaded cores, per masked image: ResNet18 at 112 px 55 ms at batch 32 against 128 ms at 8,
+  ResNet18 at 224 px 187 against 429, while ResNet50 at 224 px was measured faster at 8).
+  With fewer than 320 masked images, and on a GPU, a rule (:func:`auto_batch`): on the CPU 32
+  up to 256 x 256 pixels and 8 above; on a GPU ``2**24 / (H W)`` images (256 at 224 x 224) in
+  the default layout. An explicit ``batch_size`` is used as given.
 
 The layout and batch size change no value beyond float rounding.
 Example::
@@ -41,6 +44,8 @@ Example::
 """
 
 from __future__ import annotations
+
+import time
 
 import torch
 import torch.nn.functional as F
@@ -83,6 +88,28 @@ def auto_batch(images: torch.Tensor) -> tuple[int, bool]:
     if images.device.type != "cpu":
         return max(16, min(256, 2**24 // pixels)), False
     return (32 if pixels <= 256 * 256 else 8), True
+
+
+_PROBE = (8, 8, 32, 32)  # CPU batch sizes tried on the first masked images (real work)
+
+
+def _probe(first: tuple[int, torch.Tensor], score, default: int) -> tuple[int, tuple]:
+    """On the CPU, run the first masked images of image ``first[0]`` in batches of 8 and of 32
+    (two each; the second of each is timed, the first pays for one-time set-up) and return the
+    faster batch size with the channels still to do. Too few channels: ``default``, nothing run.
+    """
+    b, reps = first
+    if len(reps) < 4 * sum(_PROBE):
+        return default, first
+    per_image: dict[int, float] = {}
+    start = 0
+    for i, size in enumerate(_PROBE):
+        t0 = time.perf_counter()
+        score(b, reps[start : start + size])
+        if i % 2:
+            per_image[size] = (time.perf_counter() - t0) / size
+        start += size
+    return min(per_image, key=per_image.get), (b, reps[start:])
 
 
 def distinct_channels(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,19 +172,8 @@ def scorecam(
         flat = act.reshape(batch_count, channels, -1)
         varying = flat.amax(dim=2) > flat.amin(dim=2)
         scores = torch.zeros(batch_count, channels, dtype=run.score.dtype, device=x.device)
-        jobs, shared = [], []
-        for b in range(batch_count):
-            ks = torch.nonzero(varying[b]).flatten()
-            if len(ks):
-                rows, inverse = distinct_channels(act[b, ks])
-                reps = ks[rows]
-                shared.append((b, ks, reps, inverse))
-                jobs += [(b, reps[i : i + batch]) for i in range(0, len(reps), batch)]
-            if variant != "paper" and not bool(varying[b].all()):
-                # every constant channel masks the image to zeros: one forward serves them all
-                logits = model(torch.zeros_like(x[b : b + 1]))
-                scores[b, ~varying[b]] = logits[0, run.target[b]]
-        for b, ks in progress_bar(jobs, progress, "Score-CAM", len(jobs)):
+
+        def score(b: int, ks: torch.Tensor) -> None:
             masks = channel_masks(act[b, ks], size, align_corners=variant != "paper")
             masked = x[b : b + 1] * masks
             if channels_last:
@@ -167,6 +183,23 @@ def scorecam(
                 scores[b, ks] = torch.softmax(logits, dim=1)[:, run.target[b]]
             else:
                 scores[b, ks] = logits[:, run.target[b]]
+
+        todo, shared = [], []
+        for b in range(batch_count):
+            ks = torch.nonzero(varying[b]).flatten()
+            if len(ks):
+                rows, inverse = distinct_channels(act[b, ks])
+                shared.append((b, ks, ks[rows], inverse))
+                todo.append((b, ks[rows]))
+            if variant != "paper" and not bool(varying[b].all()):
+                # every constant channel masks the image to zeros: one forward serves them all
+                logits = model(torch.zeros_like(x[b : b + 1]))
+                scores[b, ~varying[b]] = logits[0, run.target[b]]
+        if batch_size is None and x.device.type == "cpu" and todo:
+            batch, todo[0] = _probe(todo[0], score, batch)
+        jobs = [(b, reps[i : i + batch]) for b, reps in todo for i in range(0, len(reps), batch)]
+        for b, ks in progress_bar(jobs, progress, "Score-CAM", len(jobs)):
+            score(b, ks)
         for b, ks, reps, inverse in shared:  # channels with the same mask share its score
             scores[b, ks] = scores[b, reps][inverse]
         weights = torch.softmax(scores, dim=1) if variant != "paper" else scores

@@ -72,7 +72,8 @@ AVERAGES = ("derivatives", "gradient")
         sigma_param(),
         batch_param("noisy copies per forward/backward pass"),
         seed_param(),
-        variant_param(VARIANTS, "Grad-CAM++ division: as in the paper or grad-cam's (+1e-6)",
+        variant_param(VARIANTS, "Grad-CAM++'s variant: the paper, grad-cam's +1e-6 or the "
+                      "authors' per-channel normalisation",
                       explorer=False),
         Param("average", "choice", choices=AVERAGES, explorer=True,
               doc="what is averaged over the noisy copies: each derivative order (the paper's "
