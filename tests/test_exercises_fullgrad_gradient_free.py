@@ -152,12 +152,12 @@ def test_postprocess_matches_a_loop_and_the_library(resnet64):
     summed = torch.zeros(1, 4, 5, dtype=torch.float64)
     for k in range(3):
         summed[0] += (t[0, k] - low) / (high - low + 1e-6)
-    ref = F.interpolate(summed[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
+    # the authors' code (idiap/fullgrad-saliency) resizes with align_corners=True
+    ref = F.interpolate(summed[:, None], size=size, mode="bilinear", align_corners=True)[:, 0]
     torch.testing.assert_close(ex_fg._expected_postprocess(term, size), ref)
-    from xai_tutor.methods.cam.fullgrad import _postprocess
+    from xai_tutor.methods.cam.fullgrad import _postprocess, _resize
 
-    lib = F.interpolate(_postprocess(term, "layer")[:, None], size=size, mode="bilinear",
-                        align_corners=False)[:, 0]
+    lib = _resize(_postprocess(term, "authors"), size, "authors")
     torch.testing.assert_close(lib, ref)
 
 
@@ -171,7 +171,7 @@ def test_postprocess_check_diagnoses():
     a = term.abs()
 
     def up(m, **kw):
-        kw = kw or {"mode": "bilinear", "align_corners": False}
+        kw = kw or {"mode": "bilinear", "align_corners": True}
         return F.interpolate(m[:, None], size=size, **kw)[:, 0]
 
     def layer_scale(t):
@@ -186,8 +186,8 @@ def test_postprocess_check_diagnoses():
         "\"channel\" variant": up(channel_scale(a).sum(dim=1)),
         "averaged": up(layer_scale(a).mean(dim=1)),
         "summed the channels first": up(layer_scale(a.sum(dim=1, keepdim=True)).sum(dim=1)),
-        "align_corners=True": up(layer_scale(a).sum(dim=1), mode="bilinear",
-                                 align_corners=True),
+        "align_corners=False": up(layer_scale(a).sum(dim=1), mode="bilinear",
+                                  align_corners=False),
         "nearest": up(layer_scale(a).sum(dim=1), mode="nearest"),
     }
     for words, value in slips.items():

@@ -14,12 +14,12 @@ float64 on a copy of the model, with plain forward hooks and ``torch.autograd.gr
 
       T = b * dy/dz                     (1, C, h, w)
 
-* FullGrad's post-processing of a term (the official ``"layer"`` variant)::
+* FullGrad's post-processing of a term (the authors' code, ``variant="authors"``)::
 
       psi(T) = upsample( sum_channels (|T| - min) / (max - min + 1e-6) )     (1, H, W)
 
   with ``min`` / ``max`` over all channels and positions of the image and bilinear upsampling
-  (``align_corners=False``).
+  with ``align_corners=True`` (as in idiap/fullgrad-saliency).
 
 Each check accepts a right answer first, then names the typical slip (``beta`` alone, the square
 root forgotten, ``gamma`` forgotten, the gradient without the bias, ``beta`` instead of the
@@ -145,7 +145,7 @@ def _channel_scale(t: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
 
 
 def _up(m: torch.Tensor, size: tuple[int, int], mode: str = "bilinear",
-        align_corners: bool | None = False) -> torch.Tensor:
+        align_corners: bool | None = True) -> torch.Tensor:
     if mode == "nearest":
         return F.interpolate(m[:, None], size=size, mode="nearest")[:, 0]
     return F.interpolate(m[:, None], size=size, mode=mode, align_corners=align_corners)[:, 0]
@@ -253,18 +253,18 @@ def check_postprocess(got: Any, term: torch.Tensor, size: Any) -> Feedback:
                                                  "them."),
         (_up(_layer_scale(a.sum(dim=1, keepdim=True)).sum(dim=1), size),
          "you summed the channels first and scaled afterwards; scale |T| first, then sum."),
-        (_up(_layer_scale(a).sum(dim=1), size, "bilinear", True),
-         "bilinear with align_corners=True: use align_corners=False (what OpenCV's resize and "
-         "the library do)."),
+        (_up(_layer_scale(a).sum(dim=1), size, "bilinear", False),
+         "bilinear with align_corners=False: that is variant='layer' (OpenCV-style resizing); "
+         "the authors' code upsamples with align_corners=True."),
         (_up(_layer_scale(a).sum(dim=1), size, "nearest", None),
-         "nearest-neighbour upsampling: use mode='bilinear', align_corners=False."),
+         "nearest-neighbour upsampling: use mode='bilinear', align_corners=True."),
     ]
     return check_with_slips("psi", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
                             precision=term.dtype,
                             hints={"shape": f"upsample to the image size: shape (1, {size[0]}, "
                                             f"{size[1]}) with F.interpolate(m[:, None], "
                                             "size=..., mode='bilinear', "
-                                            "align_corners=False)[:, 0].",
+                                            "align_corners=True)[:, 0].",
                                    "values": "psi = upsample(sum_c (|T| - min) / "
                                              "(max - min + 1e-6))."})
 
