@@ -9,7 +9,6 @@ gets its own message; every registered solution passes its own check on small se
 from __future__ import annotations
 
 import copy
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -431,17 +430,3 @@ def test_bad_input_gives_clear_errors(vgg, x16):
     with pytest.raises(ValueError, match=r"\(H, W\)"):
         ex_gf.check_score_masks(torch.zeros(1), torch.zeros(1, 2, 3, 3), 5)
 
-
-# ----------------------------------------------------------------------------- generator
-
-
-def test_notebooks_09_10_match_their_generator(tmp_path: Path) -> None:
-    script = ROOT / "scripts" / "build_notebooks_09_10.py"
-    spec = importlib.util.spec_from_file_location("build_notebooks_09_10", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for path in module.main(tmp_path):
-        committed = ROOT / "notebooks" / path.name
-        assert committed.read_text(encoding="utf-8") == path.read_text(encoding="utf-8"), (
-            f"{path.name} differs from what {script.name} generates; edit the script and run "
-            f"`python scripts/{script.name}`")
