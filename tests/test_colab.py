@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
+import tomllib
 from packaging.requirements import Requirement
 
 from xai_tutor import colab
