@@ -42,6 +42,7 @@ Example::
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import torch
@@ -266,7 +267,7 @@ def _announce(path: Path) -> None:
         _ANNOUNCED.append(True)
         size = path.stat().st_size / 1e6
         print(f"Loading EfficientNet-Lite0 ImageNet weights ({size:.0f} MB) from {path}",
-              flush=True)
+              file=sys.stderr, flush=True)
 
 
 def load_efficientnet_lite0(

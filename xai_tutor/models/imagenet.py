@@ -112,6 +112,7 @@ def announce(name: str, cached: bool) -> None:
     """Say, once per process and model, which weight file is loaded (or downloaded) and how big.
 
     Loading VGG16's 528 MB takes seconds on a laptop; a download shows torch's progress bar too.
+    The line goes to stderr, as torch's own download messages do.
     """
     if name in _ANNOUNCED:
         return
@@ -122,7 +123,7 @@ def announce(name: str, cached: bool) -> None:
         line = f"Loading {_LABELS[name]} ImageNet weights ({size:.0f} MB) from {path}"
     else:
         line = f"Downloading {_LABELS[name]} ImageNet weights to {path}"
-    print(line, file=sys.stdout, flush=True)
+    print(line, file=sys.stderr, flush=True)
 
 
 def load_imagenet_model(name: str) -> nn.Module:
