@@ -25,6 +25,7 @@ Usage::
 
     python benchmarks/bench_allocator.py                 # both works, 2 rounds
     python benchmarks/bench_allocator.py --work forward --rounds 3
+    python benchmarks/bench_allocator.py --work scorecam --scorecam-layer blocks.15 --rounds 1
 """
 
 from __future__ import annotations
@@ -49,11 +50,12 @@ _CHILD = r"""
 import json, resource, statistics, sys, time
 import torch
 import xai_tutor
-work = sys.argv[1]
+work, layer = sys.argv[1], (sys.argv[2] or None)
 if work == "scorecam":
     model = xai_tutor.load_model("efficientnet_lite0")
     x, _ = xai_tutor.load_image(xai_tutor.make_scene("single", seed=0).image)
-    call = lambda: xai_tutor.explain(model, x, "scorecam", variant="paper", progress=False)
+    call = lambda: xai_tutor.explain(model, x, "scorecam", layer=layer, variant="paper",
+                                     progress=False)
     repeats, per = 1, 1
 else:
     import torchvision
@@ -78,12 +80,12 @@ print(json.dumps({"seconds": statistics.median(times), "cpu": statistics.median(
 """
 
 
-def run_case(work: str, setup: str) -> tuple[float, float, float]:
+def run_case(work: str, setup: str, layer: str = "") -> tuple[float, float, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     env.pop("XAI_TUTOR_MALLOPT", None)
     env.update(SETUPS[setup])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    out = subprocess.run([sys.executable, "-c", _CHILD, work], env=env, check=True,
+    out = subprocess.run([sys.executable, "-c", _CHILD, work, layer], env=env, check=True,
                          capture_output=True, text=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     return float(result["seconds"]), float(result["cpu"]), float(result["faults"])
@@ -93,6 +95,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", choices=["scorecam", "forward", "both"], default="both")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--scorecam-layer", default="",
+                        help="Score-CAM layer of EfficientNet-Lite0 (default: head.2, 1280 "
+                             "channels; blocks.15 has 320)")
     args = parser.parse_args(argv)
     works = ["scorecam", "forward"] if args.work == "both" else [args.work]
     best: dict[str, dict[str, float]] = {w: {} for w in works}
@@ -101,7 +106,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     for r in range(args.rounds):
         for work in works:
             for setup in SETUPS:
-                seconds, cpu, flt = run_case(work, setup)
+                seconds, cpu, flt = run_case(work, setup, args.scorecam_layer)
                 print(f"round {r + 1}  {work:8s}  {setup:18s}  wall {seconds:8.4f} s  "
                       f"CPU {cpu:8.4f} s  page faults {flt:9.0f}", flush=True)
                 faults[work][setup] = min(flt, faults[work].get(setup, float("inf")))
