@@ -20,8 +20,8 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 export MALLOC_MMAP_THRESHOLD_ ?= 33554432
 export MALLOC_TRIM_THRESHOLD_ ?= 268435456
 
-.PHONY: install install-test lab test test-offline test-imagenet lint experiment benchmark \
-	benchmark-allocator clean
+.PHONY: install install-test lab test test-offline test-imagenet test-fast lint experiment \
+	benchmark benchmark-allocator notebooks editions site guide clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,32 +42,60 @@ lab: install
 	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) $(ROOT_FLAG) \
 		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_welcome.ipynb
 
-PYTEST_NB := -m pytest --nbval-lax --nbval-current-env --durations=25
-
-# Two passes so that the result never depends on the weights a machine has cached:
-# 1. the tests and every notebook on the offline trio (XAI_TUTOR_MODELS=offline);
-# 2. every notebook, the explorer and a short experiment on the ImageNet trio (VGG16, ResNet18,
-#    ResNet50) with stand-in weights: seeded random weights under torchvision's file names,
-#    written by scripts/standin_weights.py into a temporary TORCH_HOME that is removed afterwards.
-test: install-test
-	$(VENV)/bin/ruff check xai_tutor tests benchmarks
+# The whole suite: lint, the notebook pairs, both editions, the course site (executes the teacher
+# edition), then two passes so that the result never depends on the weights a machine has cached:
+# 1. test-offline: the unit tests, the docstring examples and every notebook of the teacher edition
+#    under nbval (strict exercise checks, see conftest.py) on the offline trio;
+# 2. test-imagenet: every notebook of the teacher edition, the explorer and a short experiment on
+#    the ImageNet trio (VGG16, ResNet18, ResNet50) with stand-in weights: seeded random weights
+#    under torchvision's file names, written by scripts/standin_weights.py into a temporary
+#    TORCH_HOME that is removed afterwards.
+test: install-test lint editions site
 	$(MAKE) --no-print-directory test-offline
 	$(MAKE) --no-print-directory test-imagenet
 
-test-offline: install-test
-	XAI_TUTOR_MODELS=offline $(PY) $(PYTEST_NB) -m "not imagenet" tests notebooks
+test-offline: install-test editions
+	XAI_TUTOR_MODELS=offline XAI_TUTOR_SITE=build/site $(PY) -m pytest tests build/teacher \
+		xai_tutor --doctest-modules -m "not imagenet" --nbval-lax --nbval-current-env --durations=25
 
-test-imagenet: install-test
+test-imagenet: install-test editions
 	home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
 	$(PY) scripts/standin_weights.py "$$home" && \
 	XAI_TUTOR_MODELS=imagenet TORCH_HOME="$$home" XAI_TUTOR_STANDIN_HOME="$$home" \
-		$(PY) $(PYTEST_NB) tests/test_imagenet_trio.py notebooks
+		$(PY) -m pytest tests/test_imagenet_trio.py build/teacher --nbval-lax --nbval-current-env \
+		--durations=25
+
+# The quick loop while editing (under 2 minutes): unit tests and docstring examples, without the
+# notebooks, the browser, the ImageNet trio and the tests marked slow.
+test-fast: install-test
+	XAI_TUTOR_MODELS=offline $(PY) -m pytest tests xai_tutor --doctest-modules \
+		-m "not slow and not browser and not imagenet" -q
 
 lint: install-test
-	$(VENV)/bin/ruff check xai_tutor tests benchmarks
+	$(VENV)/bin/ruff check xai_tutor tests benchmarks scripts
+	$(PY) scripts/notebooks.py check
+
+# notebooks/NN_slug.md is the source: after editing it outside JupyterLab, update the .ipynb.
+notebooks: install-test
+	$(PY) scripts/notebooks.py sync
+
+# build/student (solutions removed) and build/teacher (solutions shown) from notebooks/*.md.
+editions: install-test
+	$(PY) scripts/editions.py student build/student
+	$(PY) scripts/editions.py teacher build/teacher
+
+# The course as a static site in build/site (open build/site/index.html): the teacher edition is
+# run and rendered with its outputs.
+site: install-test
+	$(PY) scripts/editions.py teacher build/site-notebooks --execute
+	$(PY) scripts/site.py build/site-notebooks build/site
+
+# The teacher's answer key (docs/answers.md) and measured timings and class plans (docs/timings.md).
+guide: site
+	$(PY) scripts/teaching_guide.py build/site-notebooks/timings.json
 
 experiment: install
-	$(VENV)/bin/xai-tutor experiment --out results
+	$(VENV)/bin/xai-tutor experiment --out results --force
 	$(PY) scripts/results_readme.py results
 
 benchmark: install-test

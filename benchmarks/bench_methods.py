@@ -8,15 +8,16 @@ Every case (method x implementation x model) runs in a fresh subprocess, so that
 resident memory it reports (``ru_maxrss`` after the call minus ``ru_maxrss`` after building the
 model and running one plain forward pass) belongs to that case alone. All cases of one run use
 the same machine, the same random-weight torchvision model (``torch.manual_seed(0)``), the same
-224 x 224 image and batch 1, on the CPU.
+images (224 x 224 and batch 1 by default) and the same device.
 
 Columns: ``ours`` / ``peer`` median wall time (after one untimed warm-up call; 3 (quick) or 5
 calls, more for fast cases until 2 s (quick) or 5 s are timed, at most 30), ``speed-up`` =
 peer / ours, ``floor`` = the unavoidable work of the method (one forward pass for CAM /
 Ablation-CAM; forward + backward to the layer for the gradient CAMs; forward + backward to the
-input for FullGrad, the pixel methods and LRP, i.e. one gradient pass; ``C`` batched forward
-forward passes of masked images for Score-CAM, run the fastest way we found on CPU (batches of
-8 in channels-last layout); ``n`` forward + backward passes for Smooth Grad-CAM++),
+input for FullGrad, the pixel methods and LRP, i.e. one gradient pass; ``C`` forward passes of
+masked images for Score-CAM, batched as Score-CAM batches them on that device and image size
+(:func:`xai_tutor.methods.cam.scorecam.auto_batch`); ``n`` forward + backward passes for Smooth
+Grad-CAM++),
 ``ours/floor``, the two memory deltas and the agreement:
 
 * grad-cam: saliency maps (224 x 224, min-max scaled) allclose, max |diff| <= 1e-4;
@@ -38,6 +39,12 @@ length (ResNet18 / VGG11 at 64 x 64, marked ``*``), since a subset gives no full
 Score-CAM floor is extrapolated from 12 batches of 8 in quick mode; torchcam's Score-CAM is only
 run in full mode. Slow cases (Score-CAM, Ablation-CAM's peer, ...) are timed once in either mode.
 
+``--configs resnet18@224,resnet18@112,vgg11@112`` runs several models at their own image sizes
+(default: every ``--models`` at ``--size``). ``--device cuda`` runs every case on the GPU (the
+memory columns are then ``torch.cuda.max_memory_allocated`` deltas, times are taken after
+``torch.cuda.synchronize()``), with ``--batches 1,16`` by default; with a batch of ``B`` images
+every image is explained for the first image's top class.
+
 Run it through ``make benchmark`` (or export the two ``MALLOC_*`` variables of the Makefile
 yourself): they change the time of every case, ours and the peers' alike; the header line says
 which allocator settings were in force.
@@ -48,6 +55,9 @@ Usage::
     python benchmarks/bench_methods.py --methods gradcam,fullgrad --models resnet50
     python benchmarks/bench_methods.py --methods lrp,gradient --peers zennit,captum \\
         --json rows.json --markdown rows.md
+    python benchmarks/bench_methods.py --methods scorecam --peers grad-cam \\
+        --configs resnet18@224,resnet18@112,vgg11@112
+    python benchmarks/bench_methods.py --device cuda --quick      # batch 1 and 16 on a GPU
 """
 
 from __future__ import annotations
@@ -65,14 +75,17 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SCORECAM_BATCH = 8  # xai_tutor's default Score-CAM batch size
 # glibc malloc tuning that `make benchmark` exports (see the Makefile); printed in the header
 MALLOC_VARS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
-MODELS = {"resnet50": "layer4", "vgg16": "features.29"}
-STAND_IN = {"resnet50": ("resnet18", "layer4"), "vgg16": ("vgg11", "features.19")}
-NO_GAP_HEAD = {"vgg16"}  # VGG's head is flatten + three linear layers: CAM does not apply
-LRP_COMPOSITE = {"vgg16": "epsilon_gamma_box", "resnet50": "epsilon_plus"}
+MODELS = {"resnet50": "layer4", "vgg16": "features.29", "resnet18": "layer4",
+          "vgg11": "features.19"}
+DEFAULT_MODELS = ["resnet50", "vgg16"]
+STAND_IN = {"resnet50": ("resnet18", "layer4"), "vgg16": ("vgg11", "features.19"),
+            "resnet18": ("resnet18", "layer4"), "vgg11": ("vgg11", "features.19")}
+NO_GAP_HEAD = {"vgg16", "vgg11"}  # VGG's head is flatten + three linear layers: CAM does not apply
+LRP_COMPOSITE = {"vgg16": "epsilon_gamma_box", "resnet50": "epsilon_plus",
+                 "vgg11": "epsilon_gamma_box", "resnet18": "epsilon_plus"}
 LRP_EPS = 1e-6
 PEER_LIBS = ["grad-cam", "torchcam", "captum", "zennit"]
 KNOWN_BUG = "n/a (known bug)"
@@ -132,19 +145,45 @@ def _rel_l2_tolerance(method: str, model: str) -> float:
 
 # --------------------------------------------------------------------------- one case (child)
 
-def _rss_mb() -> float:
+def _rss_mb(device: str = "cpu") -> float:
+    """Peak memory so far: resident set (CPU) or CUDA allocations, in MB."""
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.max_memory_allocated() / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
 
 
-def _setup(model_name: str, size: int):
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def _numpy(t):
+    return t.detach().float().cpu().numpy()
+
+
+def scorecam_batch(device: str, size: int) -> int:
+    """The batch of masked images Score-CAM uses on ``device`` at ``size`` (its own rule)."""
+    import torch
+
+    from xai_tutor.methods.cam.scorecam import auto_batch
+
+    where = "cpu" if device == "cpu" else "meta"  # the rule only asks whether it is the CPU
+    return auto_batch(torch.empty(1, 3, size, size, device=where))[0]
+
+
+def _setup(model_name: str, size: int, device: str = "cpu", batch: int = 1):
     import torch
     import torchvision
 
     torch.manual_seed(0)
-    model = getattr(torchvision.models, model_name)(weights=None).eval()
-    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(1))
+    model = getattr(torchvision.models, model_name)(weights=None).eval().to(device)
+    x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(1)).to(device)
     with torch.no_grad():
-        target = int(model(x).argmax())
+        target = int(model(x[:1]).argmax())
     return model, x, target
 
 
@@ -171,17 +210,21 @@ def _floor_fn(kind: str, model, x, layer: str, target: int, quick: bool):
     if kind == "backward_input":
         def run():
             xg = x.clone().requires_grad_(True)
-            torch.autograd.grad(model(xg)[0, target], xg)
+            torch.autograd.grad(model(xg)[:, target].sum(), xg)
         return run, 1.0
     if kind == "batched_forwards":
-        # C forwards run the fastest way we found on CPU: batches of 8, channels-last layout
-        batch = 8
+        # C forwards per image, batched and laid out as Score-CAM does on this device and size
+        from xai_tutor.methods.cam.scorecam import auto_batch
+
+        batch, channels_last = auto_batch(x)
         with torch.no_grad(), capture(model, layer) as cap:
             model(x)
         channels = cap.activation.shape[1]
-        batches = -(-channels // batch)
+        batches = -(-channels // batch) * x.shape[0]
         timed = min(batches, 12) if quick else batches
-        xb = x.repeat(batch, 1, 1, 1).contiguous(memory_format=torch.channels_last)
+        xb = x[:1].repeat(batch, 1, 1, 1)
+        if channels_last:
+            xb = xb.contiguous(memory_format=torch.channels_last)
 
         def run():
             with torch.no_grad():
@@ -210,7 +253,7 @@ def _ours_fn(spec: dict, model, x, layer: str, target: int):
 
     def run():
         e = xai_tutor.explain(model, x, method, target=target, layer=use_layer, **params)
-        return {"saliency": e.saliency.numpy(), "attribution": e.attribution.detach().numpy()}
+        return {"saliency": _numpy(e.saliency), "attribution": _numpy(e.attribution)}
 
     def save(out, path):
         np.savez(path, **out)
@@ -225,7 +268,7 @@ def _gradcam_fn(spec: dict, model, x, layer: str, target: int):
 
     method, subset = spec["method"], spec.get("subset")
     module = dict(model.named_modules())[layer]
-    targets = [ClassifierOutputTarget(target)]
+    targets = [ClassifierOutputTarget(target)] * x.shape[0]
     cls = getattr(gc, spec["peer_name"])
     kwargs = {}
     if subset is not None and method == "ablationcam":
@@ -268,7 +311,7 @@ def _torchcam_fn(spec: dict, model, x, layer: str, target: int):
             warnings.simplefilter("ignore")
             with cls(model, layer, **kwargs) as extractor:
                 scores = model(x)
-                return extractor(target, scores)[0].detach().numpy()
+                return _numpy(extractor(target, scores)[0])
     return run
 
 
@@ -279,7 +322,7 @@ def _captum_fn(spec: dict, model, x, layer: str, target: int):
     kwargs = {"abs": False} if spec["peer_name"] == "Saliency" else {}
 
     def run():
-        return attributor.attribute(x.clone(), target=target, **kwargs).detach().numpy()
+        return _numpy(attributor.attribute(x.clone(), target=target, **kwargs))
     return run
 
 
@@ -298,7 +341,7 @@ def _zennit_fn(spec: dict, model, x, layer: str, target: int):
 
     def channel_box(value):
         per = [(value - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)]
-        return torch.tensor(per, dtype=x.dtype).view(1, 3, 1, 1).expand_as(x)
+        return torch.tensor(per, dtype=x.dtype, device=x.device).view(1, 3, 1, 1).expand_as(x)
 
     low, high, eps = channel_box(0.0), channel_box(1.0), LRP_EPS
     if LRP_COMPOSITE[spec["model"]] == "epsilon_gamma_box":
@@ -313,12 +356,13 @@ def _zennit_fn(spec: dict, model, x, layer: str, target: int):
         )
 
     def start(out):
-        return torch.nn.functional.one_hot(torch.tensor([target]), out.shape[1]) * out.detach()
+        hot = torch.nn.functional.one_hot(torch.tensor([target], device=out.device), out.shape[1])
+        return hot * out.detach()
 
     def run():
         with Gradient(model, composite) as attributor:
             _, relevance = attributor(x, start)
-        return relevance.detach().numpy()
+        return _numpy(relevance)
     return run
 
 
@@ -334,10 +378,12 @@ def run_case(spec: dict) -> dict:
         torch.set_num_threads(spec["threads"])
 
     model_name, layer = spec["model"], spec["layer"]
-    model, x, target = _setup(model_name, spec["size"])
+    device = spec.get("device", "cpu")
+    model, x, target = _setup(model_name, spec["size"], device, spec.get("batch", 1))
     with torch.no_grad():
         model(x)
-    base = _rss_mb()
+    _sync(device)
+    base = _rss_mb(device)
     factor, save = 1.0, None
     if spec["impl"] == "ours":
         fn, save = _ours_fn(spec, model, x, layer, target)
@@ -348,8 +394,9 @@ def run_case(spec: dict) -> dict:
     times = []
     start = time.perf_counter()
     out = fn()
+    _sync(device)
     times.append(time.perf_counter() - start)
-    peak = _rss_mb() - base
+    peak = _rss_mb(device) - base
     # fast cases: keep timing until at least ``min_time`` seconds were timed (at most 30 calls),
     # so that a short burst of load from other processes does not decide the median
     while len(times) < spec["repeats"] or (
@@ -357,6 +404,7 @@ def run_case(spec: dict) -> dict:
     ):
         start = time.perf_counter()
         fn()
+        _sync(device)
         times.append(time.perf_counter() - start)
     if spec.get("save") and out is not None:
         if save is not None:
@@ -418,7 +466,7 @@ def _check_small(model: str, method: str, peer: Peer, tmp: Path, threads: int | 
     """Full-length agreement on a stand-in model (quick mode, slow peers)."""
     small, layer = STAND_IN[model]
     common = {"model": small, "layer": layer, "method": method, "size": 64, "quick": True,
-              "repeats": 1, "threads": threads}
+              "repeats": 1, "threads": threads, "device": DEVICE["name"], "batch": 1}
     a = str(tmp / f"{small}_{method}_ours.npz")
     b = str(tmp / f"{small}_{method}_{peer.lib}.npy")
     _spawn({**common, "impl": "ours", "save": a})
@@ -427,8 +475,8 @@ def _check_small(model: str, method: str, peer: Peer, tmp: Path, threads: int | 
 
 
 def _peer_row(base: dict, peer: Peer, common: dict, ours_path: str, tmp: Path,
-              threads: int | None) -> dict:
-    model, method = base["model"], base["method"]
+              threads: int | None, model: str, tag: str) -> dict:
+    method = base["method"]
     row = {**base, "peer": peer.lib, "peer_name": peer.name}
     spec = {**common, "impl": "peer", "peer": peer.lib, "peer_name": peer.name}
     quick = common["quick"]
@@ -444,7 +492,7 @@ def _peer_row(base: dict, peer: Peer, common: dict, ours_path: str, tmp: Path,
                       f"agreement on {STAND_IN[model][0]}@64px*"
         row["agree"] = _check_small(model, method, peer, tmp, threads)
         return row
-    peer_path = str(tmp / f"{model}_{method}_{peer.lib}.npy")
+    peer_path = str(tmp / f"{tag}_{peer.lib}.npy")
     repeats = 1 if peer.slow else common["repeats"]
     p = _spawn({**spec, "save": peer_path, "repeats": repeats})
     row["peer_time"], row["peer_mb"] = p["time"], p["mem_mb"]
@@ -456,11 +504,16 @@ def _peer_row(base: dict, peer: Peer, common: dict, ours_path: str, tmp: Path,
     return row
 
 
-def bench(methods: list[str], models: list[str], peers: list[str], quick: bool, size: int,
-          threads: int | None, log) -> list[dict]:
+DEVICE = {"name": "cpu"}  # set by bench(); read by the helpers that spawn cases
+
+
+def bench(methods: list[str], configs: list[tuple[str, int]], peers: list[str], quick: bool,
+          threads: int | None, log, device: str = "cpu", batches: tuple[int, ...] = (1,)
+          ) -> list[dict]:
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="bench_methods_"))
-    for model in models:
+    DEVICE["name"] = device
+    for model, size, batch in [(m, s, b) for m, s in configs for b in batches]:
         layer = MODELS[model]
         for method in methods:
             case = CASES[method]
@@ -470,29 +523,32 @@ def bench(methods: list[str], models: list[str], peers: list[str], quick: bool, 
             repeats = 1 if case.slow else (3 if quick else 5)
             common = {"model": model, "layer": layer, "method": method, "size": size,
                       "quick": quick, "repeats": repeats, "threads": threads,
-                      "min_time": 2.0 if quick else 5.0}
-            ours_path = str(tmp / f"{model}_{method}_ours.npz")
+                      "min_time": 2.0 if quick else 5.0, "device": device, "batch": batch}
+            tag = f"{model}_{size}_{batch}_{method}"
+            ours_path = str(tmp / f"{tag}_ours.npz")
+            sc_batch = scorecam_batch(device, size)
             if quick and method == "scorecam":  # 4 and 12 batches of masks, extrapolated
-                ours = _extrapolated({**common, "impl": "ours"}, _channels(model),
-                                     "subset_jobs", (4, 12), SCORECAM_BATCH)
+                ours = _extrapolated({**common, "impl": "ours"}, _channels(model) * batch,
+                                     "subset_jobs", (4, 12), sc_batch)
                 ours_approx = True
             else:
                 ours = _spawn({**common, "impl": "ours", "save": ours_path})
                 ours_approx = False
             floor = _spawn({**common, "impl": "floor", "floor": case.floor})
-            base = {"model": model, "method": method, "ours": ours["time"],
+            base = {"model": f"{model}@{size}" + (f" x{batch}" if batch > 1 else ""),
+                    "method": method, "ours": ours["time"],
                     "ours_mb": ours["mem_mb"], "ours_approx": ours_approx,
                     "floor": floor["time"], "floor_kind": case.floor, "peer": None,
                     "peer_name": None, "peer_time": None, "peer_mb": None,
                     "peer_approx": False, "agree": None, "note": ""}
             if ours_approx:
-                base["note"] = f"~ours extrapolated from 4/12 batches of {SCORECAM_BATCH} masks"
+                base["note"] = f"~ours extrapolated from 4/12 batches of {sc_batch} masks"
             chosen = [p for p in case.peers if p.lib in peers]
             if not chosen:
                 rows.append(base)
                 log(_format_row(base))
             for peer in chosen:
-                row = _peer_row(base, peer, common, ours_path, tmp, threads)
+                row = _peer_row(base, peer, common, ours_path, tmp, threads, model, tag)
                 if ours_approx:
                     row["note"] = "; ".join(s for s in [base["note"], row["note"]] if s)
                 rows.append(row)
@@ -502,7 +558,7 @@ def bench(methods: list[str], models: list[str], peers: list[str], quick: bool, 
 
 COLUMNS = ["model", "method", "peer", "ours s", "peer s", "speed-up", "floor s", "ours/floor",
            "ours MB", "peer MB", "agreement / note"]
-WIDTHS = [9, 16, 24, 8, 8, 9, 8, 10, 8, 8]
+WIDTHS = [16, 16, 24, 8, 8, 9, 8, 10, 8, 8]
 
 
 def _cells(r: dict) -> list[str]:
@@ -546,7 +602,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="fewer repeats; slow peers timed on channel subsets, extrapolated")
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--models", default=",".join(DEFAULT_MODELS))
+    parser.add_argument("--configs", default="",
+                        help="model@size list, e.g. resnet18@224,vgg11@112 (overrides --models "
+                             "and --size)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--batches", default="",
+                        help="images per call, e.g. 1,16 (default: 1 on cpu, 1,16 on cuda)")
     parser.add_argument("--peers", default=",".join(PEER_LIBS),
                         help=f"peer libraries to time beside ours ({', '.join(PEER_LIBS)})")
     parser.add_argument("--size", type=int, default=224)
@@ -565,17 +627,36 @@ def main() -> None:
         for v in chosen[option]:
             if v not in allowed:
                 parser.error(f"unknown {option[:-1]} {v!r}; choose from {', '.join(allowed)}")
+    configs = [(m, args.size) for m in chosen["models"]]
+    if args.configs:
+        configs = []
+        for item in args.configs.split(","):
+            model, _, size = item.partition("@")
+            if model not in MODELS or not size.isdigit():
+                parser.error(f"--configs takes model@size with a model of {', '.join(MODELS)}; "
+                             f"got {item!r}")
+            configs.append((model, int(size)))
     import torch
 
+    if args.device not in ("cpu", "cuda"):
+        parser.error(f"--device must be cpu or cuda; got {args.device!r}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda asked for, but torch sees no CUDA device")
+    batches = tuple(int(b) for b in (args.batches or ("1,16" if args.device == "cuda" else "1"))
+                    .split(","))
     threads = args.threads or torch.get_num_threads()
     malloc = ", ".join(f"{k}={os.environ[k]}" for k in MALLOC_VARS if k in os.environ)
-    print(f"# CPU, torch {torch.__version__}, {threads} threads, "
-          f"{os.cpu_count()} cores, {args.size}x{args.size}, batch 1, "
+    where = (f"CUDA {torch.cuda.get_device_name()} (TF32 cudnn "
+             f"{torch.backends.cudnn.allow_tf32}, matmul {torch.backends.cuda.matmul.allow_tf32})"
+             if args.device == "cuda" else "CPU")
+    print(f"# {where}, torch {torch.__version__}, {threads} threads, "
+          f"{os.cpu_count()} cores, {', '.join(f'{m}@{s}' for m, s in configs)}, "
+          f"batches {', '.join(map(str, batches))}, "
           f"{'quick' if args.quick else 'full'} mode, malloc: {malloc or 'glibc defaults'}",
           flush=True)
     print(HEADER, flush=True)
-    rows = bench(chosen["methods"], chosen["models"], chosen["peers"], args.quick, args.size,
-                 args.threads, lambda s: print(s, flush=True))
+    rows = bench(chosen["methods"], configs, chosen["peers"], args.quick, args.threads,
+                 lambda s: print(s, flush=True), args.device, batches)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     if args.markdown:

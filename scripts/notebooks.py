@@ -4,7 +4,7 @@ cell ids; what JupyterLab, nbval and Colab open).
 
 Usage::
 
-    python scripts/notebooks.py sync      # the newer of each pair wins (jupytext --sync), then strip
+    python scripts/notebooks.py sync      # newer file of each pair wins (jupytext --sync); strip
     python scripts/notebooks.py check     # exit 1 if a pair differs or an .ipynb is not stripped
     python scripts/notebooks.py strip     # only strip the .ipynb files
 

@@ -2,7 +2,7 @@
 """Write ``results/README.md`` from the files ``xai-tutor experiment`` produced in that folder.
 
 Every number in the README comes from ``run.json``, ``overall.csv``, ``timing.csv``,
-``claims.csv`` and ``scores.csv``; rerun this after regenerating the results::
+``claims.csv``, ``scores.csv``, ``baselines.csv`` and ``sanity.csv``; rerun this after regenerating the results::
 
     python scripts/results_readme.py results
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -20,11 +21,12 @@ FILES = """\
 | `grid_<model>.png` | Figure 5: the three canonical scenes as columns, one row per method and combination (heatmap, `jet`, saliency used linearly) |
 | `representations_<model>.png` | the paper's three representations (heatmap, opacity, edges) for two methods |
 | `scenes.png` | the canonical scenes with their instance masks and boxes (the ground truth) |
-| `scores.csv` | one row per (model, scene, method): every metric, run time, peak memory |
-| `metrics.csv`, `metrics.md` | mean ± standard error per method x model x scene kind, plus the timing and sanity tables |
+| `scores.csv` | one row per (model, scene, method): every metric, run time, peak memory; the image-blind `centre_baseline` and `random_baseline` maps are scored like the methods |
+| `baselines.csv` | per metric (on all scenes and on the pair+flock scenes): the two baselines' means, the median method's margin over the centre blob ± SE, n, and whether the metric is informative (margin - 2 SE > 0); an uninformative metric decides no verdict |
+| `metrics.csv`, `metrics.md` | the baselines table first, then mean ± standard error per method x model x scene kind (methods that fail the randomisation check are marked), plus the timing and sanity tables |
 | `overall.csv` | per method over all models and scenes |
 | `timing.csv` | run time and peak memory at half and full size (best of up to 3 runs) |
-| `sanity.csv` | Spearman correlation between the maps of the trained model and a fully re-initialised copy (Adebayo et al.) |
+| `sanity.csv` | Spearman correlation between the maps of the trained model and of copies with the top layers re-initialised, one row per cascading stage (Adebayo et al.); a method fails when abs(rho) >= 0.5 at any stage |
 | `claims.csv`, `claims.md` | each claim of the paper, what we measured, and the verdict of a stated rule |
 | `run.json` | the configuration, versions, skipped methods and wall time of the run |"""
 
@@ -39,23 +41,77 @@ def _mean_se(row: dict[str, str], key: str) -> str:
     return f"{mean:.3f} ± {se:.3f}" if se == se else f"{mean:.3f}"
 
 
+def _baselines(folder: Path) -> str:
+    """The baseline rule's outcome, from ``baselines.csv`` (absent in older runs)."""
+    path = folder / "baselines.csv"
+    if not path.is_file():
+        return "This run has no `baselines.csv`: its metrics were not judged against the baselines."
+    rows = _rows(path)
+    lines = ["| metric | scenes | centre | random | margin ± SE | n | verdict |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        arrow = "" if r["higher_is_better"] == "1" else " (↓)"
+        lines.append(f"| {r['metric']}{arrow} | {r['scenes']} | {float(r['centre_mean']):.3f} | "
+                     f"{float(r['random_mean']):.3f} | {_mean_se({'m': r['margin'], 'm_se': r['se']}, 'm')} "
+                     f"| {r['n']} | {r['verdict']} |")
+    bad = {scope: [r["metric"] for r in rows if r["scenes"] == scope and r["verdict"] == "uninformative"]
+           for scope in dict.fromkeys(r["scenes"] for r in rows)}
+    said = "; ".join(f"on {'all' if scope == 'all' else 'the ' + scope} scenes: "
+                     f"{', '.join(names) if names else 'none'}"
+                     for scope, names in bad.items())
+    return ("Uninformative metrics (the median method does not beat the image-blind centre blob by "
+            f"2 standard errors; they decide no verdict): {said}.\n\n" + "\n".join(lines))
+
+
+def _failures(folder: Path) -> dict[str, list[str]]:
+    """``{model: [methods failing the randomisation check]}`` from ``sanity.csv`` ({} if none)."""
+    path = folder / "sanity.csv"
+    if not path.is_file():
+        return {}
+    from xai_tutor.evaluation import RANDOMISATION_THRESHOLD, randomisation_failures_by_model
+
+    return randomisation_failures_by_model(_rows(path), RANDOMISATION_THRESHOLD)
+
+
+def _flag(method: str, failing: dict[str, list[str]]) -> str:
+    models = [m for m, names in failing.items() if method in names]
+    return f"{method} (fails randomisation: {', '.join(models)})" if models else method
+
+
+def _failing(folder: Path) -> str:
+    """Methods failing the randomisation check, from ``sanity.csv`` (same rule as the run)."""
+    path = folder / "sanity.csv"
+    if not path.is_file():
+        return "No sanity check in this run."
+    from xai_tutor.evaluation import RANDOMISATION_THRESHOLD
+
+    by_model = _failures(folder)
+    return (f"Methods that fail the randomisation check (|Spearman| >= {RANDOMISATION_THRESHOLD:g} "
+            "at any stage): ") + "; ".join(
+        f"{model}: {', '.join(names) if names else 'none'}" for model, names in by_model.items()) + "."
+
+
 def readme(folder: Path) -> str:
     run = json.loads((folder / "run.json").read_text())
     overall = {r["method"]: r for r in _rows(folder / "overall.csv")}
+    failing = _failures(folder)
     claims = _rows(folder / "claims.csv")
     timing = _rows(folder / "timing.csv")
     area = [float(r["area"]) for r in _rows(folder / "scores.csv")
             if r["method"] == "centre_baseline"]
-    metrics = ("pointing", "mass", "coverage", "shape_iou", "deletion", "insertion")
+    metrics = ("pointing", "mass", "energy", "coverage", "shape_iou", "deletion", "insertion")
+    metrics = tuple(k for k in metrics if k in next(iter(overall.values()), {}))
+    titles = {"pointing": "pointing", "mass": "relevance mass", "energy": "instance energy",
+              "coverage": "coverage", "shape_iou": "shape IoU", "deletion": "deletion AUC (↓)",
+              "insertion": "insertion AUC"}
     table = [
-        "| method | n | pointing | relevance mass | coverage | shape IoU | deletion AUC (↓) "
-        "| insertion AUC |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | n | " + " | ".join(titles[k] for k in metrics) + " |",
+        "|---|---|" + "---|" * len(metrics),
     ]
     for method in sorted(overall, key=lambda m: -float(overall[m]["mass"])):
         row = overall[method]
         cells = " | ".join(_mean_se(row, k) for k in metrics)
-        table.append(f"| {method} | {row['n']} | {cells} |")
+        table.append(f"| {_flag(method, failing)} | {row['n']} | {cells} |")
     slow = ("gradcam", "fullgrad", "lrp", "ablationcam", "scorecam", "smoothgrad")
     times = [
         f"| {t['model']} | {t['method']} | {float(t['half_seconds']):.3f} | "
@@ -65,13 +121,17 @@ def readme(folder: Path) -> str:
     verdicts = [f"| {c['claim']} | **{c['verdict']}** |" for c in claims]
     skipped = "".join(f"\n- {s}" for s in run.get("skipped", [])) or "\n- none"
     models = " ".join(run["models"])
+    preset = run.get("preset", "default")
+    preset_arg = f" --preset {preset}" if preset != "default" else ""
+    estimate = (f" (estimated beforehand from the probe: {run['estimated_seconds']:.0f} s)"
+                if "estimated_seconds" in run else "")
     return f"""# Results of the paper's experiment (Section 4), measured
 
-Produced by `xai-tutor experiment` (`xai_tutor/experiment.py`); this page by
+Produced by `xai-tutor experiment` (`xai_tutor/experiment/`); this page by
 `python scripts/results_readme.py results`. Regenerate everything with
 
 ```
-xai-tutor experiment --models {models} --out results
+xai-tutor experiment --models {models}{preset_arg} --out results --force
 python scripts/results_readme.py results
 ```
 
@@ -80,16 +140,23 @@ This run: models {', '.join(run['models'])}; {len(run['methods'])} methods; scen
 per kind (the canonical scene + {run['samples']} generated); deletion/insertion curves with
 {run['steps']} steps on the {run['curves']} scenes; expensive methods on the {run['expensive']}
 scenes; torch {run['torch']}, {run['threads']} threads; **{run['seconds']:.0f} s** wall time on a
-2-core machine. Skipped:{skipped}
+2-core machine{estimate}. Skipped:{skipped}
 
 ## Files
 
 {FILES}
 
+## Do the metrics beat a blind guess? (numbers from `baselines.csv`, `sanity.csv`)
+
+{_baselines(folder)}
+
+{_failing(folder)}
+
 ## Summary (numbers from `overall.csv`, `timing.csv`, `claims.csv`)
 
 All models and scenes together, sorted by relevance mass (mean ± standard error; `n` maps per
-method; deletion/insertion on the canonical scenes only). The birds cover on average
+method; deletion/insertion on the canonical scenes only; a method that fails the randomisation
+check is marked with the models it fails on). The birds cover on average
 {sum(area) / max(len(area), 1):.3f} of the image: that is the relevance mass of a uniform map.
 
 {chr(10).join(table)}
@@ -110,5 +177,7 @@ The paper's claims (the rules and the measured numbers are in `claims.md`):
 
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "results")
-    (target / "README.md").write_text(readme(target))
+    partial = target / ".README.md.partial"
+    partial.write_text(readme(target))
+    os.replace(partial, target / "README.md")  # never a half-written page
     print(f"wrote {target / 'README.md'}")

@@ -10,14 +10,14 @@ from captum.attr import Deconvolution
 from torch import nn
 
 import xai_tutor
-from xai_tutor.deconvnet import (
+from xai_tutor.hooks import capture, model_guard
+from xai_tutor.methods.deconvnet import (
     DeconvNet,
     UnsupportedArchitectureError,
     project,
     select_activations,
     unpool,
 )
-from xai_tutor.hooks import capture, model_guard
 from xai_tutor.methods.relu_rules import relu_rule
 
 from conftest import make_small, small_input
@@ -127,6 +127,7 @@ def test_ties_in_max_pooling_use_the_same_switch_as_autograd() -> None:
     assert torch.isfinite(p).all()
 
 
+@pytest.mark.slow
 def test_torchvision_vgg16_projection_matches_the_registry_method() -> None:
     torch.manual_seed(0)
     model = torchvision.models.vgg16(weights=None).eval()

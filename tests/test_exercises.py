@@ -7,19 +7,20 @@ import pytest
 import torch
 
 from xai_tutor.exercises import (
-    SOLUTIONS,
+    SOLUTION_CHECKS,
     Feedback,
     check_class,
     check_close,
     check_equal,
     check_set,
     check_shape,
-    show_solution,
+    exercise_check,
 )
 from xai_tutor.exercises import gradient as ex_grad
 from xai_tutor.exercises import taxonomy as ex_tax
 
 from conftest import make_small, small_input
+from solutions import run_solution, solutions
 
 RNG = np.random.default_rng(0)
 E = RNG.normal(size=(3, 4, 5))
@@ -161,25 +162,43 @@ def test_check_set() -> None:
     assert not check_set("s", "ab", ["a", "b"]).ok
 
 
-# ------------------------------------------------------------------------- show_solution
+# ------------------------------------------------------------------ strict mode, solutions
 
 
-def test_show_solution_runs_code_in_the_namespace_and_checks_it() -> None:
-    ns: dict = {}
-    fb = show_solution(code="y = 6 * 7", namespace=ns, check=lambda n: n["y"] == 42)
-    assert ns["y"] == 42 and fb.ok
-    with pytest.raises(AssertionError, match="own solution fails"):
-        show_solution(code="y = 41", namespace={}, check=lambda n: n["y"] == 42)
-    assert show_solution(code="z = 1", namespace=ns, run=False) is None and "z" not in ns
-    with pytest.raises(ValueError, match="either"):
-        show_solution()
-    with pytest.raises(ValueError, match="no solution named"):
-        show_solution("gradient.nothing_like_this")
+@exercise_check
+def _check_answer(answer: int) -> Feedback:
+    return Feedback(answer == 42, "the answer")
 
 
-def test_show_solution_defaults_to_the_callers_globals() -> None:
-    show_solution(code="_SOLUTION_PROBE = 'here'")
-    assert globals().pop("_SOLUTION_PROBE") == "here"
+def test_strict_mode_turns_a_wrong_answer_into_an_error(monkeypatch) -> None:
+    monkeypatch.delenv("XAI_TUTOR_STRICT_CHECKS", raising=False)
+    assert not _check_answer(41).ok          # a learner gets feedback, not an exception
+    monkeypatch.setenv("XAI_TUTOR_STRICT_CHECKS", "1")
+    assert _check_answer(42).ok
+    with pytest.raises(AssertionError, match="_check_answer failed"):
+        _check_answer(41)
+    monkeypatch.setenv("XAI_TUTOR_STRICT_CHECKS", "0")
+    assert not _check_answer(41).ok
+
+
+def test_every_exercise_has_one_solution_in_the_notebooks_and_one_check() -> None:
+    from solutions import checks
+
+    assert set(solutions()) == set(checks()), (
+        "solution blocks in notebooks/*.md and registered checks differ: "
+        f"{sorted(set(solutions()) ^ set(checks()))}")
+    assert len(SOLUTION_CHECKS) >= 30
+
+
+def test_the_package_does_not_hold_the_solutions() -> None:
+    import xai_tutor.exercises as exercises
+
+    public = [n for n in dir(exercises) if "solution" in n.lower() and n != "SOLUTION_CHECKS"]
+    assert not public, public
+    for module in ("cam", "gradient", "lrp", "smoothgrad", "fullgrad", "gradient_free"):
+        mod = __import__(f"xai_tutor.exercises.{module}", fromlist=["_"])
+        exposed = [n for n in getattr(mod, "__all__", ()) if n.startswith("expected")]
+        assert not exposed, (module, exposed)
 
 
 # --------------------------------------------------------------------- taxonomy exercises
@@ -187,7 +206,7 @@ def test_show_solution_defaults_to_the_callers_globals() -> None:
 
 def test_taxonomy_filter_check() -> None:
     assert ex_tax.check_filter(["DeconvNet", "DeepLIFT", "LRP", "CAM", "grad-cam++"]).ok
-    rows = [{"method": m} for m in ex_tax.expected_filter()]
+    rows = [{"method": m} for m in ex_tax._expected_filter()]
     assert ex_tax.check_filter(rows).ok
     fb = ex_tax.check_filter(["DeconvNet", "DeepLIFT", "LRP", "CAM", "LIME"])
     assert not fb.ok
@@ -228,7 +247,7 @@ def x64():
 def test_expected_saliency_matches_finite_differences(vgg64, x64) -> None:
     with torch.no_grad():
         c = int(vgg64(x64)[0].argmax())
-    sal = ex_grad.expected_saliency(vgg64, x64)
+    sal = ex_grad._expected_saliency(vgg64, x64)
     assert sal.shape == (16, 16)
     h = 1e-6
     pixels = [(0, 0), (5, 9), (15, 3), (8, 8)]
@@ -281,7 +300,7 @@ def test_denormalise_check_diagnoses() -> None:
 
 def test_activation_shape_and_top_class_checks(vgg64, x64) -> None:
     # SmallVGG: two 2x2 max-pools, 10 channels in the last block -> 16 / 4 = 4
-    assert ex_grad.expected_activation_shape(vgg64, x64) == (1, 10, 4, 4)
+    assert ex_grad._expected_activation_shape(vgg64, x64) == (1, 10, 4, 4)
     assert ex_grad.check_activation_shape((1, 10, 4, 4), vgg64, x64).ok
     assert not ex_grad.check_activation_shape((10, 4, 4), vgg64, x64).ok
     with torch.no_grad():
@@ -298,10 +317,10 @@ def test_every_registered_solution_passes_its_own_check(vgg64, x64) -> None:
     model = make_small("vgg")
     model.class_names = [f"class{i}" for i in range(5)]
     x = small_input(1, 16, seed=2)
-    keys = [k for k in SOLUTIONS if k.split(".")[0] in ("gradient", "taxonomy")]
+    keys = [k for k in SOLUTION_CHECKS if k.split(".")[0] in ("gradient", "taxonomy")]
     assert len(keys) >= 6
     for key in keys:
         ns = {"torch": torch, "model": model, "x": x}
-        fb = show_solution(key, namespace=ns)
+        fb = run_solution(key, ns)
         assert fb.ok, key
     assert model.training is False and not model.features[0]._forward_hooks

@@ -10,8 +10,9 @@ import pytest
 
 from xai_tutor import evaluation as ev
 from xai_tutor.exercises import comparison as ex
-from xai_tutor.exercises import show_solution
 from xai_tutor.experiment import _verdict
+
+from solutions import run_solution
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +42,14 @@ def random_case(seed: int):
 def test_pointing_matches_library(seed, tol):
     s, masks = random_case(seed)
     lib = ev.pointing_game(s, masks, tol)
-    assert ex.expected_point(s) == lib.point
-    assert ex.expected_hit(s, masks, tol) == lib.hit
+    assert ex._expected_point(s) == lib.point
+    assert ex._expected_hit(s, masks, tol) == lib.hit
 
 
 def test_pointing_constant_map_is_a_miss():
     masks = np.ones((1, 4, 4), bool)
-    assert ex.expected_point(np.zeros((4, 4))) is None
-    assert not ex.expected_hit(np.zeros((4, 4)), masks)
+    assert ex._expected_point(np.zeros((4, 4))) is None
+    assert not ex._expected_hit(np.zeros((4, 4)), masks)
     assert ex.check_pointing((0, 0), False, np.zeros((4, 4)), masks).ok
     assert not ex.check_pointing((0, 0), True, np.zeros((4, 4)), masks).ok
 
@@ -56,13 +57,13 @@ def test_pointing_constant_map_is_a_miss():
 @pytest.mark.parametrize("seed", range(20))
 def test_relevance_mass_matches_library(seed):
     s, masks = random_case(seed)
-    assert math.isclose(ex.expected_relevance_mass(s, masks), ev.relevance_mass(s, masks),
+    assert math.isclose(ex._expected_relevance_mass(s, masks), ev.relevance_mass(s, masks),
                         rel_tol=1e-12, abs_tol=1e-15)
 
 
 def test_check_pointing_diagnoses(toy):
     s, masks = toy
-    assert ex.expected_point(s) == (10, 17)
+    assert ex._expected_point(s) == (10, 17)
     # 3 px from bird 1's left edge (column 20): a hit with 15 px, a miss with 2 px
     assert ex.check_pointing((10, 17), True, s, masks, 15).ok
     assert ex.check_pointing((10, 17), False, s, masks, 2).ok
@@ -84,7 +85,7 @@ def test_check_pointing_tie_and_far_miss(toy):
     s, masks = toy
     t = s.copy()
     t[0, 0] = t.max()  # an earlier maximum
-    assert ex.expected_point(t) == (0, 0)
+    assert ex._expected_point(t) == (0, 0)
     assert "first one" in ex.check_pointing((10, 17), True, t, masks).message
     # diagonal distance: square window would call it a hit, Euclidean does not
     u = np.zeros((20, 30))
@@ -100,7 +101,7 @@ def test_check_pointing_tie_and_far_miss(toy):
 
 def test_check_relevance_mass_diagnoses(toy):
     s, masks = toy
-    e = ex.expected_relevance_mass(s, masks)
+    e = ex._expected_relevance_mass(s, masks)
     union = masks.any(axis=0)
     assert ex.check_relevance_mass(e, s, masks).ok
     assert ex.check_relevance_mass(np.array([e]), s, masks).ok
@@ -121,13 +122,13 @@ def test_verdict_matches_experiment_rule():
         n = int(rng.integers(2, 12))
         a = rng.normal(0.1 * rng.normal(), 0.2, n)
         b = rng.normal(0.0, 0.2, n)
-        mean, se, k = ex.expected_paired(a, b)
+        mean, se, k = ex._expected_paired(a, b)
         d = a - b
         assert k == n
         assert math.isclose(mean, float(np.mean(d)), abs_tol=1e-12)
         assert math.isclose(se, float(np.std(d, ddof=1) / np.sqrt(n)), rel_tol=1e-9)
         for higher in (True, False):
-            assert ex.expected_verdict(mean, se, higher) == _verdict(mean, se, n, higher)
+            assert ex._expected_verdict(mean, se, higher) == _verdict(mean, se, n, higher)
 
 
 def test_check_verdict_diagnoses():
@@ -135,7 +136,7 @@ def test_check_verdict_diagnoses():
     b = [0.50, 0.52, 0.50, 0.61, 0.49]
     d = np.subtract(a, b)
     mean, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(5))
-    assert ex.expected_verdict(mean, se) == "supported"
+    assert ex._expected_verdict(mean, se) == "supported"
     assert ex.check_verdict(mean, se, "supported", a, b).ok
     assert ex.check_verdict(mean, se, " Supported ", a, b).ok
     assert "placeholder" in ex.check_verdict(mean, se, None, a, b).message
@@ -151,11 +152,11 @@ def test_check_verdict_diagnoses():
     # the same numbers for a claim that a should be LOWER: contradicted
     assert ex.check_verdict(mean, se, "contradicted", a, b, higher_supports=False).ok
     noisy_a, noisy_b = [0.9, 0.1, 0.7, 0.2], [0.5, 0.5, 0.5, 0.5]
-    m2, s2, _ = ex.expected_paired(noisy_a, noisy_b)
+    m2, s2, _ = ex._expected_paired(noisy_a, noisy_b)
     fb = ex.check_verdict(m2, s2, "supported", noisy_a, noisy_b)
     assert not fb.ok and "contains 0" in fb.message
     with pytest.raises(ValueError, match="paired"):
-        ex.expected_paired([1, 2], [1, 2, 3])
+        ex._expected_paired([1, 2], [1, 2, 3])
 
 
 def test_solutions_pass_their_checks(toy):
@@ -163,6 +164,6 @@ def test_solutions_pass_their_checks(toy):
     ns = {"np": np, "ex_map": s, "ex_masks": masks, "tolerance": 15,
           "claim_a": [0.6, 0.72, 0.55, 0.8], "claim_b": [0.5, 0.52, 0.5, 0.61]}
     for key in ("comparison.pointing", "comparison.relevance_mass", "comparison.verdict"):
-        fb = show_solution(key, namespace=ns)
+        fb = run_solution(key, ns)
         assert fb.ok, (key, fb.text())
     assert ns["hit"] is True and ns["point"] == (10, 17)

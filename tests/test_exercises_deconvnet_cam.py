@@ -14,11 +14,11 @@ import torch.nn.functional as F
 from torch import nn
 
 import xai_tutor
-from xai_tutor.exercises import SOLUTIONS, show_solution
 from xai_tutor.exercises import cam as ex_cam
 from xai_tutor.exercises import deconvnet as ex_dc
 
 from conftest import make_small, small_input
+from solutions import checks, run_solution
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_unpool_expected_matches_max_unpool_and_diagnoses() -> None:
     signal = torch.randn(2, 3, 3, 4, generator=gen)
     pooled, switches = F.max_pool2d(a, 2, return_indices=True)
     right = F.max_unpool2d(signal, switches, 2, output_size=a.shape[-2:])
-    np.testing.assert_allclose(ex_dc.expected_unpool(a, signal), right.double().numpy())
+    np.testing.assert_allclose(ex_dc._expected_unpool(a, signal), right.double().numpy())
     assert ex_dc.check_unpool(right, a, signal).ok
     assert "placeholder" in ex_dc.check_unpool(None, a, signal).message
     near = signal.repeat_interleave(2, 2).repeat_interleave(2, 3)
@@ -65,7 +65,7 @@ def test_transposed_filter_is_the_adjoint_of_the_convolution() -> None:
     conv = nn.Conv2d(4, 4, 5, stride=2, padding=2)
     z = torch.randn(1, 4, 11, 14, dtype=torch.float64)
     r = torch.randn(1, 4, 6, 7, dtype=torch.float64)
-    got = ex_dc.expected_transposed_filter(r, conv, tuple(z.shape))
+    got = ex_dc._expected_transposed_filter(r, conv, tuple(z.shape))
     # <conv_nobias(z), r> == <z, W^T r>
     lhs = (F.conv2d(z, conv.weight.double(), None, 2, 2) * r).sum()
     assert torch.allclose(lhs, (z * got).sum(), rtol=1e-10)
@@ -103,7 +103,7 @@ def test_relu_rules_agree_with_the_library_rule(vgg, x) -> None:
         g = torch.tensor([1.0, 2.0, -1.5, -0.5])
         with relu_rule(net, rule):
             (got,) = torch.autograd.grad(net(inp), inp, g)
-        np.testing.assert_allclose(got.numpy(), ex_dc.expected_relu_rules(inp.detach(), g)[rule])
+        np.testing.assert_allclose(got.numpy(), ex_dc._expected_relu_rules(inp.detach(), g)[rule])
 
 
 # ------------------------------------------------------------------------- 05 / 06 CAM family
@@ -190,7 +190,7 @@ def test_checks_leave_the_model_as_it_was(resnet, x) -> None:
 
 
 def test_every_registered_solution_passes_its_own_check(vgg, x) -> None:
-    keys = [k for k in SOLUTIONS if k.split(".")[0] in ("deconvnet", "cam")]
+    keys = [k for k in checks() if k.split(".")[0] in ("deconvnet", "cam")]
     assert len(keys) == 8, keys
     gen = torch.Generator().manual_seed(7)
     a = torch.randn(1, 2, 6, 6, generator=gen)
@@ -210,5 +210,5 @@ def test_every_registered_solution_passes_its_own_check(vgg, x) -> None:
     base["alpha"] = rec.gradient.mean(dim=(1, 2)).float()
     for key in keys:
         ns = dict(base)
-        fb = show_solution(key, namespace=ns)
+        fb = run_solution(key, ns)
         assert fb.ok, key

@@ -17,13 +17,13 @@ import torch.nn.functional as F
 from torch import nn
 
 import xai_tutor
-from xai_tutor.exercises import SOLUTIONS, show_solution
 from xai_tutor.exercises import fullgrad as ex_fg
 from xai_tutor.exercises import gradient_free as ex_gf
 from xai_tutor.hooks import capture, model_guard
 from xai_tutor.methods.cam.scorecam import channel_masks
 
 from conftest import make_small, small_input
+from solutions import checks, run_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,7 +69,7 @@ def _reference_bn_bias(bn: nn.BatchNorm2d) -> torch.Tensor:
 
 def test_bn_bias_matches_the_affine_map(resnet64):
     bn = resnet64.layer1.bn2
-    b = ex_fg.expected_bn_bias(bn)
+    b = ex_fg._expected_bn_bias(bn)
     torch.testing.assert_close(b, _reference_bn_bias(bn))
     z = torch.randn(2, bn.num_features, 3, 4, dtype=torch.float64)
     scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
@@ -105,7 +105,7 @@ def test_bias_terms_add_up_to_the_logit(resnet64):
     total = 0.0
     for name, m in resnet64.named_modules():
         if isinstance(m, nn.BatchNorm2d):
-            total += float(ex_fg.expected_bias_term(resnet64, x, name, c).sum())
+            total += float(ex_fg._expected_bias_term(resnet64, x, name, c).sum())
     leaf = x.clone().requires_grad_(True)
     with model_guard(resnet64):
         out = resnet64(leaf)
@@ -117,7 +117,7 @@ def test_bias_terms_add_up_to_the_logit(resnet64):
 def test_bias_term_of_a_conv_equals_the_bias_gradient(vgg, x16):
     """For a conv with a bias parameter: sum over positions of the term == b * df/db."""
     net = copy.deepcopy(vgg).double()
-    term = ex_fg.expected_bias_term(vgg, x16, "features.3", target=1)
+    term = ex_fg._expected_bias_term(vgg, x16, "features.3", target=1)
     conv = net.features[3]
     conv.bias.requires_grad_(True)
     out = net(x16.double())[0, 1]
@@ -128,11 +128,11 @@ def test_bias_term_of_a_conv_equals_the_bias_gradient(vgg, x16):
 def test_bias_term_check(resnet64):
     x = small_input(1, 16, torch.float64, seed=1)
     layer = "layer2.bn1"
-    expected = ex_fg.expected_bias_term(resnet64, x, layer, 0)
+    expected = ex_fg._expected_bias_term(resnet64, x, layer, 0)
     assert ex_fg.check_bias_term(expected.float(), resnet64, x, layer, 0).ok
     assert not ex_fg.check_bias_term(None, resnet64, x, layer, 0).ok
     bn = dict(resnet64.named_modules())[layer]
-    b = ex_fg.expected_bn_bias(bn).reshape(1, -1, 1, 1)
+    b = ex_fg._expected_bn_bias(bn).reshape(1, -1, 1, 1)
     grad = expected / b
     fb = ex_fg.check_bias_term(grad, resnet64, x, layer, 0)
     assert not fb.ok and "gradient dy/dz alone" in fb.message
@@ -152,12 +152,12 @@ def test_postprocess_matches_a_loop_and_the_library(resnet64):
     summed = torch.zeros(1, 4, 5, dtype=torch.float64)
     for k in range(3):
         summed[0] += (t[0, k] - low) / (high - low + 1e-6)
-    ref = F.interpolate(summed[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
-    torch.testing.assert_close(ex_fg.expected_postprocess(term, size), ref)
-    from xai_tutor.methods.cam.fullgrad import _postprocess
+    # the authors' code (idiap/fullgrad-saliency) resizes with align_corners=True
+    ref = F.interpolate(summed[:, None], size=size, mode="bilinear", align_corners=True)[:, 0]
+    torch.testing.assert_close(ex_fg._expected_postprocess(term, size), ref)
+    from xai_tutor.methods.cam.fullgrad import _postprocess, _resize
 
-    lib = F.interpolate(_postprocess(term, "layer")[:, None], size=size, mode="bilinear",
-                        align_corners=False)[:, 0]
+    lib = _resize(_postprocess(term, "authors"), size, "authors")
     torch.testing.assert_close(lib, ref)
 
 
@@ -165,13 +165,13 @@ def test_postprocess_check_diagnoses():
     gen = torch.Generator().manual_seed(0)
     term = torch.randn(1, 4, 3, 5, generator=gen, dtype=torch.float64)
     size = (6, 10)
-    expected = ex_fg.expected_postprocess(term, size)
+    expected = ex_fg._expected_postprocess(term, size)
     assert ex_fg.check_postprocess(expected, term, size).ok
     assert not ex_fg.check_postprocess(None, term, size).ok
     a = term.abs()
 
     def up(m, **kw):
-        kw = kw or {"mode": "bilinear", "align_corners": False}
+        kw = kw or {"mode": "bilinear", "align_corners": True}
         return F.interpolate(m[:, None], size=size, **kw)[:, 0]
 
     def layer_scale(t):
@@ -186,8 +186,8 @@ def test_postprocess_check_diagnoses():
         "\"channel\" variant": up(channel_scale(a).sum(dim=1)),
         "averaged": up(layer_scale(a).mean(dim=1)),
         "summed the channels first": up(layer_scale(a.sum(dim=1, keepdim=True)).sum(dim=1)),
-        "align_corners=True": up(layer_scale(a).sum(dim=1), mode="bilinear",
-                                 align_corners=True),
+        "align_corners=False": up(layer_scale(a).sum(dim=1), mode="bilinear",
+                                  align_corners=False),
         "nearest": up(layer_scale(a).sum(dim=1), mode="nearest"),
     }
     for words, value in slips.items():
@@ -202,7 +202,7 @@ def _fullgrad_namespace(net64: nn.Module, x64: torch.Tensor) -> dict:
 
     def bias_of(m):
         if isinstance(m, nn.BatchNorm2d):
-            return ex_fg.expected_bn_bias(m)
+            return ex_fg._expected_bn_bias(m)
         return None if getattr(m, "bias", None) is None else m.bias.detach()
 
     modules = {n: m for n, m in net64.named_modules() if bias_of(m) is not None}
@@ -228,8 +228,8 @@ def _fullgrad_namespace(net64: nn.Module, x64: torch.Tensor) -> dict:
 def test_fullgrad_solutions_pass_their_checks(resnet64):
     ns = _fullgrad_namespace(resnet64, small_input(1, 16, torch.float64, seed=3))
     for key in ("fullgrad.bn_bias", "fullgrad.bias_term", "fullgrad.postprocess"):
-        assert key in SOLUTIONS
-        assert show_solution(key, namespace=ns).ok, key
+        assert key in checks()
+        assert run_solution(key, ns).ok, key
 
 
 # ----------------------------------------------------------------------------- Ablation-CAM
@@ -254,7 +254,7 @@ def _loop_ablated(net: nn.Module, x: torch.Tensor, c: int, layer: str) -> torch.
 
 
 def test_ablated_scores_match_a_loop(vgg, x16):
-    expected = ex_gf.expected_ablated_scores(vgg, x16, 2, "features.7")
+    expected = ex_gf._expected_ablated_scores(vgg, x16, 2, "features.7")
     torch.testing.assert_close(expected, _loop_ablated(vgg, x16, 2, "features.7"),
                                rtol=1e-5, atol=1e-6)
 
@@ -263,7 +263,7 @@ def test_ablation_weights_give_the_library_map(vgg, x16):
     with torch.no_grad():
         logits = vgg(x16)
     c = int(logits[0].argmax())
-    w = ex_gf.expected_ablation_weights(vgg, x16, c, "features.7")
+    w = ex_gf._expected_ablation_weights(vgg, x16, c, "features.7")
     with model_guard(vgg), torch.no_grad(), capture(vgg, "features.7") as cap:
         vgg(x16)
     cam = torch.relu(torch.einsum("k,khw->hw", w.float(), cap.activation[0]))
@@ -320,7 +320,7 @@ def test_score_masks_match_the_library_and_zero_constant_channels(vgg, x16):
         vgg(x16)
     a = cap.activation.detach()
     assert float(a[0, 3].abs().max()) == 0.0  # the switched-off channel
-    masks = ex_gf.expected_score_masks(a, (16, 16))
+    masks = ex_gf._expected_score_masks(a, (16, 16))
     torch.testing.assert_close(masks.float(), channel_masks(a[0], (16, 16))[:, 0])
     assert float(masks[3].abs().max()) == 0.0
     for k in range(a.shape[1]):
@@ -333,7 +333,7 @@ def test_score_masks_check_diagnoses(vgg, x16):
         vgg(x16)
     a = cap.activation.detach()
     size = (16, 16)
-    expected = ex_gf.expected_score_masks(a, size)
+    expected = ex_gf._expected_score_masks(a, size)
     assert ex_gf.check_score_masks(expected.float(), a, size).ok
     assert not ex_gf.check_score_masks(None, a, size).ok
     up = F.interpolate(a.double(), size=size, mode="bilinear", align_corners=False)[0]
@@ -368,7 +368,7 @@ def _loop_score_weights(net, x, c, layer):
 
 def test_score_weights_match_a_loop_and_the_library(vgg, x16):
     c = 2
-    w = ex_gf.expected_score_weights(vgg, x16, c, "features.7")
+    w = ex_gf._expected_score_weights(vgg, x16, c, "features.7")
     torch.testing.assert_close(w, _loop_score_weights(vgg, x16, c, "features.7"),
                                rtol=1e-5, atol=1e-6)
     assert float(w[3]) == 0.0
@@ -386,7 +386,7 @@ def test_score_weights_check_diagnoses(vgg, x16):
     assert not ex_gf.check_score_weights(None, vgg, x16, c, layer).ok
     with model_guard(vgg), torch.no_grad(), capture(vgg, layer) as cap:
         vgg(x16)
-    masks = ex_gf.expected_score_masks(cap.activation, (16, 16)).float()
+    masks = ex_gf._expected_score_masks(cap.activation, (16, 16)).float()
     with torch.no_grad():
         logits = vgg(x16 * masks[:, None])
     probs = torch.softmax(logits, dim=1)[:, c]
@@ -418,8 +418,8 @@ def test_gradient_free_solutions_pass_their_checks(vgg, x16):
           "size": (16, 16)}
     for key in ("gradient_free.ablated_scores", "gradient_free.ablation_weights",
                 "gradient_free.score_masks", "gradient_free.score_weights"):
-        assert key in SOLUTIONS
-        assert show_solution(key, namespace=ns).ok, key
+        assert key in checks()
+        assert run_solution(key, ns).ok, key
 
 
 def test_bad_input_gives_clear_errors(vgg, x16):

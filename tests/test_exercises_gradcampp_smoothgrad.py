@@ -14,13 +14,13 @@ import torch
 from torch import nn
 
 import xai_tutor
-from xai_tutor.exercises import SOLUTIONS, show_solution
 from xai_tutor.exercises import cam as ex_cam
 from xai_tutor.exercises import gradcampp as ex_pp
 from xai_tutor.exercises import smoothgrad as ex_sg
 from xai_tutor.hooks import capture
 
 from conftest import make_small, small_input
+from solutions import checks, run_solution
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +68,9 @@ def test_gradcampp_expected_matches_loops_and_library(dense, x16) -> None:
     a, g = rec.activation.numpy(), rec.gradient.numpy()
     assert np.ptp(g, axis=(1, 2)).max() > 0, "the dense head should give varying gradients"
     alpha, weights = _loops_gradcampp(a, g)
-    np.testing.assert_allclose(ex_pp.expected_gradcampp_alpha(rec.activation, rec.gradient),
+    np.testing.assert_allclose(ex_pp._expected_gradcampp_alpha(rec.activation, rec.gradient),
                                alpha, rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(ex_pp.expected_gradcampp_weights(rec.activation, rec.gradient),
+    np.testing.assert_allclose(ex_pp._expected_gradcampp_weights(rec.activation, rec.gradient),
                                weights, rtol=1e-10, atol=1e-14)
     e = xai_tutor.explain(dense, x16, "gradcampp")
     cam = np.maximum(np.einsum("k,khw->hw", weights, a), 0)
@@ -83,7 +83,7 @@ def test_xgradcam_expected_matches_loops_and_library(dense, x16) -> None:
     a, g = rec.activation.numpy(), rec.gradient.numpy()
     expected = np.array([(g[k] * a[k]).sum() / a[k].sum() if a[k].sum() != 0 else 0.0
                          for k in range(a.shape[0])])
-    np.testing.assert_allclose(ex_pp.expected_xgradcam_weights(rec.activation, rec.gradient),
+    np.testing.assert_allclose(ex_pp._expected_xgradcam_weights(rec.activation, rec.gradient),
                                expected, rtol=1e-10, atol=1e-14)
     e = xai_tutor.explain(dense, x16, "xgradcam")
     cam = np.maximum(np.einsum("k,khw->hw", expected, a), 0)
@@ -99,7 +99,7 @@ def test_gradcampp_on_a_gap_head_has_a_closed_form(vgg, x32) -> None:
     wc = vgg.fc.weight.detach().double()[2]
     torch.testing.assert_close(g, (wc / hw)[:, None, None].expand_as(g))
     closed = torch.where(wc != 0, 1 / (2 + a.sum(dim=(1, 2)) * wc / hw), torch.zeros_like(wc))
-    alpha = ex_pp.expected_gradcampp_alpha(a, g)
+    alpha = ex_pp._expected_gradcampp_alpha(a, g)
     torch.testing.assert_close(alpha, closed[:, None, None].expand_as(alpha))
 
 
@@ -129,7 +129,7 @@ def test_gradcampp_alpha_check(dense, x16) -> None:
 def test_gradcampp_weights_check(dense, x16) -> None:
     rec = ex_cam.record_layer(dense, x16)
     a, g = rec.activation, rec.gradient
-    alpha = ex_pp.expected_gradcampp_alpha(a, g)
+    alpha = ex_pp._expected_gradcampp_alpha(a, g)
     right = (alpha * torch.relu(g)).flatten(1).sum(1).float()
     assert ex_pp.check_gradcampp_weights(right, dense, x16).ok
     assert not ex_pp.check_gradcampp_weights([1.0], dense, x16).ok
@@ -162,7 +162,7 @@ def test_xgradcam_weights_check(dense, x16) -> None:
 
 def test_noise_scale_check() -> None:
     x = torch.tensor([[[[-2.0, 1.0], [0.5, 3.0]]] * 3]).reshape(1, 3, 2, 2)
-    assert ex_sg.expected_noise_scale(x, 0.1) == pytest.approx(0.5)
+    assert ex_sg._expected_noise_scale(x, 0.1) == pytest.approx(0.5)
     assert ex_sg.check_noise_scale(0.5, x, 0.1).ok
     assert ex_sg.check_noise_scale(torch.tensor(0.5), x, 0.1).ok
     assert "FRACTION" in ex_sg.check_noise_scale(0.1, x, 0.1).message
@@ -181,8 +181,8 @@ def test_smoothgrad_expected_matches_library(vgg, x16) -> None:
     """The library draws one (3, H, W) sample at a time from a generator seeded with ``seed``."""
     gen = torch.Generator().manual_seed(0)
     noise = torch.stack([torch.randn(x16.shape[1:], generator=gen) for _ in range(5)])
-    s = ex_sg.expected_noise_scale(x16, 0.2)
-    expected = ex_sg.expected_smoothgrad(vgg, x16, noise, s)
+    s = ex_sg._expected_noise_scale(x16, 0.2)
+    expected = ex_sg._expected_smoothgrad(vgg, x16, noise, s)
     e = xai_tutor.explain(vgg, x16, "smoothgrad", n=5, sigma=0.2, seed=0, progress=False)
     torch.testing.assert_close(e.attribution.double(), expected, rtol=1e-4,
                                atol=1e-5 * float(expected.abs().max()))
@@ -216,8 +216,9 @@ def test_smoothgradcampp_expected_matches_library(dense, x16) -> None:
     n, sigma = 6, 0.15
     gen = torch.Generator().manual_seed(0)
     noise = torch.stack([torch.randn(x16.shape[1:], generator=gen) for _ in range(n)])
-    s = ex_sg.expected_noise_scale(x16, sigma)
-    expected = ex_sg.expected_smoothgradcampp_map(dense, x16, noise, s)
+    s = ex_sg._expected_noise_scale(x16, sigma)
+    expected = ex_sg._expected_smoothgradcampp_map(dense, x16, noise, s)
+    # the exercise and the library's default both follow the paper: each order averaged
     e = xai_tutor.explain(dense, x16, "smoothgradcampp", n=n, sigma=sigma, seed=0,
                           batch_size=4, progress=False)
     torch.testing.assert_close(e.attribution[0].double(), expected, rtol=1e-4,
@@ -226,7 +227,7 @@ def test_smoothgradcampp_expected_matches_library(dense, x16) -> None:
 
 def test_smoothgradcampp_check(dense, x16, noise) -> None:
     s = 0.4
-    expected = ex_sg.expected_smoothgradcampp_map(dense, x16, noise, s)
+    expected = ex_sg._expected_smoothgradcampp_map(dense, x16, noise, s)
     assert expected.max() > 0
     assert ex_sg.check_smoothgradcampp_map(expected.float(), dense, x16, noise, s).ok
     assert "placeholder" in ex_sg.check_smoothgradcampp_map(None, dense, x16, noise, s).message
@@ -234,8 +235,13 @@ def test_smoothgradcampp_check(dense, x16, noise) -> None:
     rec_clean = ex_cam.record_layer(dense, x16, c)
     recs = [ex_cam.record_layer(dense, (x16[0] + s * noise[i])[None], c) for i in range(4)]
     g_bar = torch.stack([r.gradient for r in recs]).mean(0)
-    w = ex_pp.expected_gradcampp_weights(rec_clean.activation, g_bar)
+    w = ex_sg._per_order_weights(rec_clean.activation, torch.stack([r.gradient for r in recs]))
     last_a = torch.einsum("k,khw->hw", w, recs[-1].activation).clamp(min=0)
+    w_bar = ex_pp._expected_gradcampp_weights(rec_clean.activation, g_bar)
+    powers_of_mean = torch.einsum("k,khw->hw", w_bar, rec_clean.activation).clamp(min=0)
+    assert not torch.allclose(powers_of_mean, expected, rtol=1e-3)
+    msg = ex_sg.check_smoothgradcampp_map(powers_of_mean, dense, x16, noise, s).message
+    assert "average='gradient'" in msg and "each derivative" in msg
     if not torch.allclose(last_a, expected, rtol=1e-3):
         msg = ex_sg.check_smoothgradcampp_map(last_a, dense, x16, noise, s).message
         assert "clean image" in msg
@@ -262,7 +268,7 @@ def test_smoothgradcampp_check(dense, x16, noise) -> None:
 
 
 def test_every_registered_solution_passes_its_own_check(dense, x16) -> None:
-    keys = [k for k in SOLUTIONS if k.split(".")[0] in ("gradcampp", "smoothgrad")]
+    keys = [k for k in checks() if k.split(".")[0] in ("gradcampp", "smoothgrad")]
     assert len(keys) == 6, keys
     c = 1
     with capture(dense, dense.default_layer) as cap:
@@ -277,7 +283,7 @@ def test_every_registered_solution_passes_its_own_check(dense, x16) -> None:
     ns = dict(base)
     for key in ("gradcampp.alpha", "gradcampp.weights", "gradcampp.xgradcam_weights",
                 "smoothgrad.noise_scale", "smoothgrad.average", "smoothgrad.smoothgradcampp"):
-        fb = show_solution(key, namespace=ns)
+        fb = run_solution(key, ns)
         assert fb.ok, key
     assert not dense.training
     assert all(p.grad is None for p in dense.parameters())

@@ -15,11 +15,12 @@ import pytest
 import torch
 from torch import nn
 
-from xai_tutor.exercises import SOLUTIONS, show_solution
 from xai_tutor.exercises import lrp as ex
 from xai_tutor.methods.lrp.canonizers import fold_batchnorm
 from xai_tutor.methods.lrp.engine import Recorder, RelevanceSum
 from xai_tutor.methods.lrp.rules import Epsilon, LinearMap
+
+from solutions import checks, run_solution
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def _loops_epsilon(a, W, b, R, eps) -> np.ndarray:
 
 
 def test_epsilon_expected_matches_loops_and_library(layer) -> None:
-    got = ex.expected_epsilon_rule(**layer)
+    got = ex._expected_epsilon_rule(**layer)
     np.testing.assert_allclose(got.numpy(), _loops_epsilon(**layer), rtol=1e-12, atol=1e-14)
     lin = nn.Linear(5, 4).double()
     m = LinearMap.from_module(lin, layer["W"], layer["b"])
@@ -84,7 +85,7 @@ def test_epsilon_expected_matches_loops_and_library(layer) -> None:
 
 
 def test_epsilon_check_accepts_float32_and_numpy(layer) -> None:
-    right = ex.expected_epsilon_rule(**layer)
+    right = ex._expected_epsilon_rule(**layer)
     assert ex.check_epsilon_rule(right, **layer)
     assert ex.check_epsilon_rule(right.float(), **layer)
     assert ex.check_epsilon_rule(right.numpy().tolist(), **layer)
@@ -116,7 +117,7 @@ def test_epsilon_check_names_the_slip(layer, slip, words) -> None:
 
 def test_epsilon_check_missing_shape_and_nan(layer) -> None:
     assert "placeholder" in ex.check_epsilon_rule(None, **layer).message
-    right = ex.expected_epsilon_rule(**layer)
+    right = ex._expected_epsilon_rule(**layer)
     fb = ex.check_epsilon_rule(right[None], **layer)
     assert not fb.ok and "shape" in fb.message
     bad = right.clone()
@@ -131,7 +132,7 @@ def test_epsilon_check_missing_shape_and_nan(layer) -> None:
 
 def test_fold_expected_equals_conv_then_bn(conv_bn) -> None:
     conv, bn = conv_bn
-    w, b = ex.expected_fold_batchnorm(conv, bn)
+    w, b = ex._expected_fold_batchnorm(conv, bn)
     x = torch.randn(2, 3, 7, 6, dtype=torch.float64)
     with torch.no_grad():
         ref = copy.deepcopy(bn).double()(copy.deepcopy(conv).double()(x))
@@ -146,7 +147,7 @@ def test_fold_without_conv_bias() -> None:
     conv, bn = nn.Conv2d(2, 3, 1, bias=False), nn.BatchNorm2d(3).eval()
     with torch.no_grad():
         bn.running_mean.fill_(0.4)
-    w, b = ex.expected_fold_batchnorm(conv, bn)
+    w, b = ex._expected_fold_batchnorm(conv, bn)
     torch.testing.assert_close(b, torch.full((3,), -0.4 / math.sqrt(1.0 + bn.eps),
                                              dtype=torch.float64))
     assert ex.check_fold_batchnorm(w.float(), b.float(), conv, bn)
@@ -169,7 +170,7 @@ def test_fold_check_names_the_slip(conv_bn, slip, words) -> None:
     mu, var = bn.running_mean.double(), bn.running_var.double()
     std = torch.sqrt(var + bn.eps)
     scale = g / std
-    w_ok, b_ok = ex.expected_fold_batchnorm(conv, bn)
+    w_ok, b_ok = ex._expected_fold_batchnorm(conv, bn)
     weight, bias = {
         "variance": (W * (g / (var + bn.eps)).view(-1, 1, 1, 1), b_ok),
         "times_std": (W * (g * std).view(-1, 1, 1, 1), b_ok),
@@ -187,7 +188,7 @@ def test_fold_check_names_the_slip(conv_bn, slip, words) -> None:
 
 def test_fold_check_wrong_axis_and_placeholders(conv_bn) -> None:
     conv, bn = conv_bn
-    w_ok, b_ok = ex.expected_fold_batchnorm(conv, bn)
+    w_ok, b_ok = ex._expected_fold_batchnorm(conv, bn)
     assert "placeholder" in ex.check_fold_batchnorm(None, b_ok, conv, bn).message
     assert "placeholder" in ex.check_fold_batchnorm(w_ok, None, conv, bn).message
     fb = ex.check_fold_batchnorm(w_ok[:, :, 0], b_ok, conv, bn)
@@ -199,7 +200,7 @@ def test_fold_check_wrong_axis_and_placeholders(conv_bn) -> None:
 
 
 def test_split_expected_matches_library_sum_and_conserves(residual) -> None:
-    rb, rs = ex.expected_residual_split(**residual)
+    rb, rs = ex._expected_residual_split(**residual)
     x1 = residual["branch"].clone().requires_grad_(True)
     x2 = residual["shortcut"].clone().requires_grad_(True)
     y = RelevanceSum("t", Recorder(), stabilizer=0.0)(x1, x2)
@@ -213,7 +214,7 @@ def test_split_expected_matches_library_sum_and_conserves(residual) -> None:
 
 
 def test_split_check_slips(residual) -> None:
-    rb, rs = ex.expected_residual_split(**residual)
+    rb, rs = ex._expected_residual_split(**residual)
     br, sc, R = residual["branch"], residual["shortcut"], residual["R"]
     assert ex.check_residual_split(rb, rs, **residual).ok
     fb = ex.check_residual_split(rs, rb, **residual)
@@ -237,17 +238,17 @@ def test_split_check_slips(residual) -> None:
 
 def test_solutions_are_registered_and_pass(layer, conv_bn, residual) -> None:
     for key in ("lrp.epsilon_rule", "lrp.fold_batchnorm", "lrp.residual_split"):
-        assert key in SOLUTIONS
+        assert key in checks()
     conv, bn = conv_bn
     ns = dict(torch=torch, **layer)
-    assert show_solution("lrp.epsilon_rule", namespace=ns).ok
+    assert run_solution("lrp.epsilon_rule", ns).ok
     ns = dict(torch=torch, conv=conv, bn=bn)
-    assert show_solution("lrp.fold_batchnorm", namespace=ns).ok
+    assert run_solution("lrp.fold_batchnorm", ns).ok
     ns = dict(torch=torch, branch=residual["branch"], shortcut=residual["shortcut"],
               R_block=residual["R"])
-    assert show_solution("lrp.residual_split", namespace=ns).ok
+    assert run_solution("lrp.residual_split", ns).ok
     # the solution works for a conv without bias too
     conv2, bn2 = nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4).eval()
-    assert show_solution("lrp.fold_batchnorm", namespace=dict(torch=torch, conv=conv2,
+    assert run_solution("lrp.fold_batchnorm", dict(torch=torch, conv=conv2,
                                                                bn=bn2)).ok
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torchvision
 
+import xai_tutor
 from xai_tutor.hooks import LayerNotFoundError, capture, find_layer, model_guard
 
 from conftest import make_small, small_input
@@ -94,3 +95,30 @@ def test_guard_keeps_hooks_the_user_had() -> None:
         model(small_input(1))
     assert len(model.fc._forward_hooks) == 1 and seen == [1]
     handle.remove()
+
+
+def test_gradcam_leaves_existing_parameter_gradients_alone() -> None:
+    """After a training step has left .grad on every parameter, Grad-CAM keeps them: the same
+    tensor objects with the same values. The guard no longer touches the parameters at all
+    (requires_grad stays as the caller set it during the explanation) and no weight gradient is
+    computed (a hook on every parameter would see it)."""
+    model = make_small("resnet")
+    x = small_input(2, 16)
+    model(x).sum().backward()
+    grads = {n: p.grad for n, p in model.named_parameters()}
+    values = {n: g.clone() for n, g in grads.items()}
+    assert all(g is not None for g in grads.values())
+    seen_inside = []
+    model.layer1.register_forward_hook(
+        lambda *a: seen_inside.append(all(p.requires_grad for p in model.parameters()))
+    )
+    weight_grads = []
+    handles = [p.register_hook(lambda g: weight_grads.append(1)) for p in model.parameters()]
+    e = xai_tutor.explain(model, x, "gradcam")
+    for h in handles:
+        h.remove()
+    assert seen_inside == [True], "the guard changed requires_grad during the explanation"
+    assert weight_grads == [], "Grad-CAM computed weight gradients"
+    for n, p in model.named_parameters():
+        assert p.grad is grads[n] and torch.equal(p.grad, values[n])
+    assert torch.isfinite(e.attribution).all()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import warnings
 
 import pytest
 import torch
@@ -12,9 +15,11 @@ from xai_tutor.hooks import find_layer
 from xai_tutor.models import (
     MODEL_NAMES,
     OFFLINE_TRIO,
+    UncommittedWeightsWarning,
     WeightsChecksumError,
     WeightsUnavailableError,
     available_models,
+    committed_sha256,
     course_models,
     imagenet_classes,
     load_model,
@@ -148,3 +153,100 @@ def test_missing_tiny_weights_say_how_to_get_them(tmp_path, monkeypatch):
     with pytest.raises(WeightsUnavailableError, match="xai_tutor.train"):
         load_model("tiny_resnet")
     assert "tiny_resnet" not in available_models()
+
+
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ("{not json", "not valid JSON"),
+        ('["tiny_vgg.pt"]', "JSON list"),
+        ('{"tiny_vgg": "tiny_vgg.pt"}', "str for 'tiny_vgg'"),
+        ('{"tiny_vgg": {"file": "tiny_vgg.pt"}}', "no 'sha256'"),
+        ('{"tiny_vgg": {"file": "tiny_vgg.pt", "sha256": "abc"}}', "64 hex"),
+        ('{"tiny_vgg": {"file": "../tiny_vgg.pt", "sha256": "' + "0" * 64 + '"}}', "outside"),
+        ('{"tiny_vgg": {"file": "/etc/passwd", "sha256": "' + "0" * 64 + '"}}', "outside"),
+    ],
+)
+def test_broken_models_json_is_one_clear_error(tmp_path, monkeypatch, text, why):
+    folder = _copy_models(tmp_path, monkeypatch)
+    (folder / "models.json").write_text(text)
+    with pytest.raises(WeightsChecksumError) as info:
+        load_model("tiny_vgg")
+    message = str(info.value)
+    assert str(folder / "models.json") in message and why in message
+    assert "git checkout models.json" in message and "--force" in message
+    assert "tiny_vgg" not in available_models()
+
+
+def test_committed_weights_load_without_a_warning():
+    sums = committed_sha256()
+    assert set(sums) == {"tiny_vgg.pt", "tiny_resnet.pt"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in ("tiny_vgg", "tiny_resnet"):
+            load_model(name)
+    meta = json.loads((models_dir() / "models.json").read_text())
+    assert {meta[n]["sha256"] for n in meta} == set(sums.values())
+
+
+def test_retrained_weights_load_with_a_warning(tmp_path, monkeypatch):
+    """Weights written with a matching models.json entry (what train --force does) still warn."""
+    folder = _copy_models(tmp_path, monkeypatch)
+    state = torch.load(folder / "tiny_vgg.pt", weights_only=True)
+    state["classifier.3.bias"] += 0.5
+    torch.save(state, folder / "tiny_vgg.pt")
+    meta = json.loads((folder / "models.json").read_text())
+    meta["tiny_vgg"]["sha256"] = imagenet_module_sha(folder / "tiny_vgg.pt")
+    (folder / "models.json").write_text(json.dumps(meta))
+    with pytest.warns(UncommittedWeightsWarning, match="git checkout data/models"):
+        model = load_model("tiny_vgg")
+    assert torch.equal(model.classifier[3].bias, state["classifier.3.bias"])
+
+
+def imagenet_module_sha(path):
+    from xai_tutor.train import sha256_of
+
+    return sha256_of(path)
+
+
+def test_weights_of_another_architecture_are_a_clear_error(tmp_path, monkeypatch):
+    folder = _copy_models(tmp_path, monkeypatch)
+    shutil.copy(folder / "tiny_resnet.pt", folder / "tiny_vgg.pt")
+    meta = json.loads((folder / "models.json").read_text())
+    meta["tiny_vgg"]["sha256"] = meta["tiny_resnet"]["sha256"]
+    (folder / "models.json").write_text(json.dumps(meta))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UncommittedWeightsWarning)
+        with pytest.raises(WeightsUnavailableError, match="does not fit .*TinyVGG.*--force"):
+            load_model("tiny_vgg")
+
+
+def _stand_in(name: str) -> None:
+    """A file of the right size that the cheap check accepts (a legacy pickle header)."""
+    path = imagenet_module.weights_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    size = int(imagenet_module.weights_enum(name).meta["_file_size"] * 2**20)
+    with open(path, "wb") as fh:
+        fh.write(b"\x80\x02")
+        fh.truncate(size)  # sparse: no disk space used
+
+
+def test_truncated_imagenet_weights_are_not_available(empty_torch_home):
+    """A download cut short must not count as cached: course_models falls back offline."""
+    _stand_in("vgg16")
+    _stand_in("resnet50")
+    path = imagenet_module.weights_path("resnet18")
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), path)
+    assert {"vgg16", "resnet18", "resnet50"} <= set(available_models())
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    assert "resnet18" not in available_models()
+    assert list(course_models()) == list(OFFLINE_TRIO)
+    with pytest.raises(WeightsUnavailableError, match="incomplete or damaged"):
+        load_model("resnet18")
+    for stamp, content, ok in ((1, data[:-100], False),  # the zip's directory is cut off
+                               (2, b"\0" * len(data), False),  # neither a zip nor a pickle
+                               (3, data, True)):
+        path.write_bytes(content)
+        os.utime(path, ns=(stamp * 10**9, stamp * 10**9))  # the check is cached per mtime
+        assert ("resnet18" in available_models()) is ok, stamp

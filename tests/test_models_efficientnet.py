@@ -64,6 +64,7 @@ def test_input_adapter_turns_imagenet_normalisation_into_tf_scaling(lite0):
     torch.testing.assert_close(adapted, (pixels * 255.0 - 127.0) / 128.0)
 
 
+@pytest.mark.slow
 def test_port_matches_the_reference_implementation(lite0):
     """Same logits as the efficientnet_lite_pytorch package (the wheel's own model code)."""
     reference_pkg = pytest.importorskip("efficientnet_lite_pytorch")
@@ -92,6 +93,7 @@ def test_input_is_resized_to_224_on_the_shorter_side(lite0):
     assert lite0.resize.output_size(100, 50) == (448, 224)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("species", TOP1 + TOP5)
 def test_predicts_the_imagenet_class_of_single_birds(lite0, species):
     target = BIRDS[species].imagenet_id

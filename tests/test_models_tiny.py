@@ -45,8 +45,9 @@ def test_held_out_accuracy_at_scene_size(name, held_out):
 def test_pair_scenes_rank_the_birds_that_are_there(name):
     """Trained with some pair / flock scenes (split targets), the models rank present birds high.
 
-    Measured on 24 pairs: tiny_resnet has both species in its top 3 on 100 %, tiny_vgg on 33 %
-    (its top 1 is one of the two on 71 %); the test asks for less than that on 12 pairs.
+    On 12 pairs: the top 1 is one of the two species on >= 50 %; for tiny_resnet both species
+    are in its top 3 on >= 80 % (the tiny_vgg of commit 4aa4435 managed 33 % on 24 pairs, so
+    that is not asked of tiny_vgg).
     """
     model = load_model(name)
     top1, both = [], []
@@ -64,19 +65,26 @@ def test_pair_scenes_rank_the_birds_that_are_there(name):
         assert np.mean(both) >= 0.8, both
 
 
-def test_tiny_vgg_is_a_vgg_with_a_cam_head():
-    model = TinyVGG(num_classes=len(SPECIES))
+def test_tiny_vgg_is_a_vgg_with_vggs_head():
+    model = TinyVGG(num_classes=len(SPECIES)).eval()
     kinds = [type(m).__name__ for m in model.features]
     assert set(kinds) == {"Conv2d", "ReLU", "MaxPool2d"}
     assert all(m.inplace for m in model.features if isinstance(m, torch.nn.ReLU))
     assert kinds[int(model.default_layer.split(".")[1])] == "ReLU"
     assert kinds.index("Conv2d") == 0 and "Conv2d" not in kinds[int(TinyVGG.default_layer[9:]):]
-    # CAM identity: logits == linear head applied to the spatial mean of the last block
+    head = [type(m).__name__ for m in model.classifier]
+    assert head == ["Linear", "ReLU", "Dropout", "Linear"]  # VGG16's head, one hidden layer less
+    assert model.avgpool.output_size == 3
+    # logits == W2 relu(W1 flatten(pool_3x3(A)) + b1) + b2 (dropout is off in eval mode)
     x = torch.randn(2, 3, 96, 128)
+    fc1, fc2 = model.classifier[0], model.classifier[3]
     with torch.no_grad():
         feats = model.features(x)
-        expected = feats.mean((2, 3)) @ model.classifier.weight.T + model.classifier.bias
+        cells = torch.nn.functional.adaptive_avg_pool2d(feats, 3).flatten(1)
+        expected = torch.relu(cells @ fc1.weight.T + fc1.bias) @ fc2.weight.T + fc2.bias
         torch.testing.assert_close(model(x), expected)
+        # unlike a GAP + linear head, the logits are not linear in the spatial mean of A
+        assert fc2.in_features != feats.shape[1]
 
 
 def test_tiny_resnet_blocks_add_identity_in_place():

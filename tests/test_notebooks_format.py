@@ -93,14 +93,10 @@ def test_files_are_plain_json_with_a_trailing_newline(notebook) -> None:
     assert text.endswith("\n"), f"{name}: end the file with a newline (nbformat.write does)"
 
 
-def _notebook_tool():
-    import importlib.util
+def _notebook_tool():  # type: ignore[no-untyped-def]
+    from course_scripts import load_script
 
-    path = NOTEBOOKS.parent / "scripts" / "notebooks.py"
-    spec = importlib.util.spec_from_file_location("notebook_tool", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("notebooks")
 
 
 def test_every_notebook_has_its_text_source_and_they_agree() -> None:

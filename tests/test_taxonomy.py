@@ -160,3 +160,28 @@ def test_quiz_widget_gives_immediate_feedback_and_score() -> None:
     radios[0].value = q0.options[wrong]
     assert "Not yet" in feedback.value
     assert f"0 / {len(tx.QUESTIONS)}" in score.value
+
+
+def test_the_taxonomy_package_imports_nothing_from_exercises() -> None:
+    """Data and quiz sit below the exercises: no upward import (issue 10)."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(tx.__file__).parent
+    assert {p.name for p in folder.glob("*.py")} >= {"table.py", "quiz.py", "__init__.py"}
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                name = "." * node.level + (node.module or "")
+                assert "exercises" not in name, (path.name, name)
+            elif isinstance(node, ast.Import):
+                assert not any("exercises" in a.name for a in node.names), path.name
+
+
+def test_quiz_answers_show_themselves() -> None:
+    q = tx.QUESTIONS[0]
+    right = tx.check_answer(q.key, q.answer)
+    wrong = tx.check_answer(q.key, (q.answer + 1) % len(q.options))
+    assert right and not wrong
+    assert "Correct" in right._repr_html_() and "Not yet" in str(wrong)
+    assert q.why[q.answer] in str(right)

@@ -16,7 +16,7 @@ __all__ = ["main", "build_parser"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``xai-tutor`` command."""
-    from .experiment import DEFAULT_KINDS, DEFAULT_SAMPLES
+    from .experiment import DEFAULT_KINDS, DEFAULT_SAMPLES, PRESETS
 
     parser = argparse.ArgumentParser(
         prog="xai-tutor",
@@ -35,21 +35,35 @@ def build_parser() -> argparse.ArgumentParser:
                      help="method names (default: every registered method)")
     exp.add_argument("--scenes", nargs="+", default=list(DEFAULT_KINDS),
                      choices=list(DEFAULT_KINDS), help="scene kinds (default: all three)")
-    exp.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
+    exp.add_argument("--preset", choices=list(PRESETS), default="default",
+                     help="quick: the canonical scenes only, at half size (313 x 209), no "
+                     "deletion/insertion curves, no sanity check, --max-seconds 20 and no "
+                     "Score-CAM unless named in --methods "
+                     "(meant to finish within 10 minutes on 2 cores for the ImageNet models); "
+                     "options given on the command line win over the preset")
+    exp.add_argument("--estimate-only", action="store_true",
+                     help="print the expected run time (from a short probe) and stop")
+    exp.add_argument("--samples", type=int, default=None,
                      help=f"generated scenes per kind besides the canonical one "
-                     f"(default {DEFAULT_SAMPLES})")
-    exp.add_argument("--out", default="results", help="output folder (default: results)")
-    exp.add_argument("--size", nargs=2, type=int, default=[626, 418], metavar=("W", "H"),
-                     help="scene size (default 626 418, as in the paper)")
+                     f"(default {DEFAULT_SAMPLES}; quick preset: 0)")
+    exp.add_argument("--out", default="results",
+                     help="output folder (default: results); the run is written into a "
+                     "temporary folder beside it and moved into place only when complete")
+    exp.add_argument("--force", action="store_true",
+                     help="replace an output folder that already holds files (the old one is "
+                     "deleted only after the new run is in place)")
+    exp.add_argument("--size", nargs=2, type=int, default=None, metavar=("W", "H"),
+                     help="scene size (default 626 418, as in the paper; quick preset: 313 209)")
     exp.add_argument("--steps", type=int, default=4,
                      help="steps of the deletion/insertion curves (default 4)")
-    exp.add_argument("--curves", choices=["canonical", "all", "none"], default="canonical",
-                     help="scenes that get deletion/insertion curves (default: canonical)")
+    exp.add_argument("--curves", choices=["canonical", "all", "none"], default=None,
+                     help="scenes that get deletion/insertion curves (default: canonical; quick "
+                     "preset: none)")
     exp.add_argument("--expensive", choices=["canonical", "all"], default="canonical",
                      help="scenes for Score-CAM / Ablation-CAM (default: canonical only)")
-    exp.add_argument("--max-seconds", type=float, default=60.0,
+    exp.add_argument("--max-seconds", type=float, default=None,
                      help="a method slower than this on one scene runs on no further scenes of "
-                     "that model (default 60)")
+                     "that model (default 60; quick preset: 20)")
     exp.add_argument("--batch-size", type=int, default=None,
                      help="batch size of Score-CAM, Ablation-CAM and the SmoothGrad family "
                      "(default: each method's own)")
@@ -65,31 +79,88 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "experiment":
-        from .experiment import run_experiment
-
-        if args.samples < 0:
-            parser.error("--samples must be >= 0")
-        if min(args.size) < 32:
-            parser.error("--size must be at least 32 x 32")
-        from .models import WeightsUnavailableError
-
-        try:
-            result = run_experiment(
-                models=args.models, methods=args.methods, kinds=args.scenes,
-                samples=args.samples, out=args.out, size=tuple(args.size), steps=args.steps,
-                curves=args.curves, expensive=args.expensive,
-                max_seconds=args.max_seconds,
-                batch_size=args.batch_size, seed=args.seed, sanity=not args.no_sanity,
-                progress=not args.no_progress,
-            )
-        except (ValueError, TypeError, KeyError, WeightsUnavailableError) as err:
-            print(f"xai-tutor: error: {err}", file=sys.stderr)
-            return 2
-        print(f"wrote {len(result.files)} files to {args.out} in {result.seconds:.0f} s:")
-        for path in result.files:
-            print(f"  {path}")
-        return 0
+        return _experiment(args)
     return 1  # pragma: no cover - argparse rejects other commands
+
+
+def _fail(message: str) -> int:
+    print(f"xai-tutor: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _experiment(args: argparse.Namespace) -> int:
+    """``xai-tutor experiment``: every argument checked before any work (exit 2, one line);
+    the expected run time printed before the run; Ctrl-C: exit 130, one line."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print(f"\nxai-tutor: interrupted; {args.out} left as it was", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .experiment import PRESETS, check_args, check_out, run_experiment, spec
+    from .experiment.estimate import estimate_run
+    from .models import WeightsUnavailableError
+
+    preset = PRESETS[args.preset]
+    samples = preset["samples"] if args.samples is None else args.samples
+    size = tuple(preset["size"] if args.size is None else args.size)
+    max_seconds = preset["max_seconds"] if args.max_seconds is None else args.max_seconds
+    sanity = preset["sanity"] and not args.no_sanity
+    curves = preset["curves"] if args.curves is None else args.curves
+    try:
+        check_args(samples=samples, kinds=args.scenes, curves=curves,
+                   expensive=args.expensive, steps=args.steps, max_seconds=max_seconds,
+                   batch_size=args.batch_size, size=size)
+        methods = spec.resolve_methods(args.methods)
+        if not args.estimate_only:
+            check_out(args.out, args.force)
+    except (ValueError, FileExistsError) as err:
+        return _fail(_as_option(str(err)))
+    left_out = [m for m in preset["leave_out"] if m in methods] if args.methods is None else []
+    methods = [m for m in methods if m not in left_out]
+    try:
+        models = spec.resolve_models(args.models)
+    except (ValueError, TypeError, KeyError, WeightsUnavailableError) as err:
+        return _fail(str(err))
+    scene = spec.make_scenes(args.scenes[:1], 0, size, args.seed)[0][1]
+    estimate = estimate_run(models, methods, scene, scenes=len(args.scenes) * (1 + samples),
+                            canonical=len(args.scenes), steps=args.steps, curves=curves,
+                            expensive=args.expensive, max_seconds=max_seconds,
+                            batch_size=args.batch_size, sanity=sanity)
+    print(estimate.table(), flush=True)
+    if left_out:
+        print(f"--preset {args.preset} leaves out {', '.join(left_out)}; name it in --methods "
+              "to include it", flush=True)
+    if args.estimate_only:
+        return 0
+    try:
+        result = run_experiment(
+            models=models, methods=methods, kinds=args.scenes,
+            samples=samples, out=args.out, size=size, steps=args.steps,
+            curves=curves, expensive=args.expensive, max_seconds=max_seconds,
+            batch_size=args.batch_size, seed=args.seed, sanity=sanity,
+            progress=not args.no_progress, force=args.force,
+            run_info={"preset": args.preset, "left_out": left_out,
+                   "estimated_seconds": round(estimate.seconds, 1),
+                   "probe_seconds": round(estimate.probe_seconds, 1)},
+        )
+    except (ValueError, TypeError, KeyError, FileExistsError, WeightsUnavailableError) as err:
+        return _fail(str(err))
+    print(f"wrote {len(result.files)} files to {args.out} in {result.seconds:.0f} s "
+          f"(expected ~{estimate.seconds:.0f} s):")
+    for path in result.files:
+        print(f"  {path}")
+    return 0
+
+
+def _as_option(message: str) -> str:
+    """``max_seconds must be ...`` -> ``--max-seconds must be ...`` (the name the user typed)."""
+    head, _, rest = message.partition(" ")
+    if head in ("samples", "steps", "max_seconds", "batch_size", "size", "curves", "expensive"):
+        return f"--{head.replace('_', '-')} {rest}"
+    return message
 
 
 if __name__ == "__main__":

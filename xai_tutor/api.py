@@ -10,6 +10,7 @@ from torch import nn
 
 from .explanation import Explanation
 from .methods import METHODS
+from .methods.base import check_input, size_problem
 
 __all__ = ["explain"]
 
@@ -27,12 +28,23 @@ def explain(
     Args:
         model: a CNN image classifier returning logits ``(B, classes)``. It is left exactly as it
             was (mode, ``requires_grad``, ``.grad``, hooks), also when the method raises.
-        images: ``(B, 3, H, W)`` or ``(3, H, W)`` normalised float tensor on the model's device.
+        images: ``(B, 3, H, W)`` or ``(3, H, W)`` normalised float tensor on the model's device,
+            of the model's dtype. Checked once for every method
+            (:func:`~xai_tutor.methods.base.check_input`): rank, channels against the model's
+            first convolution (channels-last arrays are recognised), dtype and device against
+            the model's parameters, finite values; an image too small for the model gives a
+            ``ValueError`` with the size it needs instead of torch's ``RuntimeError``.
         method: a name from :data:`xai_tutor.METHODS`, e.g. ``"gradcam"`` or ``"lrp"``.
         target: ``None`` for each image's top class, one int for all images, or one per image.
         layer: for the CAM family, the layer whose activations are weighted; ``None`` picks
             :func:`xai_tutor.methods.default_layer`.
-        **params: the method's own parameters (see its docstring).
+        **params: the method's own parameters (see its docstring and
+            ``METHODS[method].params``). Every value is checked against the registry's
+            declaration before the method runs: an unknown name, a value of the wrong type, a
+            non-finite number or a value out of range raises ``TypeError``/``ValueError``
+            naming the method, the parameter, the value and the allowed range.
+            ``progress=True/False`` is accepted by every method; only the methods with
+            ``METHODS[method].supports_progress`` (the ones that loop) show a bar.
 
     Example::
 
@@ -48,4 +60,13 @@ def explain(
     if not isinstance(method, str) or method not in METHODS:
         known = ", ".join(sorted(METHODS))
         raise ValueError(f"unknown method {method!r}; available methods: {known}")
-    return METHODS[method].fn(model, images, target=target, layer=layer, **params)
+    info = METHODS[method]
+    checked = info.validate(params)
+    x = check_input(model, images)
+    try:
+        return info.fn(model, x, target=target, layer=layer, **checked)
+    except RuntimeError as err:  # torch's own error: is the image too small for the model?
+        problem = size_problem(model, x)
+        if problem is not None:
+            raise ValueError(problem) from err
+        raise

@@ -8,6 +8,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .numerics import safe_divide
+
 __all__ = ["Explanation", "normalise_per_image", "upsample_map", "pixel_map"]
 
 
@@ -20,9 +22,7 @@ def normalise_per_image(maps: torch.Tensor) -> torch.Tensor:
     flat = maps.reshape(maps.shape[0], -1)
     low = flat.min(dim=1, keepdim=True).values
     span = flat.max(dim=1, keepdim=True).values - low
-    safe = torch.where(span > 0, span, torch.ones_like(span))
-    out = torch.where(span > 0, (flat - low) / safe, torch.zeros_like(flat))
-    return out.reshape(maps.shape)
+    return safe_divide(flat - low, span).reshape(maps.shape)
 
 
 def upsample_map(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

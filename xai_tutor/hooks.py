@@ -10,8 +10,11 @@ Three tools live here, and every explanation method is built from them:
   the rest of the network, so an in-place ReLU that follows the layer cannot overwrite what was
   recorded.
 * :func:`model_guard` is a context manager that puts the model back exactly as it found it on exit
-  (train/eval mode of every module, ``requires_grad`` and ``.grad`` of every parameter, in-place
-  flags, hook dictionaries), also when the code inside raises.
+  (train/eval mode of every module, in-place flags, hook dictionaries), also when the code inside
+  raises. It never touches the parameters: the methods differentiate with
+  :func:`torch.autograd.grad` with respect to inputs and activations only, so ``requires_grad``
+  and an existing ``.grad`` stay as they are (same tensors, same values), and the guard costs a
+  few dictionary look-ups per module.
 
 Example::
 
@@ -34,6 +37,7 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 __all__ = [
     "LayerNotFoundError",
@@ -108,16 +112,24 @@ class Capture:
 
 
 @contextlib.contextmanager
-def capture(model: nn.Module, layer: str | nn.Module) -> Iterator[Capture]:
+def capture(
+    model: nn.Module, layer: str | nn.Module, grad_from_layer: bool = False
+) -> Iterator[Capture]:
     """Record the output of ``layer`` during forward passes inside the ``with`` block.
 
     The recorded tensor stays part of the autograd graph, so ``torch.autograd.grad(score,
-    cap.activation)`` gives ``d score / d A``; when nothing upstream requires gradients (frozen
-    parameters, plain input) the activation is made a leaf that does, so the backward pass stops
-    there instead of running down to the input. The network downstream receives ``A.clone()``,
-    which protects the record from in-place operations (``ReLU(inplace=True)``, ``+=``). When the
-    layer runs several times in one pass (a ResNet block's shared ReLU), the last call is kept.
-    The hook is removed on exit, also after an exception.
+    cap.activation)`` gives ``d score / d A``; when nothing upstream requires gradients (plain
+    input, or the forward runs under ``torch.no_grad()``) the activation is made a leaf that does,
+    so the backward pass stops there instead of running down to the input. The network
+    downstream receives ``A.clone()``, which protects the record from in-place operations
+    (``ReLU(inplace=True)``, ``+=``). When the layer runs several times in one pass (a ResNet
+    block's shared ReLU), the last call is kept. The hook is removed on exit, also after an
+    exception.
+
+    ``grad_from_layer=True`` is for a forward pass run under ``torch.no_grad()``: the hook makes
+    the activation a leaf and switches gradient recording on for the rest of that pass, so the
+    autograd graph holds only the layers after ``layer`` (whatever the parameters'
+    ``requires_grad``); the ``torch.no_grad()`` block restores the mode when it ends.
     """
     name, module = find_layer(model, layer)
     record = Capture(name=name, module=module)
@@ -128,8 +140,10 @@ def capture(model: nn.Module, layer: str | nn.Module) -> Iterator[Capture]:
                 f"layer {name!r} returns {type(output).__name__}; choose a layer that returns a "
                 "single tensor"
             )
+        if grad_from_layer:
+            torch.set_grad_enabled(True)
         if not output.requires_grad and torch.is_grad_enabled():
-            # parameters are frozen inside model_guard and the input may not require grad:
+            # the input does not require grad (or the pass so far ran without recording):
             # make the activation a leaf of the graph so d score / d A still exists
             output = output.detach().requires_grad_(True)
         record.activation = output
@@ -169,39 +183,56 @@ _HOOK_DICTS = (
 )
 
 
+def _next_hook_id() -> int:
+    return RemovableHandle.next_id
+
+
 @contextlib.contextmanager
 def model_guard(model: nn.Module) -> Iterator[nn.Module]:
-    """Leave ``model`` exactly as it was: mode, ``requires_grad``, ``.grad``, in-place flags, hooks.
+    """Leave ``model`` as it was: train/eval mode, in-place flags, hooks; parameters untouched.
 
-    Inside the block the model is in eval mode and its parameters do not require gradients (the
-    explanation methods differentiate with respect to inputs and activations only, so weight
-    gradients would be wasted work). On exit everything is restored, whether or not the block
-    raised, and hooks that were added to any module inside the block are removed.
+    Inside the block the model is in eval mode. The parameters are not modified at all: the
+    explanation methods differentiate with :func:`torch.autograd.grad` with respect to inputs and
+    activations only, which neither computes nor accumulates weight gradients, so
+    ``requires_grad`` and any existing ``.grad`` (same tensor objects, same values) are as the
+    caller left them, and the guard's cost does not grow with the number of parameters.
+
+    On exit, whether or not the block raised: the modules that were in training mode are put
+    back in it, ``inplace`` flags are restored, a parameter's ``requires_grad`` or ``.grad`` that
+    code inside the block changed is put back (a check, no copy), and every hook registered
+    inside the block and still present is removed (hooks are keyed by a global, increasing
+    handle id, so "registered inside" is "id >= the id counter at entry"; when the counter did
+    not move, nothing is scanned).
     """
     modules = list(model.modules())
-    training = [m.training for m in modules]
-    inplace = [getattr(m, "inplace", None) for m in modules]
-    hooks = [{d: dict(getattr(m, d)) for d in _HOOK_DICTS if hasattr(m, d)} for m in modules]
-    params = list(model.parameters())
-    requires = [p.requires_grad for p in params]
-    grads = [p.grad for p in params]
+    was_training = {id(m) for m in modules if m.__dict__.get("training", False)}
+    inplace = [(m, flag) for m in modules
+               if isinstance(flag := m.__dict__.get("inplace"), bool)]
+    params = [(p, p.requires_grad, p.grad) for m in modules
+              for p in m.__dict__["_parameters"].values() if p is not None]
+    first_id = _next_hook_id()
     try:
-        model.eval()
-        for p in params:
-            p.requires_grad_(False)
+        if was_training:
+            model.eval()
         yield model
     finally:
-        for m, was_training in zip(modules, training):
-            m.training = was_training
-        for m, flag in zip(modules, inplace):
-            if flag is not None:
+        for p, req, grad in params:  # reads only, unless code in the block changed them
+            if p.requires_grad is not req:
+                p.requires_grad_(req)
+            if p.grad is not grad:
+                p.grad = grad
+        for m in modules:
+            want = id(m) in was_training
+            if m.__dict__.get("training", False) is not want:
+                m.training = want
+        for m, flag in inplace:
+            if m.__dict__.get("inplace") is not flag:
                 m.inplace = flag
-        for m, saved in zip(modules, hooks):
-            for d, content in saved.items():
-                current = getattr(m, d)
-                for key in list(current):
-                    if key not in content:
-                        del current[key]
-        for p, req, g in zip(params, requires, grads):
-            p.requires_grad_(req)
-            p.grad = g
+        if _next_hook_id() != first_id:
+            for m in modules:
+                md = m.__dict__
+                for d in _HOOK_DICTS:
+                    hooks = md.get(d)
+                    if hooks:
+                        for key in [k for k in hooks if isinstance(k, int) and k >= first_id]:
+                            del hooks[key]

@@ -12,24 +12,40 @@ Data
     cross-entropy, so that on pair and flock scenes the softmax is split between the species
     that are present, and each of them is a sensible target to explain.
 
+Augmentation (seeded, drawn per image and epoch)
+    *Random erasing inside the bird's box* (single scenes, probability ``--erase``): a rectangle
+    of 30-60 % of the box's width and height, placed at random inside the box, is replaced by
+    the scene's own background (replayed by :func:`xai_tutor.data.training.scene_background`),
+    so no single part of a bird (the flamingo's foot, the toucan's beak) suffices and none is
+    required. *Scale* (probability ``--zoom``): a window of 80-100 % of each side, resized back
+    to 626 x 418. *Mirror flip* (probability 1/2).
+
 Optimisation
     AdamW (lr ``--lr`` = 2e-3, weight decay 1e-4), batch ``--batch`` = 16, one-cycle learning
-    rate over ``--epochs`` = 10 epochs, random horizontal flips, seeded (``--seed``) shuffling and
+    rate over ``--epochs`` = 5 epochs, seeded (``--seed``) shuffling, augmentation and
     initialisation, 2 CPU threads. The scenes are rendered once and shared by the models named
     in ``--model`` (default: both).
 
-Output
+Held-out checks (fresh single-bird scenes, seeds ``VAL_SEED_OFFSET + i``, never trained on)
+    accuracy on ``--val`` scenes, and accuracy when one quadrant of the bird's box (cut at its
+    centre) is replaced by the background, for each of the four quadrants.
+
+Output (never replaces existing weights without ``--force``)
     ``<out>/<model>.pt`` (float32 state dict) and an entry in ``<out>/models.json`` with the
     file's SHA-256 (checked by :func:`xai_tutor.models.load_model`), the species order, the
-    architecture, the command line, the training time and the held-out accuracy measured on
-    ``--val`` fresh single-bird scenes (seeds ``VAL_SEED_OFFSET + i``).
+    architecture, the command line, epochs, seed, date, the training time and the held-out
+    accuracies. Every file is written to a temporary file in the same folder and renamed into
+    place; the weights of all models first, ``models.json`` last. Arguments are checked before
+    any scene is drawn: a bad one ends the command with exit status 2 and one line.
 
-Cost (2 CPU threads, quiet machine): rendering the 2,096 scenes takes about a minute, each model
-about 4 minutes (10 epochs over 2,000 whole scenes): under 10 minutes for both.
+Cost: rendering the scenes and their backgrounds runs on one thread, training on ``--threads``;
+``models.json`` records the wall and CPU seconds of each run (``data_seconds``,
+``data_cpu_seconds``, ``train_seconds``, ``train_cpu_seconds``); ``--cache`` keeps the rendered
+scenes for the next run.
 
-Example (the committed weights were made with exactly this command, the defaults)::
+Example (the defaults; ``data/models/README.md`` says how the committed weights were made)::
 
-    python -m xai_tutor.train --out data/models --no-progress
+    python -m xai_tutor.train --out data/models --force --no-progress
 
 ``--model tiny_vgg`` trains one of them; ``--crop W H`` trains on windows cut from the scenes.
 """
@@ -37,10 +53,13 @@ Example (the committed weights were made with exactly this command, the defaults
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import json
 import math
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,11 +69,13 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from xai_tutor.data import IMAGENET_MEAN, IMAGENET_STD, SPECIES, make_scene
+from xai_tutor.data.training import QUADRANTS, hide_quadrant, scene_background
 from xai_tutor.models.tiny import ARCHITECTURES
 
 TRAIN_SEED_OFFSET = 1_000_000
 VAL_SEED_OFFSET = 500_000
 SIZE = (626, 418)
+PROG = "python -m xai_tutor.train"
 
 
 def sha256_of(path: str | Path) -> str:
@@ -94,7 +115,11 @@ def _crop_window(box, crop: tuple[int, int], rng: np.random.Generator) -> tuple[
 
 def render(plan: list[tuple[str, str | None]], offset: int, crop: tuple[int, int] | None,
            progress: bool = True):
-    """Draw the scenes: uint8 images (N, 3, h, w) and soft targets (N, classes) float32.
+    """Draw the scenes: images, soft targets, first-bird boxes and background patches.
+
+    Returns uint8 images (N, 3, h, w), float32 soft targets (N, classes), int64 boxes (N, 4)
+    (x0, y0, x1, y1) of the first bird in image coordinates, and for each single scene the
+    uint8 (3, y1 - y0, x1 - x0) background under that box (None for pair / flock scenes).
 
     With ``crop`` = (W, H), each 626 x 418 scene is cut to a seeded window that holds its first
     bird, at the scene's own pixel scale (so the model sees birds as large as in the full
@@ -104,10 +129,13 @@ def render(plan: list[tuple[str, str | None]], offset: int, crop: tuple[int, int
     width, height = crop or SIZE
     images = torch.empty((len(plan), 3, height, width), dtype=torch.uint8)
     targets = torch.zeros((len(plan), len(SPECIES)), dtype=torch.float32)
+    boxes = torch.zeros((len(plan), 4), dtype=torch.int64)
+    patches: list[torch.Tensor | None] = []
     for i, (kind, species) in enumerate(tqdm(plan, desc="scenes", disable=not progress)):
         scene = make_scene(kind, species=species, size=SIZE, seed=offset + i)
         pixels = np.asarray(scene.image, dtype=np.uint8)
         masks = scene.masks
+        left, top = 0, 0
         if crop is not None:
             rng = np.random.default_rng(offset + i)
             left, top = _crop_window(scene.boxes[0], crop, rng)
@@ -121,7 +149,17 @@ def render(plan: list[tuple[str, str | None]], offset: int, crop: tuple[int, int
         names = [name for name, k in zip(scene.species, keep) if k]
         for name in names:
             targets[i, SPECIES.index(name)] += 1.0 / len(names)
-    return images, targets
+        x0, y0, x1, y1 = (int(v) for v in scene.boxes[0])
+        x0, x1 = min(max(x0 - left, 0), width), min(max(x1 - left, 0), width)
+        y0, y1 = min(max(y0 - top, 0), height), min(max(y1 - top, 0), height)
+        boxes[i] = torch.tensor([x0, y0, x1, y1])
+        patch = None
+        if kind == "single" and x1 > x0 and y1 > y0:
+            bg = scene_background(kind, species, SIZE, offset + i)
+            bg = bg[top + y0:top + y1, left + x0:left + x1]
+            patch = torch.from_numpy(np.clip(bg + 0.5, 0, 255).astype(np.uint8)).permute(2, 0, 1)
+        patches.append(patch)
+    return images, targets, boxes, patches
 
 
 def to_input(images: torch.Tensor) -> torch.Tensor:
@@ -131,16 +169,75 @@ def to_input(images: torch.Tensor) -> torch.Tensor:
     return (images.float() / 255.0 - mean) / std
 
 
+def augment(images: torch.Tensor, boxes: torch.Tensor, patches: list, generator: torch.Generator,
+            erase: float, zoom: float) -> torch.Tensor:
+    """Seeded random erasing inside the box (background fill), scale and flip; uint8 in, out.
+
+    Every image draws the same number of random numbers whatever happens to it, so the stream
+    (and the result) depends only on the seed and the batch order.
+    """
+    out = images.clone()
+    n, _, height, width = out.shape
+    draws = torch.rand((n, 9), generator=generator, dtype=torch.float64).tolist()
+    for i, (p_erase, fw, fh, px, py, p_zoom, s, zx, zy) in enumerate(draws):
+        patch = patches[i]
+        if patch is not None and p_erase < erase:
+            x0, y0, x1, y1 = (int(v) for v in boxes[i])
+            w = max(1, round((0.3 + 0.3 * fw) * (x1 - x0)))
+            h = max(1, round((0.3 + 0.3 * fh) * (y1 - y0)))
+            left = int(px * (x1 - x0 - w + 1))
+            top = int(py * (y1 - y0 - h + 1))
+            out[i, :, y0 + top:y0 + top + h, x0 + left:x0 + left + w] = \
+                patch[:, top:top + h, left:left + w]
+        if p_zoom < zoom:
+            scale = 0.8 + 0.2 * s
+            w, h = round(scale * width), round(scale * height)
+            left, top = int(zx * (width - w + 1)), int(zy * (height - h + 1))
+            window = out[i:i + 1, :, top:top + h, left:left + w].float()
+            resized = F.interpolate(window, size=(height, width), mode="bilinear",
+                                    align_corners=False)
+            out[i] = resized[0].round().clamp(0, 255).to(torch.uint8)
+    flip = torch.rand(n, generator=generator) < 0.5
+    return torch.where(flip.view(-1, 1, 1, 1), out.flip(-1), out)
+
+
 @torch.no_grad()
+def predictions(model: torch.nn.Module, images: torch.Tensor, batch: int = 16) -> torch.Tensor:
+    """Top-1 class of ``model`` (put in eval mode) for uint8 images (N, 3, H, W)."""
+    model.eval()
+    return torch.cat([model(to_input(images[s:s + batch])).argmax(1)
+                      for s in range(0, len(images), batch)])
+
+
 def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
              batch: int = 16) -> float:
     """Top-1 accuracy of ``model`` (put in eval mode) on uint8 images and int labels."""
-    model.eval()
-    correct = 0
-    for start in range(0, len(images), batch):
-        logits = model(to_input(images[start:start + batch]))
-        correct += int((logits.argmax(1) == labels[start:start + batch]).sum())
-    return correct / len(images)
+    return float((predictions(model, images, batch) == labels).float().mean())
+
+
+def occluded_set(images: torch.Tensor, boxes: torch.Tensor, patches: list) -> torch.Tensor:
+    """(4, N, 3, H, W) uint8: each image with quadrant q of its bird's box set to background."""
+    out = images.unsqueeze(0).repeat(len(QUADRANTS), 1, 1, 1, 1)
+    for i, patch in enumerate(patches):
+        x0, y0, x1, y1 = (int(v) for v in boxes[i])
+        background = np.zeros((images.shape[2], images.shape[3], 3), np.float32)
+        background[y0:y1, x0:x1] = patch.permute(1, 2, 0).numpy()
+        image = images[i].permute(1, 2, 0).numpy()
+        for q in range(len(QUADRANTS)):
+            hidden = hide_quadrant(image, background, (x0, y0, x1, y1), q)
+            out[q, i] = torch.from_numpy(hidden).permute(2, 0, 1)
+    return out
+
+
+def robustness(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor,
+               occluded: torch.Tensor) -> dict:
+    """Held-out accuracy, and accuracy with each quadrant of the bird hidden (and their mean)."""
+    per_quadrant = [accuracy(model, occluded[q], labels) for q in range(len(occluded))]
+    return {
+        "held_out_accuracy": accuracy(model, images, labels),
+        "held_out_occluded_accuracy": float(np.mean(per_quadrant)),
+        "held_out_occluded_by_quadrant": dict(zip(QUADRANTS, per_quadrant)),
+    }
 
 
 def prepare_data(args: argparse.Namespace):
@@ -151,26 +248,31 @@ def prepare_data(args: argparse.Namespace):
     if args.cache:
         mix = "-".join(f"{m:g}" for m in args.mix)
         key = (f"o{args.offset}_n{args.scenes}_mix{mix}_s{args.seed}_v{args.val}"
-               f"_c{'x'.join(str(c) for c in args.crop or [])}")
+               f"_c{'x'.join(str(c) for c in args.crop or [])}_bg")
         cache = Path(args.cache) / f"scenes_{key}.pt"
     if cache is not None and cache.is_file():
-        images, targets, val_images, val_targets = torch.load(cache, weights_only=True)
-    else:
-        crop = tuple(args.crop) if args.crop else None
-        images, targets = render(plan, args.offset, crop, args.progress)
-        val_images, val_targets = render(val_plan, VAL_SEED_OFFSET, None, args.progress)
-        if cache is not None:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            torch.save((images, targets, val_images, val_targets), cache)
-    return images, targets, val_images, val_targets.argmax(1)
+        return torch.load(cache, weights_only=True)
+    crop = tuple(args.crop) if args.crop else None
+    train_data = render(plan, args.offset, crop, args.progress)
+    val_images, val_targets, val_boxes, val_patches = render(
+        val_plan, VAL_SEED_OFFSET, None, args.progress)
+    data = {
+        "train": train_data,
+        "val": (val_images, val_targets.argmax(1), occluded_set(val_images, val_boxes,
+                                                                val_patches)),
+    }
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(cache, lambda fh: torch.save(data, fh))
+    return data
 
 
-def train_model(name: str, args: argparse.Namespace, data, data_seconds: float) -> dict:
-    """Train one architecture on prepared ``data``; write its weights and models.json entry."""
-    images, targets, val_images, val_labels = data
+def train_model(name: str, args: argparse.Namespace, data: dict) -> tuple[dict, dict]:
+    """Train one architecture on prepared ``data``; return its state dict and models.json entry."""
+    images, targets, boxes, patches = data["train"]
+    val_images, val_labels, val_occluded = data["val"]
     torch.manual_seed(args.seed)
     started = time.time()
-    out = Path(args.out)
     model = ARCHITECTURES[name](num_classes=len(SPECIES))
     init_sha = None
     if args.init:
@@ -191,9 +293,8 @@ def train_model(name: str, args: argparse.Namespace, data, data_seconds: float) 
                    disable=not args.progress)
         for step in bar:
             idx = order[step * args.batch:(step + 1) * args.batch]
-            batch = images[idx]
-            flip = torch.rand(len(idx), generator=generator) < 0.5
-            batch = torch.where(flip.view(-1, 1, 1, 1), batch.flip(-1), batch)
+            batch = augment(images[idx], boxes[idx], [patches[int(j)] for j in idx], generator,
+                            args.erase, args.zoom)
             logits = model(to_input(batch))
             loss = torch.sum(-targets[idx] * F.log_softmax(logits, 1), 1).mean()
             optimiser.zero_grad(set_to_none=True)
@@ -208,64 +309,162 @@ def train_model(name: str, args: argparse.Namespace, data, data_seconds: float) 
               f"{val_acc:.3f}  ({time.time() - started:.0f} s)", flush=True)
 
     model.eval()
-    path = out / f"{name}.pt"
+    checks = robustness(model, val_images, val_labels, val_occluded)
+    print(f"{name}: held-out accuracy {checks['held_out_accuracy']:.3f}, with one quadrant of "
+          f"the bird hidden {checks['held_out_occluded_accuracy']:.3f} (by quadrant "
+          + ", ".join(f"{v:.3f}" for v in checks["held_out_occluded_by_quadrant"].values())
+          + ")", flush=True)
     state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
-    torch.save(state, path)
-    train_seconds = time.time() - started
     crop = f"{args.crop[0]} x {args.crop[1]} windows cut from" if args.crop else "whole"
     entry = {
-        "file": path.name,
-        "sha256": sha256_of(path),
+        "file": f"{name}.pt",
         "architecture": type(model).__name__,
         "classes": list(SPECIES),
         "default_layer": model.default_layer,
         "parameters": sum(p.numel() for p in model.parameters()),
         "input": f"ImageNet-normalised RGB; trained on {crop} 626 x 418 scenes",
         "crop": list(args.crop) if args.crop else None,
-        "command": "python -m xai_tutor.train " + " ".join(args.argv),
+        "command": f"{PROG} " + " ".join(args.argv),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "architecture_repr": repr(model),
+        "seed": args.seed,
         "train_seed_offset": args.offset,
         "val_seed_offset": VAL_SEED_OFFSET,
+        "val_scenes": args.val,
         "scenes": args.scenes,
         "init": {"file": str(args.init), "sha256": init_sha} if args.init else None,
         "mix": {"single": args.mix[0], "pair": args.mix[1], "flock": args.mix[2]},
+        "augment": {"erase": args.erase, "erase_box_share": [0.3, 0.6], "zoom": args.zoom,
+                    "zoom_window": [0.8, 1.0], "flip": 0.5},
         "epochs": args.epochs,
         "batch": args.batch,
         "lr": args.lr,
         "threads": args.threads,
-        "data_seconds": round(data_seconds, 1),
-        "train_seconds": round(train_seconds, 1),
-        "total_seconds": round(data_seconds + train_seconds, 1),
-        "held_out_accuracy": history[-1]["val_acc"],
+        "train_seconds": round(time.time() - started, 1),
+        "train_cpu_seconds": None,
+        **checks,
         "history": history,
         "torch": torch.__version__,
     }
+    return state, entry
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Call ``write(fh)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_models(out: Path, trained: dict[str, tuple[dict, dict]]) -> dict[str, dict]:
+    """Write each state dict atomically, then ``models.json`` (merged, atomically) last."""
+    entries = {}
+    for name, (state, entry) in trained.items():
+        path = out / entry["file"]
+        _atomic_write(path, lambda fh, s=state: torch.save(s, fh))
+        entries[name] = {**entry, "sha256": sha256_of(path)}
     meta_path = out / "models.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    meta[name] = entry
-    meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    print(f"wrote {path} (sha256 {entry['sha256'][:16]}...): scenes {data_seconds:.0f} s + "
-          f"training {train_seconds:.0f} s")
-    return entry
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    if not isinstance(meta, dict):
+        meta = {}
+    meta.update(entries)
+    text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+    _atomic_write(meta_path, lambda fh: fh.write(text.encode()))
+    return entries
 
 
 def train(args: argparse.Namespace) -> dict[str, dict]:
-    """Render the scenes once, then train each model of ``args.model``; return their entries."""
+    """Render the scenes once, train each model of ``args.model``, write them; return entries."""
     torch.set_num_threads(args.threads)
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    started = time.time()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    wall, cpu = time.time(), time.process_time()
     data = prepare_data(args)
-    data_seconds = time.time() - started
-    return {name: train_model(name, args, data, data_seconds) for name in args.model}
+    data_seconds, data_cpu = time.time() - wall, time.process_time() - cpu
+    trained = {}
+    for name in args.model:
+        cpu_model = time.process_time()
+        state, entry = train_model(name, args, data)
+        entry.update(data_seconds=round(data_seconds, 1), data_cpu_seconds=round(data_cpu, 1),
+                     train_cpu_seconds=round(time.process_time() - cpu_model, 1))
+        entry["total_seconds"] = round(data_seconds + entry["train_seconds"], 1)
+        trained[name] = (state, entry)
+    entries = write_models(out, trained)
+    for entry in entries.values():
+        print(f"wrote {out / entry['file']} (sha256 {entry['sha256'][:16]}...): scenes "
+              f"{data_seconds:.0f} s + training {entry['train_seconds']:.0f} s wall")
+    print(f"total: {time.time() - wall:.0f} s wall, {time.process_time() - cpu:.0f} s CPU")
+    return entries
+
+
+def _fail(message: str) -> None:
+    """End the command with one line on stderr and exit status 2 (as argparse does)."""
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _check_out(out: Path, names: list[str], force: bool) -> None:
+    """``--out`` must be (or be creatable as) a folder; existing weights need ``--force``."""
+    if out.exists() and not out.is_dir():
+        _fail(f"--out {out} is a file, not a folder")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                _fail(f"--out {out} cannot be created: {parent} is a file")
+            if not out.exists() and not os.access(parent, os.W_OK | os.X_OK):
+                _fail(f"--out {out} cannot be created: {parent} is not writable")
+            break
+    if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        _fail(f"--out {out} is not writable")
+    present = [name for name in names if (out / f"{name}.pt").exists()]
+    if present and not force:
+        _fail(f"{', '.join(str(out / f'{n}.pt') for n in present)} already exist(s); pass "
+              "--force to replace them, or choose another --out")
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Validate every argument before any work; a bad one exits with status 2 and one line."""
+    for flag, value, low in (("--scenes", args.scenes, 1), ("--val", args.val, 1),
+                             ("--epochs", args.epochs, 1), ("--batch", args.batch, 1),
+                             ("--threads", args.threads, 1), ("--seed", args.seed, 0),
+                             ("--offset", args.offset, 0)):
+        if value < low:
+            _fail(f"{flag} must be >= {low}, got {value}")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        _fail(f"--lr must be a positive number, got {args.lr}")
+    for flag, value in (("--erase", args.erase), ("--zoom", args.zoom)):
+        if not 0.0 <= value <= 1.0:
+            _fail(f"{flag} is a probability in [0, 1], got {value}")
+    if min(args.mix) < 0 or abs(sum(args.mix) - 1.0) > 1e-6:
+        _fail(f"--mix shares must be >= 0 and sum to 1, got {list(args.mix)}")
+    if args.crop and not (64 <= args.crop[0] <= SIZE[0] and 64 <= args.crop[1] <= SIZE[1]):
+        _fail(f"--crop W H must lie within 64..{SIZE[0]} x 64..{SIZE[1]}, got {args.crop}")
+    if args.init and not Path(args.init).is_file():
+        _fail(f"--init {args.init}: no such file")
+    if args.init and len(args.model) != 1:
+        _fail("--init takes the weights of one model: name it with --model")
+    _check_out(Path(args.out), args.model, args.force)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m xai_tutor.train", description=__doc__,
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", nargs="+", default=sorted(ARCHITECTURES),
                         choices=sorted(ARCHITECTURES),
                         help="one or more models to train on the same scenes (default: all)")
     parser.add_argument("--out", default="data/models", help="folder for weights + models.json")
+    parser.add_argument("--force", action="store_true",
+                        help="replace weights that already exist in --out")
     parser.add_argument("--scenes", type=int, default=2000, help="number of training scenes")
     parser.add_argument("--crop", type=int, nargs=2, default=None, metavar=("W", "H"),
                         help="train on windows of this size cut from the 626 x 418 scenes "
@@ -273,9 +472,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mix", type=float, nargs=3, default=(0.75, 0.15, 0.10),
                         metavar=("SINGLE", "PAIR", "FLOCK"), help="shares of scene kinds")
     parser.add_argument("--val", type=int, default=96, help="held-out single scenes")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--erase", type=float, default=0.5,
+                        help="probability of erasing part of a single bird (default 0.5)")
+    parser.add_argument("--zoom", type=float, default=0.3,
+                        help="probability of a random 80-100 %% window, rescaled (default 0.3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--offset", type=int, default=TRAIN_SEED_OFFSET,
                         help="first training scene seed (a second stage uses new scenes)")
@@ -287,9 +490,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-progress", dest="progress", action="store_false")
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
-    if abs(sum(args.mix) - 1.0) > 1e-6 or min(args.mix) < 0:
-        parser.error(f"--mix shares must be >= 0 and sum to 1, got {args.mix}")
+    args.model = list(dict.fromkeys(args.model))
     args.argv = argv
+    check_args(args)
     return args
 
 

@@ -203,6 +203,7 @@ def _rss_bytes() -> int:
     return pages * resource.getpagesize()
 
 
+@pytest.mark.slow
 def test_repeated_calls_do_not_grow_memory():
     """100 calls, cycling through every method, leave the resident memory within 10%."""
     model, x = make_small("resnet"), small_input(2, 16)

@@ -105,6 +105,7 @@ def test_ablationcam_tail_equals_full_path(resnet18):
     torch.testing.assert_close(fast.attribution, slow.attribution, atol=1e-6, rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_tail_found_for_torchvision_models(resnet18):
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():

@@ -105,6 +105,36 @@ def test_gradcampp(kind, variant, eps):
     check(xai_tutor.explain(model, x, "gradcampp", variant=variant), combine(w, a), x)
 
 
+def gradcampp_authors_ref(a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """adityac94/Grad_CAM_plus_plus (misc/utils.py) in plain loops: alpha of Eq. 19 (denominator
+    0 replaced by 1), divided per channel by the sum of the alphas where g > 0 (0 replaced by 1),
+    then w = sum alpha ReLU(g). Their exp(y) factor is left out (it cancels in alpha)."""
+    b_, k_ = a.shape[:2]
+    w = np.zeros((b_, k_))
+    for b in range(b_):
+        for k in range(k_):
+            total = a[b, k].sum()
+            gs = g[b, k].ravel()
+            alphas = []
+            for gij in gs:
+                den = 2 * gij**2 + total * gij**3
+                alphas.append(gij**2 / (den if den != 0 else 1.0))
+            norm = sum(al for al, gij in zip(alphas, gs) if gij > 0)
+            norm = norm if norm != 0 else 1.0
+            w[b, k] = sum(al / norm * max(gij, 0.0) for al, gij in zip(alphas, gs))
+    return w
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_gradcampp_authors_code(kind):
+    model, x, a, g, _, _, _ = reference_inputs(kind)
+    w = gradcampp_authors_ref(a.numpy(), g.numpy())
+    check(xai_tutor.explain(model, x, "gradcampp", variant="authors"), combine(w, a), x)
+    paper = xai_tutor.explain(model, x, "gradcampp").saliency
+    e = xai_tutor.explain(model, x, "gradcampp", variant="authors")
+    assert (paper - e.saliency).abs().max() > 1e-4  # the normalisation changes the map
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_xgradcam(kind):
     model, x, a, g, _, _, _ = reference_inputs(kind)
@@ -176,7 +206,29 @@ def test_scorecam(kind):
         check(e, combine(logit.softmax(1), a), x)
 
 
-@pytest.mark.parametrize("kind", ["vgg", "resnet"])
+def smooth_weights_ref(a: np.ndarray, grads: list[np.ndarray], average: str) -> np.ndarray:
+    """Smooth Grad-CAM++ weights element by element from the per-copy gradients ``grads``
+    (each ``(B, K, h, w)``). ``derivatives``: Omeiza et al.'s Section 3, each derivative order
+    averaged (mean g^2, mean g^3, ReLU(mean g)); ``gradient``: powers of the mean gradient."""
+    n = len(grads)
+    g1 = sum(grads) / n
+    if average == "derivatives":
+        g2, g3 = sum(g**2 for g in grads) / n, sum(g**3 for g in grads) / n
+    else:
+        g2, g3 = g1**2, g1**3
+    b_, k_ = a.shape[:2]
+    w = np.zeros((b_, k_))
+    for b in range(b_):
+        for k in range(k_):
+            total = a[b, k].sum()
+            for d1, d2, d3 in zip(g1[b, k].ravel(), g2[b, k].ravel(), g3[b, k].ravel()):
+                den = 2 * d2 + total * d3
+                alpha = d2 / den if (d2 != 0 and den != 0) else 0.0
+                w[b, k] += alpha * max(d1, 0.0)
+    return w
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_smoothgradcampp(kind):
     model, x, a, _, _, target, head = reference_inputs(kind)
     body, _ = split(model, kind)
@@ -185,18 +237,36 @@ def test_smoothgradcampp(kind):
     noise = torch.stack([torch.randn(x.shape[1:], generator=gen, dtype=x.dtype)
                          for _ in range(x.shape[0] * n)])
     span = x.flatten(1).max(1).values - x.flatten(1).min(1).values
-    grads = torch.zeros_like(a)
+    grads = [torch.zeros_like(a) for _ in range(n)]  # copy i of every image
     for j in range(x.shape[0] * n):
         b = j // n
         with torch.no_grad():
             an = body(x[b : b + 1] + sigma * span[b] * noise[j : j + 1])
         leaf = an.requires_grad_(True)
         (g,) = torch.autograd.grad(head(leaf)[0, target[b]], leaf)
-        grads[b] += g[0] / n
-    w = gradcampp_ref(a.numpy(), grads.numpy())
-    for batch_size in (x.shape[0] * n, 3, 1):  # one copy at a time: batching changes nothing
-        e = xai_tutor.explain(model, x, "smoothgradcampp", n=n, sigma=sigma, seed=7,
-                              batch_size=batch_size, progress=False)
+        grads[j % n][b] = g[0]
+    grads = [g.numpy() for g in grads]
+    results = {}
+    for average in ("derivatives", "gradient"):
+        w = smooth_weights_ref(a.numpy(), grads, average)
+        for batch_size in (x.shape[0] * n, 3, 1):  # one copy at a time: batching changes nothing
+            kwargs = {} if average == "derivatives" else {"average": average}
+            e = xai_tutor.explain(model, x, "smoothgradcampp", n=n, sigma=sigma, seed=7,
+                                  batch_size=batch_size, progress=False, **kwargs)
+            check(e, combine(w, a), x)
+        results[average] = e.saliency
+    assert e.params["average"] == "gradient"
+    if kind == "vgg_dense":  # behind GAP + linear, dy/dA does not depend on the noise
+        assert (results["derivatives"] - results["gradient"]).abs().max() > 1e-3
+
+
+def test_smoothgradcampp_readings_agree_without_noise():
+    """With one copy (or sigma = 0) both readings are Grad-CAM++ of the image."""
+    model, x, a, g, _, _, _ = reference_inputs("resnet")
+    w = gradcampp_ref(a.numpy(), g.numpy())
+    for average in ("derivatives", "gradient"):
+        e = xai_tutor.explain(model, x, "smoothgradcampp", n=3, sigma=0.0, average=average,
+                              progress=False)
         check(e, combine(w, a), x)
 
 

@@ -118,6 +118,7 @@ def test_zennit_small_resnet_float64(composite: str) -> None:
     assert rel_l2(ours(model, x, composite, 1e-2), ref) <= 1e-4  # measured ~1.5e-5
 
 
+@pytest.mark.slow
 def test_zennit_vgg16_float32() -> None:
     torch.manual_seed(0)
     model = torchvision.models.vgg16(weights=None).eval()

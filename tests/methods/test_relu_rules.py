@@ -110,6 +110,7 @@ def _torchvision(name: str) -> nn.Module:
     return getattr(torchvision.models, name)(weights=None).eval()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,size", [("vgg16", 32), ("resnet18", 48)])
 def test_all_pixel_methods_agree_with_captum_on_torchvision(name: str, size: int) -> None:
     model = _torchvision(name)
@@ -124,17 +125,19 @@ def test_all_pixel_methods_agree_with_captum_on_torchvision(name: str, size: int
     assert all(m.inplace for m in model.modules() if isinstance(m, nn.ReLU))
 
 
-def test_relu_rule_context_restores_flags_and_hooks_even_after_an_error() -> None:
+def test_relu_rule_context_leaves_the_model_untouched_even_after_an_error() -> None:
     model = make_small("resnet")
     relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
     assert relus and all(m.inplace for m in relus)
-    with pytest.raises(RuntimeError, match="boom"), relu_rule(model, "guided") as hooked:
-        assert hooked == relus
-        assert not any(m.inplace for m in relus)
-        assert all(len(m._forward_hooks) == 1 for m in relus)
+    with pytest.raises(RuntimeError, match="boom"), relu_rule(model, "guided") as listed:
+        assert listed == relus
         raise RuntimeError("boom")
     assert all(m.inplace for m in relus)
     assert all(len(m._forward_hooks) == 0 for m in model.modules())
+    x = small_input(1, 16).requires_grad_()  # and the rule is gone after the block
+    (after,) = torch.autograd.grad(model(x)[0, 1], x)
+    (plain,) = torch.autograd.grad(model(x)[0, 1], x)
+    torch.testing.assert_close(after, plain, rtol=0, atol=0)
 
 
 def test_bad_target_inside_a_rule_leaves_model_clean() -> None:
@@ -185,7 +188,7 @@ def test_relu6_rules_use_the_clipped_mask() -> None:
 
 def test_models_without_relu_modules_and_bad_rules_are_refused() -> None:
     model = nn.Sequential(nn.Conv2d(3, 2, 3), nn.Tanh(), nn.Flatten(), nn.Linear(2 * 6 * 6, 3))
-    with pytest.raises(ValueError, match="no nn.ReLU"):
+    with pytest.raises(ValueError, match="no ReLU ran"), pytest.warns(UserWarning, match="Tanh"):
         xai_tutor.explain(model, small_input(1, 8), "guided_backprop")
     assert all(len(m._forward_hooks) == 0 for m in model.modules())
     with pytest.raises(ValueError, match="unknown ReLU rule"), relu_rule(make_small("vgg"), "x"):
@@ -206,3 +209,119 @@ def test_batch_equals_one_by_one() -> None:
         assert torch.isfinite(batch.saliency).all()
         const = xai_tutor.explain(model, torch.ones(1, 3, 16, 16, dtype=torch.float64), method)
         assert torch.isfinite(const.attribution).all() and torch.isfinite(const.saliency).all()
+
+
+class FunctionalNet(nn.Module):
+    """ReLUs written as functions in forward(), in every spelling, in-place ones included."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.c2 = nn.Conv2d(4, 5, 3, padding=1)
+        self.c3 = nn.Conv2d(5, 6, 3, padding=1)
+        self.c4 = nn.Conv2d(6, 6, 3, padding=1)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.c1(x))
+        h = self.c2(h)
+        F.relu_(h)  # result ignored: only the in-place write carries it
+        h = F.max_pool2d(h, 2)
+        h = self.c3(h).relu()
+        h = torch.relu(self.c4(h))
+        h = F.relu(h + 0.1, inplace=True)
+        return self.fc(h.mean((2, 3)))
+
+
+class ModuleNet(nn.Module):
+    """The same network with nn.ReLU modules: the reference for the functional one."""
+
+    def __init__(self, src: FunctionalNet) -> None:
+        super().__init__()
+        self.src = src
+        self.r = nn.ModuleList([nn.ReLU() for _ in range(5)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s, r = self.src, self.r
+        h = F.max_pool2d(r[1](s.c2(r[0](s.c1(x)))), 2)
+        h = r[4](r[3](s.c4(r[2](s.c3(h)))) + 0.1)
+        return s.fc(h.mean((2, 3)))
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvnet"])
+def test_functional_relus_get_the_rule(method) -> None:
+    """Every functional ReLU spelling gets the rule: the result equals captum's on the same net
+    written with modules (captum hooks modules only)."""
+    from captum.attr import Deconvolution, GuidedBackprop
+
+    torch.manual_seed(0)
+    net = FunctionalNet().double().eval()
+    ref_net = ModuleNet(net).eval()
+    x = small_input(2, 8, torch.float64, seed=4)
+    torch.testing.assert_close(net(x), ref_net(x), rtol=0, atol=0)
+    peer = {"guided_backprop": GuidedBackprop, "deconvnet": Deconvolution}[method](ref_net)
+    ref = peer.attribute(x.clone().requires_grad_(), target=[0, 2]).detach()
+    e = xai_tutor.explain(net, x, method, target=[0, 2])
+    assert ref.abs().max() > 0
+    torch.testing.assert_close(e.attribution, ref, rtol=1e-10, atol=1e-12)
+    plain = xai_tutor.explain(net, x, "gradient", target=[0, 2]).attribution
+    assert (plain - ref).abs().max() > 0.1 * ref.abs().max()  # the rule matters on this net
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvnet"])
+def test_densenet_final_functional_relu_gets_the_rule(method) -> None:
+    """torchvision's DenseNet applies its last ReLU as F.relu(features, inplace=True) in
+    forward(); the rule must reach it (reference: captum on the same net with that ReLU as a
+    module)."""
+    import torchvision
+    from captum.attr import Deconvolution, GuidedBackprop
+
+    torch.manual_seed(0)
+    net = torchvision.models.densenet121(weights=None, num_classes=7).eval()
+
+    class WithModule(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.features, self.relu, self.classifier = net.features, nn.ReLU(), net.classifier
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = F.adaptive_avg_pool2d(self.relu(self.features(x)), 1)
+            return self.classifier(torch.flatten(out, 1))
+
+    ref_net = WithModule().eval()
+    x = small_input(1, 32, seed=2)
+    peer = {"guided_backprop": GuidedBackprop, "deconvnet": Deconvolution}[method](ref_net)
+    ref = peer.attribute(x.clone().requires_grad_(), target=3).detach()
+    e = xai_tutor.explain(net, x, method, target=3)
+    scale = float(ref.abs().max())
+    torch.testing.assert_close(e.attribution, ref, rtol=1e-4, atol=1e-5 * scale)
+
+
+def test_other_activations_are_named_in_a_warning() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.SiLU(),
+                          nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
+    with pytest.warns(UserWarning, match=r"3 \(SiLU\)"):
+        e = xai_tutor.explain(model, small_input(1, 8), "guided_backprop")
+    assert torch.isfinite(e.attribution).all()
+
+
+def test_rules_module_imports_no_method_module() -> None:
+    """relu_rules holds the rules only: no import of gradient.py (no cycle), at any level."""
+    import ast
+    import inspect
+
+    import xai_tutor.methods.relu_rules as rules
+
+    tree = ast.parse(inspect.getsource(rules))
+    imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert not [m for m in imported if "gradient" in m or "deconvnet" in m or m == "."], imported
+
+
+def test_deconvnet_has_one_home() -> None:
+    import xai_tutor.deconvnet as shim
+    from xai_tutor.methods import deconvnet as home
+
+    assert shim.DeconvNet is home.DeconvNet and shim.project is home.project
+    assert xai_tutor.METHODS["deconvnet"].fn is home.deconvnet
+    assert len(open(shim.__file__).read().strip().splitlines()) <= 4

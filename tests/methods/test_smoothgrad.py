@@ -136,3 +136,47 @@ def test_bad_arguments_are_refused_and_model_stays_clean() -> None:
     assert all(m.inplace for m in model.modules() if isinstance(m, nn.ReLU))
     assert all(len(m._forward_hooks) == 0 for m in model.modules())
     assert all(p.requires_grad and p.grad is None for p in model.parameters())
+
+
+def test_noise_is_drawn_on_the_cpu_whatever_the_device(monkeypatch) -> None:
+    """The same seed must give the same noise on every device: draws happen on the CPU (a CPU
+    generator, or torch's global CPU generator) and are then moved. A 'meta' tensor stands in for
+    a GPU image here (no values, but a device other than the CPU)."""
+    from xai_tutor.methods.smoothgrad import draw_noise, noise_generator
+
+    real = torch.randn
+    devices = []
+
+    def spy(*args, **kwargs):
+        devices.append(torch.device(kwargs.get("device", "cpu")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "randn", spy)
+    like = torch.empty(3, 4, 4, device="meta")
+    for gen in (noise_generator(3), None):
+        out = draw_noise((3, 4, 4), gen, like)
+        assert out.device.type == "meta"
+    assert [d.type for d in devices] == ["cpu", "cpu"]
+    gen = noise_generator(3)
+    assert gen.device.type == "cpu"
+    torch.testing.assert_close(draw_noise((5,), gen, torch.zeros(1)),
+                               real(5, generator=torch.Generator().manual_seed(3)))
+
+
+def test_seeded_noise_is_the_cpu_generators_for_both_smooth_methods() -> None:
+    """smoothgrad and smoothgradcampp draw copy after copy from torch.Generator().manual_seed(seed)
+    on the CPU: the map equals one built from those draws."""
+    model = make_small("vgg_dense", torch.float64)
+    x = small_input(1, 16, torch.float64, seed=2)
+    n, sigma, seed = 3, 0.2, 11
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    noise = [torch.randn(x.shape[1:], generator=gen, dtype=x.dtype) for _ in range(n)]
+    span = float(x.max() - x.min())
+    target = int(model(x).argmax())
+    grads = []
+    for eps in noise:
+        xn = (x + sigma * span * eps).requires_grad_()
+        (g,) = torch.autograd.grad(model(xn)[0, target], xn)
+        grads.append(g)
+    e = xai_tutor.explain(model, x, "smoothgrad", n=n, sigma=sigma, seed=seed, progress=False)
+    torch.testing.assert_close(e.attribution, sum(grads) / n, rtol=1e-10, atol=1e-12)

@@ -4,7 +4,10 @@
 - ``make_scene(kind, species, size, seed)``: seeded "single", "pair" and "flock" scenes with
   visible-pixel masks and boxes per bird; ``course_scenes()`` the three canonical ones.
 - ``make_training_sample`` / ``make_training_batch``: augmented single-bird training images.
-- ``load_image(source, size)``: any image -> ImageNet-normalised tensor + display image.
+- ``load_image(source, size, max_side)``: any image -> ImageNet-normalised tensor + display
+  image; ``to_rgb(pil_image)`` the same RGB conversion (transparency on white) for a PIL image;
+  ``check_declared_size(path_or_bytes, max_pixels)`` a file's size from its header, before
+  decoding.
 
 Example::
 
@@ -17,7 +20,17 @@ Example::
 
 from .backgrounds import BACKGROUNDS, make_background
 from .birds import BIRDS, SPECIES, Bird
-from .images import IMAGENET_MEAN, IMAGENET_STD, denormalise, load_image, normalise, to_display
+from .images import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ImageResizedWarning,
+    check_declared_size,
+    denormalise,
+    load_image,
+    normalise,
+    to_display,
+    to_rgb,
+)
 from .scenes import COURSE_SCENES, KINDS, Scene, course_scenes, make_scene, write_course_scenes
 from .training import make_training_batch, make_training_sample
 
@@ -28,9 +41,11 @@ __all__ = [
     "COURSE_SCENES",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "ImageResizedWarning",
     "KINDS",
     "SPECIES",
     "Scene",
+    "check_declared_size",
     "course_scenes",
     "denormalise",
     "load_image",
@@ -40,5 +55,6 @@ __all__ = [
     "make_training_sample",
     "normalise",
     "to_display",
+    "to_rgb",
     "write_course_scenes",
 ]

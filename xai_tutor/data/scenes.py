@@ -26,6 +26,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -420,11 +421,25 @@ def _layout_flock(rng, layout, names, bg, flip_all):
 # --------------------------------------------------------------------------- public API
 
 
+def _check_seed(seed: Any) -> int:
+    """A scene seed: an int >= 0 as given, or a fresh random one for ``None``."""
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint32)[0])
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(
+            f"seed must be an int >= 0 (or None for a random scene); got {seed!r} "
+            f"({type(seed).__name__})"
+        )
+    if seed < 0:
+        raise ValueError(f"seed must be an int >= 0 (or None for a random scene); got {seed}")
+    return int(seed)
+
+
 def make_scene(
     kind: str,
     species: str | Sequence[str] | None = None,
     size: tuple[int, int] = DEFAULT_SIZE,
-    seed: int = 0,
+    seed: int | None = 0,
     *,
     background: str | None = None,
     flip: bool = True,
@@ -437,7 +452,10 @@ def make_scene(
     name (every bird) or a list of names, one per bird (a flock then has that many birds, fewer
     if a bird finds no place where it keeps 35 % of itself in view; ``scene.species`` says).
     ``size`` = (W, H). ``background``: one of "sky", "meadow", "water", "foliage" or None
-    (seeded choice). ``flip``: allow seeded mirror images of the cut-outs.
+    (seeded choice). ``flip``: allow seeded mirror images of the cut-outs. ``seed``: an int
+    ``>= 0`` (NumPy integers too); ``None`` draws a fresh random seed, recorded in
+    ``scene.seed`` so the scene can be made again. Anything else (``3.7``, ``-1``, ``"abc"``,
+    ``True``) is refused: ``TypeError`` for a non-integer, ``ValueError`` for a negative one.
 
     >>> scene = make_scene("single", species="toucan", seed=1)
     >>> scene.image.size, scene.boxes.shape
@@ -448,7 +466,8 @@ def make_scene(
     width, height = _check_size(size)
     if background is not None and background not in BACKGROUNDS:
         raise ValueError(f"unknown background {background!r}; choose one of {BACKGROUNDS}")
-    rng = np.random.default_rng(int(seed))
+    seed = _check_seed(seed)
+    rng = np.random.default_rng(seed)
     names = _species_list(kind, species, rng)
     bg = background or BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
     canvas = make_background(bg, (width, height), rng)
@@ -479,7 +498,7 @@ def make_scene(
         imagenet_ids=[BIRDS[s].imagenet_id for s in chosen],
         masks=masks,
         boxes=_boxes(masks),
-        seed=int(seed),
+        seed=seed,
         background=bg,
         occluder=layout.occluder,
         visible_fraction=fractions,

@@ -106,3 +106,51 @@ def make_training_batch(
     labels = rng.permutation(np.arange(n) % len(SPECIES)).astype(np.int64)
     images = np.stack([make_training_sample(int(c), size, rng, **options) for c in labels])
     return images, labels
+
+
+QUADRANTS: tuple[str, ...] = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
+def scene_background(
+    kind: str,
+    species=None,
+    size: tuple[int, int] = (626, 418),
+    seed: int = 0,
+    background: str | None = None,
+) -> np.ndarray:
+    """The background of ``make_scene(kind, species, size, seed, background=background)``.
+
+    The scene generator draws, from ``default_rng(seed)``, first the species, then the background
+    kind, then the background itself; replaying those draws gives the scene's exact background
+    before any bird (or shadow / reflection) is pasted on it: float32 (H, W, 3) in [0, 255].
+    """
+    from .scenes import KINDS, _check_size, _species_list
+
+    if kind not in KINDS:
+        raise ValueError(f"unknown scene kind {kind!r}; choose one of {', '.join(KINDS)}")
+    width, height = _check_size(size)
+    rng = np.random.default_rng(int(seed))
+    _species_list(kind, species, rng)
+    bg = background or BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
+    return make_background(bg, (width, height), rng)
+
+
+def hide_quadrant(
+    image: np.ndarray, background: np.ndarray, box, quadrant: int | str
+) -> np.ndarray:
+    """``image`` (H, W, 3) uint8 with one quadrant of ``box`` replaced by ``background``.
+
+    ``box`` = (x0, y0, x1, y1) half-open, as :attr:`xai_tutor.data.Scene.boxes`; it is cut at its
+    centre ``(x0 + x1) // 2``, ``(y0 + y1) // 2`` into the quadrants of :data:`QUADRANTS`
+    (``quadrant`` is an index 0-3 or one of those names).
+    """
+    index = QUADRANTS.index(quadrant) if isinstance(quadrant, str) else int(quadrant)
+    if not 0 <= index < 4:
+        raise ValueError(f"quadrant must be 0-3 or one of {QUADRANTS}, got {quadrant!r}")
+    x0, y0, x1, y1 = (int(v) for v in box)
+    xm, ym = (x0 + x1) // 2, (y0 + y1) // 2
+    xs = slice(x0, xm) if index % 2 == 0 else slice(xm, x1)
+    ys = slice(y0, ym) if index < 2 else slice(ym, y1)
+    out = np.array(image, dtype=np.uint8, copy=True)
+    out[ys, xs] = np.clip(np.asarray(background)[ys, xs] + 0.5, 0, 255).astype(np.uint8)
+    return out

@@ -18,6 +18,16 @@ for BatchNorm this also resets the running statistics) under a fixed seed, on a 
 of the model: the user's model is never touched and the global RNG state is restored.
 The explained class is the trained model's (``target`` or its top class) for every stage.
 
+**Flagging a failure** (:func:`randomisation_failures`, a convention of ours, since Adebayo et al.
+judge by eye): a method *fails* when the absolute Spearman correlation reaches ``threshold``
+(default :data:`RANDOMISATION_THRESHOLD` = 0.5) at **any** stage. Every stage randomises at least
+the output layer, so the learned class evidence is gone at every stage; a map that keeps half of
+its rank structure there does not show what the model learned (guided backprop on the tiny VGG:
+0.94 with the top third of the layers randomised, 0.36 with all of them; looking only at the last
+stage would pass it). A report should print the flag next to the method's localisation scores: a
+map that does not depend on the weights can sit on the birds for reasons that have nothing to do
+with the model.
+
 Example::
 
     >>> import torch, xai_tutor
@@ -32,7 +42,7 @@ Example::
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +54,12 @@ from ..methods.base import check_images
 from ..methods.base import progress as progress_bar
 from ._checks import saliency_map
 
-__all__ = ["RandomisationResult", "rankdata", "spearman", "parameterised_layers",
-           "randomisation_check"]
+__all__ = ["RANDOMISATION_THRESHOLD", "RandomisationResult", "rankdata", "spearman",
+           "parameterised_layers", "randomisation_check", "randomisation_failures",
+           "randomisation_failures_by_model"]
+
+RANDOMISATION_THRESHOLD = 0.5
+"""Absolute Spearman correlation, after randomising every layer, from which a method fails."""
 
 
 def rankdata(values: np.ndarray) -> np.ndarray:
@@ -174,3 +188,71 @@ def randomisation_check(
         randomised.append(cut)
         deepest.append(chosen[0])
     return RandomisationResult(mode, randomised, deepest, corrs, int(target))
+
+
+def _largest_correlation(name: str, result: Any) -> float:
+    if isinstance(result, RandomisationResult):
+        values = result.correlations
+    elif isinstance(result, (int, float, np.floating, np.integer)):
+        values = [float(result)]
+    else:
+        try:
+            values = [float(v) for v in result]
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"result for {name!r} must be a RandomisationResult, a correlation or a list of "
+                f"correlations per stage; got {type(result).__name__}"
+            ) from None
+    if not values:
+        raise ValueError(f"result for {name!r} has no correlation")
+    finite = [abs(v) for v in values if np.isfinite(v)]
+    return max(finite) if finite else float("nan")
+
+
+def randomisation_failures(
+    results: Mapping[str, Any], threshold: float = RANDOMISATION_THRESHOLD
+) -> list[str]:
+    """Methods whose map survives randomisation: ``max over stages |rho| >= threshold``.
+
+    Args:
+        results: ``{method: RandomisationResult}`` (all its stages), or ``{method: correlation}``,
+            or ``{method: [correlation per stage]}``. NaN correlations (not measured) are ignored.
+        threshold: the failure threshold on the absolute Spearman correlation, in ``(0, 1]``.
+
+    Returns:
+        the failing methods, in the order of ``results``.
+
+    Example::
+
+        >>> randomisation_failures({"gradcam": 0.06, "guided_backprop": [0.94, 0.36],
+        ...                         "lrp": [0.1, -0.6], "cam": [0.2, 0.3]})
+        ['guided_backprop', 'lrp']
+    """
+    if not 0.0 < float(threshold) <= 1.0:
+        raise ValueError(f"threshold must lie in (0, 1]; got {threshold}")
+    if not isinstance(results, Mapping):
+        raise TypeError(
+            f"results must be a {{method: result}} mapping; got {type(results).__name__}")
+    out = []
+    for name, result in results.items():
+        rho = _largest_correlation(name, result)
+        if np.isfinite(rho) and rho >= threshold:
+            out.append(name)
+    return out
+
+
+def randomisation_failures_by_model(
+    rows: Iterable[Mapping[str, Any]], threshold: float = RANDOMISATION_THRESHOLD,
+    column: str = "spearman",
+) -> dict[str, list[str]]:
+    """:func:`randomisation_failures` per model, from rows such as the experiment's ``sanity.csv``.
+
+    Each row has ``"model"``, ``"method"`` and ``column`` (a correlation; several rows of one
+    model and method, e.g. one per stage, count as its stages). Returns
+    ``{model: [failing methods]}`` with every model present (possibly ``[]``).
+    """
+    grouped: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        grouped.setdefault(str(r["model"]), {}).setdefault(str(r["method"]), []).append(
+            float(r[column]))
+    return {model: randomisation_failures(vals, threshold) for model, vals in grouped.items()}

@@ -4,8 +4,12 @@ The expected values are computed here independently of :mod:`xai_tutor.methods.c
 activations are read with a plain forward hook, the gradients with ``torch.autograd.grad``, the
 head is taken as the last ``nn.Linear`` of the model, and guided backpropagation is written with
 tensor hooks (the gradient arriving at each ReLU output is clamped to be non-negative; the ReLU's
-own backward then applies the forward mask), not with :mod:`xai_tutor.methods.relu_rules`. All
-sums are done in float64.
+own backward then applies the forward mask), not with :mod:`xai_tutor.methods.relu_rules`.
+
+The passes through the model run in its own dtype, as the learner's do (on a deep model, a float64
+pass flips a few ReLUs near 0 and changes the map by more than rounding); the sums after them are
+done in float64, and the tolerances of :func:`~xai_tutor.exercises.core.check_with_slips` follow
+the dtype of the input (``precision=x.dtype``).
 
 Example::
 
@@ -20,13 +24,12 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..hooks import model_guard
-from .core import Feedback, _as_array, _not_answered, check_close, register_solution
+from .core import Feedback, _not_answered, check_with_slips, exercise_check, register_check
 
 __all__ = [
     "LayerRecord",
@@ -84,20 +87,10 @@ def last_linear(model: nn.Module) -> nn.Linear:
     return linears[-1]
 
 
-def _variant(got: Any, value: torch.Tensor | np.ndarray, message: str, name: str,
-             rtol: float = 1e-4) -> Feedback | None:
-    g, v = _as_array(got), _as_array(value)
-    if g is None or v is None or g.shape != v.shape:
-        return None
-    scale = float(np.abs(v).max()) if v.size else 0.0
-    if np.allclose(g, v, rtol=rtol, atol=1e-6 * scale + 1e-9):
-        return Feedback(False, message, name=name)
-    return None
-
-
 # ------------------------------------------------------------------------------- 05 · CAM
 
 
+@exercise_check
 def check_gap_logit(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
                     layer: str | None = None) -> Feedback:
     """Exercise: the class score ``y_c = sum_k W[c, k] mean_ab A_k(a, b) + b_c`` recomputed from
@@ -118,21 +111,29 @@ def check_gap_logit(got: Any, model: nn.Module, x: torch.Tensor, target: int | N
                                             "max pooling); CAM's head averages."),
     ]
     expected = float(rec.logits[rec.target])
-    for value, message in slips:
-        fb = _variant(got, np.array(value), message, "y_c")
-        if fb is not None and not np.isclose(value, expected, rtol=1e-5, atol=1e-6):
-            return fb
-    return check_close("y_c", got, expected, atol=1e-4 * max(1.0, abs(expected)), rtol=1e-4,
-                       hints={"values": "pool A over its two spatial axes (mean), take the dot "
-                                        "product with row c of fc.weight, add fc.bias[c]; c is "
-                                        "the class you explain."})
+    return check_with_slips("y_c", got, expected, slips, rtol=1e-4,
+                            atol_rel=1e-4, atol=1e-4,
+                            precision=x.dtype,
+                            hints={"values": "pool A over its two spatial axes (mean), take the "
+                                             "dot product with row c of fc.weight, add "
+                                             "fc.bias[c]; c is the class you explain."})
+
+
+def _cam_weights(rec: LayerRecord, model: nn.Module) -> torch.Tensor:
+    return last_linear(model).weight.detach().double()[rec.target]
 
 
 def _cam_expected(rec: LayerRecord, model: nn.Module) -> torch.Tensor:
-    w = last_linear(model).weight.detach().double()[rec.target]
-    return torch.einsum("k,khw->hw", w, rec.activation)
+    return torch.einsum("k,khw->hw", _cam_weights(rec, model), rec.activation)
 
 
+def _terms(weights: torch.Tensor, rec: LayerRecord) -> float:
+    """``max_ij sum_k |w_k A_k(i, j)|``: the size of the terms a weighted channel sum adds up,
+    which sets its rounding error when they cancel."""
+    return float(torch.einsum("k,khw->hw", weights.abs(), rec.activation.abs()).max())
+
+
+@exercise_check
 def check_cam(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
               layer: str | None = None) -> Feedback:
     """Exercise: the class activation map ``M_c = sum_k W[c, k] A_k`` of shape ``(h, w)``,
@@ -142,32 +143,28 @@ def check_cam(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = 
         return missing
     rec = record_layer(model, x, target, layer)
     expected = _cam_expected(rec, model)
-    if (expected < 0).any():
-        fb = _variant(got, expected.clamp(min=0), "you applied a ReLU: CAM (Zhou et al.) keeps "
-                                                  "the negative evidence; Grad-CAM adds the ReLU.",
-                      "cam")
-        if fb is not None:
-            return fb
-    fb = _variant(got, expected / (expected.shape[0] * expected.shape[1]),
-                  "you divided by h*w: that is Grad-CAM's scale; CAM is the plain weighted sum.",
-                  "cam")
-    if fb is not None:
-        return fb
-    return check_close("cam", got, expected, atol=1e-5 * float(expected.abs().max()) + 1e-9,
-                       rtol=1e-4,
-                       hints={"shape_unreduced": "sum over the channel axis k: "
-                                                 "torch.einsum('k,khw->hw', w, A) or "
-                                                 "(w[:, None, None] * A).sum(0).",
-                              "pattern": "use the weight row of the class you explain "
-                                         "(fc.weight[c]), not another class.",
-                              "values": "use the weight row of the class you explain "
-                                        "(fc.weight[c]) and the activations of the layer just "
-                                        "before global average pooling."})
+    slips = [
+        (expected.clamp(min=0), "you applied a ReLU: CAM (Zhou et al.) keeps the negative "
+                                "evidence; Grad-CAM adds the ReLU."),
+        (expected / (expected.shape[0] * expected.shape[1]),
+         "you divided by h*w: that is Grad-CAM's scale; CAM is the plain weighted sum."),
+    ]
+    return check_with_slips("cam", got, expected, slips, rtol=1e-4, atol_rel=1e-5, atol=1e-9,
+                            precision=x.dtype, magnitude=_terms(_cam_weights(rec, model), rec),
+                            hints={"shape_unreduced": "sum over the channel axis k: "
+                                                      "torch.einsum('k,khw->hw', w, A) or "
+                                                      "(w[:, None, None] * A).sum(0).",
+                                   "pattern": "use the weight row of the class you explain "
+                                              "(fc.weight[c]), not another class.",
+                                   "values": "use the weight row of the class you explain "
+                                             "(fc.weight[c]) and the activations of the layer "
+                                             "just before global average pooling."})
 
 
 # --------------------------------------------------------------------------- 06 · Grad-CAM
 
 
+@exercise_check
 def check_gradcam_weights(got: Any, model: nn.Module, x: torch.Tensor,
                           target: int | None = None, layer: str | None = None) -> Feedback:
     """Exercise: Grad-CAM's channel weights ``alpha_k = mean_ab dy_c/dA_k(a, b)``, shape ``(K,)``.
@@ -177,28 +174,27 @@ def check_gradcam_weights(got: Any, model: nn.Module, x: torch.Tensor,
         return missing
     rec = record_layer(model, x, target, layer)
     expected = rec.gradient.mean(dim=(1, 2))
-    fb = _variant(got, rec.activation.mean(dim=(1, 2)),
-                  "these are the mean ACTIVATIONS; the weights are the mean GRADIENTS dy_c/dA.",
-                  "alpha")
-    if fb is not None:
-        return fb
-    fb = _variant(got, rec.gradient.clamp(min=0).mean(dim=(1, 2)),
-                  "you dropped the negative gradients before averaging; Grad-CAM averages the "
-                  "signed gradient (Grad-CAM++ is the method that keeps only positive ones).",
-                  "alpha")
-    if fb is not None and not torch.allclose(rec.gradient.clamp(min=0), rec.gradient):
-        return fb
-    return check_close("alpha", got, expected, atol=1e-6 * float(expected.abs().max()) + 1e-12,
-                       rtol=1e-4,
-                       hints={"shape_unreduced": "average over the two spatial axes: "
-                                                 "grad.mean(dim=(1, 2)) for a (K, h, w) tensor.",
-                              "factor": "a factor of h*w: the weight is the MEAN of the "
-                                        "gradient over positions, not the sum.",
-                              "values": "differentiate the logit y_c of the class you explain "
-                                        "(not the softmax, not another class) with respect to "
-                                        "the recorded activations."})
+    slips = [
+        (rec.activation.mean(dim=(1, 2)),
+         "these are the mean ACTIVATIONS; the weights are the mean GRADIENTS dy_c/dA."),
+        (rec.gradient.clamp(min=0).mean(dim=(1, 2)),
+         "you dropped the negative gradients before averaging; Grad-CAM averages the signed "
+         "gradient (Grad-CAM++ is the method that keeps only positive ones)."),
+    ]
+    return check_with_slips("alpha", got, expected, slips, rtol=1e-4, atol_rel=1e-6,
+                            precision=x.dtype,
+                            magnitude=float(rec.gradient.abs().mean(dim=(1, 2)).max()),
+                            hints={"shape_unreduced": "average over the two spatial axes: "
+                                                      "grad.mean(dim=(1, 2)) for a (K, h, w) "
+                                                      "tensor.",
+                                   "factor": "a factor of h*w: the weight is the MEAN of the "
+                                             "gradient over positions, not the sum.",
+                                   "values": "differentiate the logit y_c of the class you "
+                                             "explain (not the softmax, not another class) with "
+                                             "respect to the recorded activations."})
 
 
+@exercise_check
 def check_gradcam(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
                   layer: str | None = None) -> Feedback:
     """Exercise: the Grad-CAM map ``ReLU(sum_k alpha_k A_k)`` of shape ``(h, w)``, not
@@ -210,49 +206,51 @@ def check_gradcam(got: Any, model: nn.Module, x: torch.Tensor, target: int | Non
     alpha = rec.gradient.mean(dim=(1, 2))
     raw = torch.einsum("k,khw->hw", alpha, rec.activation)
     expected = raw.clamp(min=0)
-    if (raw < 0).any():
-        fb = _variant(got, raw, "the map has negative values: Grad-CAM keeps only the positive "
-                                "evidence with a ReLU (torch.relu or .clamp(min=0)).",
-                      "gradcam_map")
-        if fb is not None:
-            return fb
-    return check_close("gradcam_map", got, expected,
-                       atol=1e-5 * float(expected.abs().max()) + 1e-12, rtol=1e-4,
-                       hints={"factor": "did you use the SUM of the gradients instead of their "
-                                        "mean (a factor h*w)?",
-                              "shape_unreduced": "sum the weighted maps over the channel axis.",
-                              "values": "weights = spatial mean of dy_c/dA; map = ReLU of the "
-                                        "weighted sum of the activations over channels."})
+    slips = [(raw, "the map has negative values: Grad-CAM keeps only the positive evidence with "
+                   "a ReLU (torch.relu or .clamp(min=0)).")]
+    return check_with_slips("gradcam_map", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=x.dtype, magnitude=_terms(alpha, rec),
+                            hints={"factor": "did you use the SUM of the gradients instead of "
+                                             "their mean (a factor h*w)?",
+                                   "shape_unreduced": "sum the weighted maps over the channel "
+                                                      "axis.",
+                                   "values": "weights = spatial mean of dy_c/dA; map = ReLU of "
+                                             "the weighted sum of the activations over "
+                                             "channels."})
 
 
-def guided_backprop_reference(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
-    """Guided backpropagation ``(3, H, W)`` in float64 on a copy of ``model``: a tensor hook on
-    every ReLU/ReLU6 output clamps the arriving gradient to ``>= 0``; the ReLU's own backward then
-    multiplies by the forward mask."""
-    net = copy.deepcopy(model).double().eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    handles = []
+def guided_backprop_reference(model: nn.Module, x: torch.Tensor, target: int,
+                              dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Guided backpropagation ``(3, H, W)``: a tensor hook on every ReLU/ReLU6 output clamps the
+    arriving gradient to ``>= 0``; the ReLU's own backward then multiplies by the forward mask.
+
+    Computed in ``dtype`` (default: the dtype of ``x``, the one the learner computes in), on the
+    model itself when its parameters already have that dtype (inside :func:`model_guard`, which
+    restores the in-place flags and removes the hooks), else on a converted copy. The dtype
+    matters on deep models: in float64 a few pre-activations close to 0 change sign compared with
+    float32, and every unit that flips changes the map near it by up to a few percent of its
+    maximum (VGG16 at 224 x 224: 0.4 %), far more than rounding.
+    """
+    dtype = x.dtype if dtype is None else dtype
+    param = next(model.parameters(), None)
+    net = model if param is None or param.dtype == dtype else copy.deepcopy(model).to(dtype)
 
     def hook(module: nn.Module, _i: tuple, out: torch.Tensor) -> torch.Tensor:
         out = out.clone()  # a fresh tensor to hang the hook on (in-place ReLUs share storage)
         out.register_hook(lambda g: g.clamp(min=0))
         return out
 
-    for m in net.modules():
-        if isinstance(m, (nn.ReLU, nn.ReLU6)):
-            m.inplace = False
-            handles.append(m.register_forward_hook(hook))
-    try:
-        with torch.enable_grad():
-            leaf = x.detach().double().clone().requires_grad_(True)
-            (grad,) = torch.autograd.grad(net(leaf)[0, target], leaf)
-    finally:
-        for h in handles:
-            h.remove()
-    return grad[0]
+    with model_guard(net), torch.enable_grad():
+        for m in net.modules():
+            if isinstance(m, (nn.ReLU, nn.ReLU6)):
+                m.inplace = False
+                m.register_forward_hook(hook)  # removed by model_guard on exit
+        leaf = x.detach().to(dtype).clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(net(leaf)[0, target], leaf)
+    return grad[0].double()
 
 
+@exercise_check
 def check_guided_gradcam(got: Any, model: nn.Module, x: torch.Tensor,
                          target: int | None = None, layer: str | None = None) -> Feedback:
     """Exercise: Guided Grad-CAM ``(3, H, W)``: guided backpropagation times the Grad-CAM map
@@ -269,27 +267,25 @@ def check_guided_gradcam(got: Any, model: nn.Module, x: torch.Tensor,
     up = (up - up.min()) / span if span > 0 else torch.zeros_like(up)
     guided = guided_backprop_reference(model, x, rec.target)
     expected = guided * up
-    fb = _variant(got, guided * (up > 0.5),
-                  "you thresholded the Grad-CAM map; Guided Grad-CAM multiplies by its values.",
-                  "guided_gradcam")
-    if fb is not None:
-        return fb
-    fb = _variant(got, guided, "this is guided backpropagation alone: multiply it by the "
-                               "upsampled Grad-CAM map.", "guided_gradcam")
-    if fb is not None:
-        return fb
-    return check_close("guided_gradcam", got, expected,
-                       atol=1e-4 * float(expected.abs().max()) + 1e-12, rtol=1e-3,
-                       hints={"factor": "scale the upsampled Grad-CAM map to [0, 1] (min-max) "
-                                        "before multiplying: use the saliency of the Grad-CAM "
-                                        "explanation.",
-                              "shape_overreduced": "keep the three colour channels of guided "
-                                                   "backprop: (3, H, W) times the (H, W) map.",
-                              "pattern": "upsample with bilinear interpolation "
-                                         "(align_corners=False) to the image size.",
-                              "values": "multiply the guided backprop attribution (3, H, W) by "
-                                        "the upsampled, min-max scaled Grad-CAM map (H, W) of "
-                                        "the same class."})
+    slips = [
+        (guided * (up > 0.5), "you thresholded the Grad-CAM map; Guided Grad-CAM multiplies by "
+                              "its values."),
+        (guided, "this is guided backpropagation alone: multiply it by the upsampled Grad-CAM "
+                 "map."),
+    ]
+    return check_with_slips("guided_gradcam", got, expected, slips, rtol=1e-3, atol_rel=1e-4,
+                            precision=x.dtype,
+                            hints={"factor": "scale the upsampled Grad-CAM map to [0, 1] "
+                                             "(min-max) before multiplying: use the saliency of "
+                                             "the Grad-CAM explanation.",
+                                   "shape_overreduced": "keep the three colour channels of "
+                                                        "guided backprop: (3, H, W) times the "
+                                                        "(H, W) map.",
+                                   "pattern": "upsample with bilinear interpolation "
+                                              "(align_corners=False) to the image size.",
+                                   "values": "multiply the guided backprop attribution "
+                                             "(3, H, W) by the upsampled, min-max scaled "
+                                             "Grad-CAM map (H, W) of the same class."})
 
 
 # -------------------------------------------------------------------------------- solutions
@@ -299,46 +295,18 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
-    "cam.gap_logit",
-    """
-pooled = A[0].mean(dim=(1, 2))            # global average pooling: one number per channel, (K,)
-y_c = pooled @ fc.weight[c] + fc.bias[c]  # the linear layer, row c
-print(f"recomputed {y_c.item():.4f}  model {logits[0, c].item():.4f}")
-""",
-    check=_ns_check(check_gap_logit, "y_c", "model", "x", "c"),
-)
+register_check("cam.gap_logit", check=_ns_check(check_gap_logit, "y_c", "model", "x", "c"))
 
-register_solution(
-    "cam.cam_map",
-    """
-cam_map = torch.einsum("k,khw->hw", fc.weight[c], A[0])   # sum_k W[c, k] A_k, no ReLU
-""",
-    check=_ns_check(check_cam, "cam_map", "model", "x", "c"),
-)
+register_check("cam.cam_map", check=_ns_check(check_cam, "cam_map", "model", "x", "c"))
 
-register_solution(
+register_check(
     "cam.gradcam_weights",
-    """
-alpha = grad_A[0].mean(dim=(1, 2))        # spatial mean of dy_c/dA_k, shape (K,)
-""",
     check=_ns_check(check_gradcam_weights, "alpha", "model", "x", "c"),
 )
 
-register_solution(
-    "cam.gradcam_map",
-    """
-gradcam_map = torch.relu(torch.einsum("k,khw->hw", alpha, A[0]))
-""",
-    check=_ns_check(check_gradcam, "gradcam_map", "model", "x", "c"),
-)
+register_check("cam.gradcam_map", check=_ns_check(check_gradcam, "gradcam_map", "model", "x", "c"))
 
-register_solution(
+register_check(
     "cam.guided_gradcam",
-    """
-guided = xai_tutor.explain(model, x, "guided_backprop", target=c).attribution[0]   # (3, H, W)
-upsampled = xai_tutor.explain(model, x, "gradcam", target=c).saliency[0]           # (H, W), [0, 1]
-guided_gradcam = guided * upsampled
-""",
     check=_ns_check(check_guided_gradcam, "guided_gradcam", "model", "x", "c"),
 )

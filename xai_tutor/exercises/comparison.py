@@ -30,21 +30,27 @@ from typing import Any
 
 import numpy as np
 
-from .core import Feedback, _not_answered, check_close, register_solution
+from .core import (
+    Feedback,
+    Slip,
+    _not_answered,
+    check_close,
+    check_with_slips,
+    exercise_check,
+    register_check,
+)
 
 __all__ = [
     "VERDICTS",
-    "expected_point",
-    "expected_hit",
-    "expected_relevance_mass",
-    "expected_paired",
-    "expected_verdict",
     "check_pointing",
     "check_relevance_mass",
     "check_verdict",
 ]
 
 VERDICTS = ("supported", "contradicted", "inconclusive")
+
+#: Numbers computed from the same few values: equal to rounding (float64).
+_EXACT: dict[str, float] = {"rtol": 1e-6, "atol_rel": 0.0, "atol": 1e-9}
 
 
 def _map(saliency: Any) -> np.ndarray:
@@ -71,7 +77,7 @@ def _masks(masks: Any, shape: tuple[int, ...]) -> np.ndarray:
 # ---------------------------------------------------------------------------- pointing game
 
 
-def expected_point(saliency: Any) -> tuple[int, int] | None:
+def _expected_point(saliency: Any) -> tuple[int, int] | None:
     """``(row, col)`` of the first maximum in row-major order; ``None`` for a constant map."""
     s = _map(saliency)
     if s.max() == s.min():
@@ -87,16 +93,17 @@ def _distance_to_masks(point: tuple[int, int], masks: np.ndarray) -> float:
     return float(np.sqrt((rows - point[0]) ** 2 + (cols - point[1]) ** 2).min())
 
 
-def expected_hit(saliency: Any, masks: Any, tolerance: float = 15.0) -> bool:
+def _expected_hit(saliency: Any, masks: Any, tolerance: float = 15.0) -> bool:
     """Whether the first maximum lies within ``tolerance`` px of a mask pixel (constant: miss)."""
     s = _map(saliency)
     m = _masks(masks, s.shape)
-    point = expected_point(s)
+    point = _expected_point(s)
     if point is None:
         return False
     return _distance_to_masks(point, m) <= tolerance
 
 
+@exercise_check
 def check_pointing(point: Any, hit: Any, saliency: Any, masks: Any,
                    tolerance: float = 15.0) -> Feedback:
     """Exercise: ``point = (row, col)`` of the map's maximum and ``hit`` (a bool) of the pointing
@@ -107,8 +114,8 @@ def check_pointing(point: Any, hit: Any, saliency: Any, masks: Any,
             return missing
     s = _map(saliency)
     m = _masks(masks, s.shape)
-    exp_point = expected_point(s)
-    exp_hit = expected_hit(s, m, tolerance)
+    exp_point = _expected_point(s)
+    exp_hit = _expected_hit(s, m, tolerance)
     try:
         p = tuple(int(v) for v in np.asarray(point).reshape(-1))
     except (TypeError, ValueError):
@@ -124,7 +131,7 @@ def check_pointing(point: Any, hit: Any, saliency: Any, masks: Any,
         if p == exp_point[::-1]:
             msg = ("`point` is (col, row): NumPy arrays are indexed [row, col], and "
                    "np.unravel_index(s.argmax(), s.shape) returns (row, col).")
-        elif p == expected_point(-s):
+        elif p == _expected_point(-s):
             msg = "`point` is the map's minimum: the game points with the maximum (argmax)."
         elif all(0 <= v < n for v, n in zip(p, s.shape)) and s[p] == s.max():
             msg = ("`point` is a maximum, but not the first one in row-major order (ties are "
@@ -161,7 +168,7 @@ def check_pointing(point: Any, hit: Any, saliency: Any, masks: Any,
 # ---------------------------------------------------------------------------- relevance mass
 
 
-def expected_relevance_mass(saliency: Any, masks: Any) -> float:
+def _expected_relevance_mass(saliency: Any, masks: Any) -> float:
     """``sum(s * union) / sum(s)``; 0 for a map that sums to 0."""
     s = _map(saliency)
     union = _masks(masks, s.shape).any(axis=0)
@@ -169,6 +176,7 @@ def expected_relevance_mass(saliency: Any, masks: Any) -> float:
     return float(s[union].sum() / total) if total > 0 else 0.0
 
 
+@exercise_check
 def check_relevance_mass(mass: Any, saliency: Any, masks: Any) -> Feedback:
     """Exercise: the share of the map's total saliency that falls inside the union of the masks."""
     missing = _not_answered("mass", mass)
@@ -176,7 +184,7 @@ def check_relevance_mass(mass: Any, saliency: Any, masks: Any) -> Feedback:
         return missing
     s = _map(saliency)
     m = _masks(masks, s.shape)
-    expected = expected_relevance_mass(s, m)
+    expected = _expected_relevance_mass(s, m)
     union = m.any(axis=0)
     total = s.sum()
     try:
@@ -186,23 +194,20 @@ def check_relevance_mass(mass: Any, saliency: Any, masks: Any) -> Feedback:
     if g is None:
         return Feedback(False, f"`mass` should be one number (a float between 0 and 1); got "
                                f"{type(mass).__name__} {np.shape(mass)}.", name="mass")
-    slips: list[tuple[float, str]] = []
+    seen = [f"got {g:.6g}, expected {expected:.6g}"]
+    slips: list[Slip] = []
     if total > 0:
-        slips.append((1 - expected, "that is the share OUTSIDE the birds: 1 - mass."))
+        slips.append((1 - expected, "that is the share OUTSIDE the birds: 1 - mass.", seen))
         slips.append((float(s[m[0]].sum() / total), "you used only the first bird's mask: take "
-                      "the union of all masks, masks.any(axis=0)."))
+                      "the union of all masks, masks.any(axis=0).", seen))
     if union.any():
         slips.append((float(s[union].mean()), "that is the mean saliency on the birds; divide "
-                      "the sum on the birds by the sum over the WHOLE map."))
+                      "the sum on the birds by the sum over the WHOLE map.", seen))
     slips.append((float(union.mean()), "that is the birds' share of the image area (what a "
-                  "uniform map would score), not a property of the map."))
+                  "uniform map would score), not a property of the map.", seen))
     slips.append((float(s[union].sum()), "that is the saliency summed on the birds; divide it "
-                  "by the total saliency of the map."))
-    for value, msg in slips:
-        if not math.isclose(value, expected, rel_tol=1e-6, abs_tol=1e-9) and math.isclose(
-                g, value, rel_tol=1e-6, abs_tol=1e-9):
-            return Feedback(False, msg, [f"got {g:.6g}, expected {expected:.6g}"], "mass")
-    fb = check_close("mass", g, expected, atol=1e-9, rtol=1e-6)
+                  "by the total saliency of the map.", seen))
+    fb = check_with_slips("mass", g, expected, slips, **_EXACT)
     if fb.ok:
         fb.details.append(f"{expected:.1%} of the relevance lies on the birds, which cover "
                           f"{union.mean():.1%} of the image.")
@@ -212,7 +217,7 @@ def check_relevance_mass(mass: Any, saliency: Any, masks: Any) -> Feedback:
 # ---------------------------------------------------------------------------- verdicts
 
 
-def expected_paired(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, int]:
+def _expected_paired(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, int]:
     """Mean, standard error (ddof 1) and count of the paired differences ``a_j - b_j``."""
     x = np.asarray(a, dtype=np.float64).reshape(-1)
     y = np.asarray(b, dtype=np.float64).reshape(-1)
@@ -227,7 +232,7 @@ def expected_paired(a: Sequence[float], b: Sequence[float]) -> tuple[float, floa
     return mean, math.sqrt(var / n), n
 
 
-def expected_verdict(mean: float, se: float, higher_supports: bool = True) -> str:
+def _expected_verdict(mean: float, se: float, higher_supports: bool = True) -> str:
     """The 2-SE rule: supported / contradicted / inconclusive."""
     signed = mean if higher_supports else -mean
     if signed - 2 * se > 0:
@@ -237,6 +242,7 @@ def expected_verdict(mean: float, se: float, higher_supports: bool = True) -> st
     return "inconclusive"
 
 
+@exercise_check
 def check_verdict(mean: Any, se: Any, verdict: Any, a: Sequence[float], b: Sequence[float],
                   higher_supports: bool = True) -> Feedback:
     """Exercise: the mean paired difference ``a - b``, its standard error and the verdict.
@@ -247,7 +253,7 @@ def check_verdict(mean: Any, se: Any, verdict: Any, a: Sequence[float], b: Seque
         missing = _not_answered(name, got)
         if missing is not None:
             return missing
-    e_mean, e_se, n = expected_paired(a, b)
+    e_mean, e_se, n = _expected_paired(a, b)
     fb = check_close("mean", mean, e_mean, atol=1e-9, rtol=1e-6,
                      hints={"sign": "the difference is a - b (the claimed method minus the "
                                     "reference), not b - a."})
@@ -256,28 +262,24 @@ def check_verdict(mean: Any, se: Any, verdict: Any, a: Sequence[float], b: Seque
     x = np.asarray(a, dtype=np.float64)
     y = np.asarray(b, dtype=np.float64)
     d = x - y
-    wrong_se = {
-        "ddof0": (float(d.std(ddof=0) / math.sqrt(n)), "you used the population std (ddof=0); "
-                  "the standard error of a sample mean uses ddof=1: d.std(ddof=1) / sqrt(n)."),
-        "std": (float(d.std(ddof=1)), "that is the standard deviation of the differences; the "
-                "standard error divides it by sqrt(n)."),
-        "unpaired": (float(math.sqrt(x.var(ddof=1) / n + y.var(ddof=1) / n)),
-                     "that is the unpaired standard error (two independent samples); the "
-                     "methods ran on the SAME scenes, so take the std of the per-scene "
-                     "differences."),
-    }
     try:
         g_se = float(se)
     except (TypeError, ValueError):
         return Feedback(False, f"`se` should be a number; got {type(se).__name__}.", name="se")
-    for value, msg in wrong_se.values():
-        if not math.isclose(value, e_se, rel_tol=1e-6) and math.isclose(g_se, value,
-                                                                        rel_tol=1e-6):
-            return Feedback(False, msg, [f"got {g_se:.6g}, expected {e_se:.6g}"], "se")
-    fb = check_close("se", g_se, e_se, atol=1e-9, rtol=1e-6)
+    seen = [f"got {g_se:.6g}, expected {e_se:.6g}"]
+    slips: list[Slip] = [
+        (float(d.std(ddof=0) / math.sqrt(n)), "you used the population std (ddof=0); the "
+         "standard error of a sample mean uses ddof=1: d.std(ddof=1) / sqrt(n).", seen),
+        (float(d.std(ddof=1)), "that is the standard deviation of the differences; the "
+         "standard error divides it by sqrt(n).", seen),
+        (float(math.sqrt(x.var(ddof=1) / n + y.var(ddof=1) / n)),
+         "that is the unpaired standard error (two independent samples); the methods ran on the "
+         "SAME scenes, so take the std of the per-scene differences.", seen),
+    ]
+    fb = check_with_slips("se", g_se, e_se, slips, **_EXACT)
     if not fb.ok:
         return fb
-    e_verdict = expected_verdict(e_mean, e_se, higher_supports)
+    e_verdict = _expected_verdict(e_mean, e_se, higher_supports)
     if not isinstance(verdict, str) or verdict.strip().lower() not in VERDICTS:
         return Feedback(False, f"`verdict` should be one of {', '.join(VERDICTS)}; got "
                                f"{verdict!r}.", name="verdict")
@@ -305,42 +307,17 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
+register_check(
     "comparison.pointing",
-    """
-flat = ex_map.argmax()                                  # first maximum, row by row
-point = tuple(int(v) for v in np.unravel_index(flat, ex_map.shape))   # (row, col)
-rows, cols = np.nonzero(ex_masks.any(axis=0))           # every pixel of every bird
-distance = np.sqrt((rows - point[0]) ** 2 + (cols - point[1]) ** 2).min()
-hit = bool(distance <= tolerance)
-print(point, f"{distance:.2f} px", hit)
-""",
     check=_ns_check(check_pointing, "point", "hit", "ex_map", "ex_masks", "tolerance"),
 )
 
-register_solution(
+register_check(
     "comparison.relevance_mass",
-    """
-union = ex_masks.any(axis=0)                 # the pixels of all birds together
-mass = float(ex_map[union].sum() / ex_map.sum())
-print(f"{mass:.3f}")
-""",
     check=_ns_check(check_relevance_mass, "mass", "ex_map", "ex_masks"),
 )
 
-register_solution(
+register_check(
     "comparison.verdict",
-    """
-d = np.asarray(claim_a) - np.asarray(claim_b)      # paired: same scenes, same models
-mean = float(d.mean())
-se = float(d.std(ddof=1) / np.sqrt(len(d)))
-if mean - 2 * se > 0:
-    verdict = "supported"
-elif mean + 2 * se < 0:
-    verdict = "contradicted"
-else:
-    verdict = "inconclusive"
-print(f"{mean:+.4f} ± {se:.4f} -> {verdict}")
-""",
     check=_ns_check(check_verdict, "mean", "se", "verdict", "claim_a", "claim_b"),
 )

@@ -1,4 +1,4 @@
-"""The machinery behind every exercise: feedback that says *what* is wrong, and hidden solutions.
+"""The machinery behind every exercise: feedback that says *what* is wrong.
 
 * :class:`Feedback` is what every ``check_*`` function returns: ``ok`` plus a message for the
   learner. It is truthy when the answer is right, so ``assert check_...(...)`` works, and it shows
@@ -7,16 +7,23 @@
   slips: not answered yet, wrong type, a shape that differs (batch dimension, channel not reduced,
   transposed), NaN, the wrong sign, an absolute value too many or too few, a constant factor
   (sum instead of mean), missing normalisation, and the right pattern with wrong values.
+* :func:`check_with_slips` is what most exercises call: it accepts a right answer, then names the
+  first of the exercise's *known slips* that the answer equals (each a wrong value and the sentence
+  that explains it), and only then falls back on :func:`check_close`'s diagnosis. Its tolerances
+  follow the precision the answer was computed in (``precision=torch.float32``), so a right answer
+  computed in float32 on a deep model is not mistaken for a wrong one.
 * :func:`check_equal`, :func:`check_shape`, :func:`check_class` and :func:`check_set` do the same
   for plain values, shapes, class indices and collections.
-* :func:`show_solution` shows a solution collapsed (the learner has to click to see it) and runs
-  it in the notebook, so an automatic notebook run (nbval) executes every solution and fails when
-  a solution stops passing its own check.
+* :func:`exercise_check` marks an exercise's ``check_*`` function: in strict mode
+  (``XAI_TUTOR_STRICT_CHECKS=1``, set when the teacher edition runs under nbval) a wrong answer
+  raises, so a solution that stops passing its check fails the test run.
 
+Solutions are not in the package: they live in the notebooks, between ``### BEGIN SOLUTION <key>``
+and ``### END SOLUTION`` lines, which the student edition removes (``scripts/editions.py``).
 Notebook writers add a module per notebook (``exercises/gradient.py``, ``exercises/taxonomy.py``)
-with their ``check_*`` functions and register solutions with :func:`register_solution`::
+with their ``@exercise_check`` functions and register how a namespace is checked, for the tests::
 
-    register_solution("gradient.saliency", "saliency = ...", check=lambda ns: check_saliency(...))
+    register_check("gradient.saliency", check=lambda ns: check_saliency(...))
 
 Example::
 
@@ -28,10 +35,10 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import html
-import importlib
 import math
-import sys
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,14 +48,18 @@ import numpy as np
 __all__ = [
     "Feedback",
     "check_close",
+    "check_with_slips",
+    "Slip",
+    "PRECISION_ULPS",
+    "PRECISION_CAP",
     "check_equal",
     "check_shape",
     "check_class",
     "check_set",
-    "Solution",
-    "SOLUTIONS",
-    "register_solution",
-    "show_solution",
+    "SOLUTION_CHECKS",
+    "register_check",
+    "exercise_check",
+    "strict_checks",
     "NOT_ANSWERED",
 ]
 
@@ -279,6 +290,162 @@ def check_close(
     return fail("values", f"`{name}` does not match the expected values.", [numbers])
 
 
+#: A known wrong answer: ``(value, message)`` or ``(value, message, details)``. ``value`` may be a
+#: callable without arguments, computed only when the slips before it did not match and the answer
+#: has the expected shape (for slips that cost forward passes).
+Slip = tuple[Any, str] | tuple[Any, str, Sequence[str]]
+
+#: How many units in the last place of the answer's dtype the tolerances allow at least, relative
+#: to the magnitude of the answer: the floor ``PRECISION_ULPS * eps(dtype) * magnitude`` of the
+#: absolute tolerance. 256 ulps of float32 are 3.1e-5; of float64, 5.7e-14 (no effect). The floor
+#: never exceeds ``PRECISION_CAP`` (1 %: half precision would otherwise accept anything).
+PRECISION_ULPS = 256
+PRECISION_CAP = 1e-2
+
+
+def _eps(precision: Any) -> float:
+    """Machine epsilon of ``precision`` (a torch or NumPy float dtype); 0 for None."""
+    if precision is None:
+        return 0.0
+    try:
+        import torch
+
+        if isinstance(precision, torch.dtype):
+            if not precision.is_floating_point:
+                raise TypeError(f"precision must be a floating dtype; got {precision}")
+            return float(torch.finfo(precision).eps)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    try:
+        return float(np.finfo(np.dtype(precision)).eps)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"precision must be a float dtype (torch.float32, np.float64, ...); got "
+                        f"{precision!r}") from err
+
+
+def _comparable(g: np.ndarray | None, v: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(g, v)`` with one-element arrays brought to one shape; None when they cannot be compared
+    (not numeric, other shapes, or not finite)."""
+    if g is None or v is None or g.dtype == object or v.dtype == object:
+        return None
+    if g.shape != v.shape:
+        if g.size == 1 and v.size == 1:
+            g = g.reshape(v.shape)
+        else:
+            return None
+    if not (np.isfinite(g).all() and np.isfinite(v).all()):
+        return None
+    return g, v
+
+
+def _near(g: np.ndarray, v: np.ndarray, rtol: float, atol_rel: float, atol: float) -> bool:
+    """``|g - v| <= atol + atol_rel * max|v| + rtol * |v|`` everywhere."""
+    scale = float(np.abs(v).max()) if v.size else 0.0
+    return bool(np.allclose(g, v, rtol=rtol, atol=atol + atol_rel * scale))
+
+
+def _close(got: Any, value: Any, rtol: float = 1e-5, atol_rel: float = 0.0,
+           atol: float = 1e-8) -> bool:
+    """Whether ``got`` equals ``value`` within ``atol + atol_rel * max|value| + rtol * |value|``
+    (both numeric, finite and of one shape) -- for checks whose slips are not single values."""
+    pair = _comparable(_as_array(got), _as_array(value))
+    return pair is not None and _near(pair[0], pair[1], rtol, atol_rel, atol)
+
+
+def check_with_slips(
+    name: str,
+    got: Any,
+    expected: Any,
+    slips: Iterable[Slip] = (),
+    *,
+    rtol: float = 1e-4,
+    atol_rel: float = 1e-5,
+    atol: float = 1e-12,
+    slip_rtol: float | None = None,
+    slip_atol_rel: float | None = None,
+    slip_atol: float | None = None,
+    precision: Any = None,
+    magnitude: float | None = None,
+    l2_rtol: float | None = None,
+    hints: Mapping[str, str] | None = None,
+) -> Feedback:
+    """Accept a right answer, else name the known slip it equals, else diagnose it.
+
+    1. The answer is right when ``|got - expected| <= atol_eff + rtol * |expected|`` everywhere,
+       with ``atol_eff = atol + max(atol_rel * max|expected|, PRECISION_ULPS * eps * magnitude)``
+       (the factor of ``magnitude`` at most ``PRECISION_CAP``):
+       ``eps`` is the machine epsilon of ``precision``, the dtype the answer is computed in (a
+       learner's float32 answer on a deep model differs from any reference by rounding), and
+       ``magnitude`` defaults to ``max|expected|`` (pass the size of the summed terms where they
+       cancel). With ``l2_rtol``, an answer with ``||got - expected|| <= l2_rtol ||expected||``
+       also counts as right (for maps through ReLUs, where rounding can flip a few units).
+    2. Otherwise the slips are tried in order: ``(value, message)`` or ``(value, message,
+       details)``; ``value`` may be a callable, computed only when reached and only for an answer
+       of the expected shape. A slip fires when the answer equals its value within ``slip_rtol``
+       and ``slip_atol_rel * max|value| + slip_atol`` (by default the right answer's tolerances,
+       with the same precision floor), and never when the value itself equals the right answer.
+    3. Otherwise :func:`check_close`'s diagnosis (sign, factor, shape, ...), with ``hints``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> x = np.array([1.0, -2.0, 3.0])
+        >>> slips = [(np.abs(x), "you took the absolute value."),
+        ...          (lambda: x / 3, "you divided by the length.")]
+        >>> check_with_slips("v", x.astype(np.float32), x, slips, precision=np.float32).ok
+        True
+        >>> check_with_slips("v", x / 3, x, slips).message
+        'you divided by the length.'
+        >>> check_with_slips("v", -x, x, slips).message
+        '`v` has the wrong sign: every value is the negative of the expected one.'
+    """
+    e = _as_array(expected)
+    if e is None:
+        raise TypeError(f"expected value for {name!r} must be numeric; got {type(expected)}")
+    scale = float(np.abs(e).max()) if e.size else 0.0
+    floor = min(PRECISION_ULPS * _eps(precision), PRECISION_CAP)
+    size = scale if magnitude is None else float(magnitude)
+    atol_eff = atol + max(atol_rel * scale, floor * size)
+    fb = check_close(name, got, expected, atol=atol_eff, rtol=rtol, hints=hints)
+    if fb.ok or any(got is p for p in NOT_ANSWERED):
+        return fb
+    g = _as_array(got)
+    pair = _comparable(g, e)
+    if pair is not None and l2_rtol is not None:
+        norm = float(np.linalg.norm(pair[1]))
+        diff = float(np.linalg.norm(pair[0] - pair[1]))
+        if norm > 0 and diff <= l2_rtol * norm:
+            return Feedback(True, f"matches the expected values (relative L2 difference "
+                                  f"{diff / norm:.1e}; a few values differ by rounding at ReLU "
+                                  "boundaries).", name=name)
+    s_rtol = rtol if slip_rtol is None else slip_rtol
+    s_atol_rel = atol_rel if slip_atol_rel is None else slip_atol_rel
+    s_atol = atol if slip_atol is None else slip_atol
+    for slip in slips:
+        value, message = slip[0], slip[1]
+        details = list(slip[2]) if len(slip) > 2 else []  # type: ignore[misc]
+        if g is None:
+            break
+        if callable(value):
+            if g.shape != e.shape:
+                continue  # an expensive slip is only worth computing for an answer of the
+                # right shape
+            value = value()
+        v = _as_array(value)
+        both = _comparable(g, v)
+        if both is None:
+            continue
+        gv, vv = both
+        vscale = float(np.abs(vv).max()) if vv.size else 0.0
+        vatol = s_atol + max(s_atol_rel * vscale, floor * vscale)
+        right = _comparable(vv, e)
+        if right is not None and _near(right[0], right[1], s_rtol, 0.0, vatol):
+            continue  # this "slip" is the right answer here: it must never fire
+        if _near(gv, vv, s_rtol, 0.0, vatol):
+            return Feedback(False, message, details, name)
+    return fb
+
+
 def check_equal(name: str, got: Any, expected: Any,
                 hints: Mapping[str, str] | None = None) -> Feedback:
     """Exact comparison for ints, strings, tuples; says how an int or a string differs."""
@@ -420,101 +587,45 @@ def check_set(name: str, got: Any, expected: Iterable[Any],
                            f" and {len(extra)} that do not belong.", details, name)
 
 
-# ---------------------------------------------------------------------------------- solutions
+# --------------------------------------------------------------------------- strict checks
 
 
-@dataclass(frozen=True)
-class Solution:
-    """A registered solution: its code and an optional check run after it, on the namespace."""
-
-    key: str
-    code: str
-    check: Callable[[dict[str, Any]], Any] | None = None
-    title: str = "Show solution"
+STRICT_ENV = "XAI_TUTOR_STRICT_CHECKS"
 
 
-SOLUTIONS: dict[str, Solution] = {}
+def strict_checks() -> bool:
+    """True when wrong answers must raise (the teacher edition under nbval sets
+    ``XAI_TUTOR_STRICT_CHECKS=1``, so a solution that stops passing its check fails the run)."""
+    return os.environ.get(STRICT_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def register_solution(key: str, code: str,
-                      check: Callable[[dict[str, Any]], Any] | None = None,
-                      title: str = "Show solution") -> Solution:
-    """Register the solution ``code`` under ``key`` (``"<module>.<exercise>"``, e.g.
-    ``"gradient.saliency"``; the module part names ``xai_tutor.exercises.<module>``, which
-    :func:`show_solution` imports on demand). ``check(namespace)`` returns a :class:`Feedback`
-    (or a bool) and is run after the code."""
-    sol = Solution(key, code.strip("\n"), check, title)
-    SOLUTIONS[key] = sol
-    return sol
+def exercise_check(fn: Callable[..., Feedback]) -> Callable[..., Feedback]:
+    """Decorator for an exercise's ``check_*`` function: returns its :class:`Feedback`, and in
+    strict mode (:func:`strict_checks`) raises ``AssertionError`` with the feedback when the answer
+    is wrong."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Feedback:
+        result = fn(*args, **kwargs)
+        if strict_checks() and isinstance(result, Feedback) and not result.ok:
+            raise AssertionError(f"{STRICT_ENV} is set and {fn.__name__} failed:\n"
+                                 + result.text())
+        return result
+
+    return wrapper
 
 
-def _lookup(key: str) -> Solution:
-    if key not in SOLUTIONS and "." in key:
-        module = key.split(".", 1)[0]
-        try:
-            importlib.import_module(f"{__package__}.{module}")
-        except ModuleNotFoundError:
-            pass
-    if key not in SOLUTIONS:
-        known = ", ".join(sorted(SOLUTIONS)) or "none registered yet"
-        raise ValueError(f"no solution named {key!r}; known: {known}")
-    return SOLUTIONS[key]
+# ----------------------------------------------------------------------------- solution checks
+
+#: The check of every exercise, by key ``"<module>.<exercise>"``: ``check(namespace)`` reads the
+#: learner's names from a notebook namespace and returns :class:`Feedback`. Solutions themselves
+#: live only in the notebooks (``### BEGIN SOLUTION <key>`` blocks), never in the package.
+SOLUTION_CHECKS: dict[str, Callable[[dict[str, Any]], Any]] = {}
 
 
-def _display_html(markup: str) -> bool:
-    try:
-        from IPython import get_ipython
-        from IPython.display import HTML, display
-    except ImportError:  # pragma: no cover - IPython comes with jupyter
-        return False
-    if get_ipython() is None:
-        return False
-    display(HTML(markup))
-    return True
-
-
-def show_solution(
-    key: str | None = None,
-    *,
-    code: str | None = None,
-    namespace: dict[str, Any] | None = None,
-    check: Callable[[dict[str, Any]], Any] | None = None,
-    run: bool = True,
-    title: str | None = None,
-) -> Feedback | None:
-    """Show a solution collapsed (click to open) and run it in the notebook's namespace.
-
-    Give a registered ``key`` (``"gradient.saliency"``) or the ``code`` itself. The code runs in
-    ``namespace`` (default: the caller's globals, i.e. the notebook), so the names it defines are
-    available afterwards, and then the solution's ``check`` runs: if the solution does not pass
-    its own check an ``AssertionError`` is raised, so an automatic run of the notebook fails
-    loudly instead of teaching something wrong. Returns the check's :class:`Feedback` (or None
-    without a check).
-    """
-    if (key is None) == (code is None):
-        raise ValueError("pass either a registered solution key or code=..., not both/neither")
-    if key is not None:
-        sol = _lookup(key)
-        code, check = sol.code, check or sol.check
-        title = title or sol.title
-    title = title or "Show solution"
-    assert code is not None
-    if namespace is None:
-        namespace = sys._getframe(1).f_globals
-    markup = (f"<details><summary style='cursor:pointer'><b>{html.escape(title)}</b> (click to "
-              f"open; try the exercise yourself first)</summary><pre style='background:#f6f8fa;"
-              f"padding:8px'>{html.escape(code)}</pre></details>")
-    if not _display_html(markup):
-        print(f"[{title}: hidden; open the notebook to see it]")
-    if not run:
-        return None
-    exec(compile(code, f"<solution {key or 'inline'}>", "exec"), namespace)
-    if check is None:
-        return None
-    result = check(namespace)
-    fb = result if isinstance(result, Feedback) else Feedback(
-        bool(result), "the solution passes its check" if result else "the solution fails")
-    if not fb.ok:
-        raise AssertionError("the course's own solution fails its check, please report this:\n"
-                             + fb.text())
-    return fb
+def register_check(key: str, check: Callable[[dict[str, Any]], Any]) -> None:
+    """Register the check of exercise ``key`` (``"cam.gap_logit"``): tests run the notebook's
+    solution block for ``key`` in a namespace and then ``check(namespace)``."""
+    if key in SOLUTION_CHECKS:
+        raise RuntimeError(f"exercise check {key!r} registered twice")
+    SOLUTION_CHECKS[key] = check

@@ -25,27 +25,26 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import Feedback, _as_array, _not_answered, check_close, register_solution
+from .core import (
+    Feedback,
+    _as_array,
+    _not_answered,
+    check_with_slips,
+    exercise_check,
+    register_check,
+)
 
 __all__ = [
-    "expected_unpool",
-    "expected_transposed_filter",
-    "expected_relu_rules",
     "check_unpool",
     "check_transposed_filter",
     "check_relu_rules",
 ]
 
 
-def _same(got: Any, value: np.ndarray, atol: float = 1e-6) -> bool:
-    g = _as_array(got)
-    return g is not None and g.shape == value.shape and bool(np.allclose(g, value, atol=atol))
-
-
 # ------------------------------------------------------------------------------------ unpooling
 
 
-def expected_unpool(a: torch.Tensor, signal: torch.Tensor, kernel: int = 2) -> np.ndarray:
+def _expected_unpool(a: torch.Tensor, signal: torch.Tensor, kernel: int = 2) -> np.ndarray:
     """Unpool ``signal`` into the shape of ``a`` through the switches of ``kernel``x``kernel``
     max-pooling (stride = kernel) of ``a``: each value goes to the position of its window's
     maximum (first maximum in row-major order), every other position is 0. NumPy, float64."""
@@ -63,37 +62,38 @@ def expected_unpool(a: torch.Tensor, signal: torch.Tensor, kernel: int = 2) -> n
     return out
 
 
+@exercise_check
 def check_unpool(got: Any, a: torch.Tensor, signal: torch.Tensor, kernel: int = 2) -> Feedback:
     """Exercise: put ``signal`` (the size of the pooled map) back at the switch positions of the
     max-pooling of ``a``; zeros elsewhere; the result has the shape of ``a``."""
     missing = _not_answered("unpooled", got)
     if missing is not None:
         return missing
-    expected = expected_unpool(a, signal, kernel)
+    expected = _expected_unpool(a, signal, kernel)
     sv = _as_array(signal)
     spread = np.repeat(np.repeat(sv, kernel, axis=2), kernel, axis=3)
     h, w = expected.shape[-2:]
     padded = np.zeros_like(expected)
     padded[..., : spread.shape[-2], : spread.shape[-1]] = spread[..., :h, :w]
-    if _same(got, padded):
-        return Feedback(False, "you copied each value to every position of its window (nearest-"
-                               "neighbour upsampling); unpooling puts it only at the switch, the "
-                               "position of the window's maximum, and zeros elsewhere.",
-                        name="unpooled")
-    if _same(got, _as_array(a)):
-        return Feedback(False, "`unpooled` is the input of the pooling layer itself: the "
-                               "non-maximal values must be dropped (zeros), and the values put "
-                               "back are those of `signal`.", name="unpooled")
-    if not _same(got, expected) and _same(got, expected_unpool(a, _pooled(a, kernel), kernel)):
-        return Feedback(False, "you put back the pooled maxima of `a`; put back the values of "
-                               "`signal` (the signal coming down from the layer above).",
-                        name="unpooled")
-    return check_close("unpooled", got, expected, atol=1e-6, rtol=1e-5,
-                       hints={"shape": "the result has the shape of the pooling layer's input "
-                                       "(`a.shape`), not of the pooled map.",
-                              "values": "each window has exactly one non-zero: at the argmax of "
-                                        "that window of `a` (switches = indices returned by "
-                                        "max_pool2d(..., return_indices=True))."})
+    slips = [
+        (padded, "you copied each value to every position of its window (nearest-neighbour "
+                 "upsampling); unpooling puts it only at the switch, the position of the "
+                 "window's maximum, and zeros elsewhere."),
+        (_as_array(a), "`unpooled` is the input of the pooling layer itself: the non-maximal "
+                       "values must be dropped (zeros), and the values put back are those of "
+                       "`signal`."),
+        (_expected_unpool(a, _pooled(a, kernel), kernel),
+         "you put back the pooled maxima of `a`; put back the values of `signal` (the signal "
+         "coming down from the layer above)."),
+    ]
+    return check_with_slips("unpooled", got, expected, slips, rtol=1e-5, atol_rel=0.0,
+                            atol=1e-6,
+                            hints={"shape": "the result has the shape of the pooling layer's "
+                                            "input (`a.shape`), not of the pooled map.",
+                                   "values": "each window has exactly one non-zero: at the "
+                                             "argmax of that window of `a` (switches = indices "
+                                             "returned by max_pool2d(..., "
+                                             "return_indices=True))."})
 
 
 def _pooled(a: torch.Tensor, kernel: int) -> torch.Tensor:
@@ -103,7 +103,7 @@ def _pooled(a: torch.Tensor, kernel: int) -> torch.Tensor:
 # ---------------------------------------------------------------------------- transposed filter
 
 
-def expected_transposed_filter(signal: torch.Tensor, conv: nn.Conv2d,
+def _expected_transposed_filter(signal: torch.Tensor, conv: nn.Conv2d,
                                input_shape: tuple[int, ...]) -> torch.Tensor:
     """The deconvnet's filtering step: ``R = W^T r``, the vector-Jacobian product of the
     convolution (no bias) at an input of ``input_shape``, computed with autograd of ``conv2d``."""
@@ -118,6 +118,7 @@ def expected_transposed_filter(signal: torch.Tensor, conv: nn.Conv2d,
     return r
 
 
+@exercise_check
 def check_transposed_filter(got: Any, signal: torch.Tensor, conv: nn.Conv2d,
                             input_shape: tuple[int, ...]) -> Feedback:
     """Exercise: filter ``signal`` (at the convolution's output) with the transposed filters of
@@ -125,26 +126,28 @@ def check_transposed_filter(got: Any, signal: torch.Tensor, conv: nn.Conv2d,
     missing = _not_answered("filtered", got)
     if missing is not None:
         return missing
-    expected = expected_transposed_filter(signal, conv, input_shape)
+    expected = _expected_transposed_filter(signal, conv, input_shape)
+    slips = []
     if conv.bias is not None and conv.in_channels == conv.out_channels:
-        with_bias = expected + conv.bias.detach().double().reshape(1, -1, 1, 1)
-        if _same(got, with_bias.numpy(), atol=1e-5):
-            return Feedback(False, "you added the bias: the deconvnet filters with the transposed "
-                                   "weights only (pass bias=None).", name="filtered")
-    return check_close("filtered", got, expected, atol=1e-5, rtol=1e-4,
-                       hints={"shape": "use F.conv_transpose2d with the layer's stride and "
-                                       "padding; with stride 2 add output_padding so that the "
-                                       "size equals the layer's input size.",
-                              "shape_order": "conv_transpose2d takes the weight as it is "
-                                             "(out, in, kh, kw): do not transpose it yourself.",
-                              "values": "use the same weight tensor (conv.weight), the same "
-                                        "stride and padding, and no bias."})
+        slips.append((expected + conv.bias.detach().double().reshape(1, -1, 1, 1),
+                      "you added the bias: the deconvnet filters with the transposed weights "
+                      "only (pass bias=None)."))
+    return check_with_slips("filtered", got, expected, slips, rtol=1e-4, atol_rel=0.0,
+                            atol=1e-5, precision=signal.dtype,
+                            hints={"shape": "use F.conv_transpose2d with the layer's stride and "
+                                            "padding; with stride 2 add output_padding so that "
+                                            "the size equals the layer's input size.",
+                                   "shape_order": "conv_transpose2d takes the weight as it is "
+                                                  "(out, in, kh, kw): do not transpose it "
+                                                  "yourself.",
+                                   "values": "use the same weight tensor (conv.weight), the "
+                                             "same stride and padding, and no bias."})
 
 
 # ------------------------------------------------------------------------------- ReLU rules
 
 
-def expected_relu_rules(x: Any, g: Any) -> dict[str, np.ndarray]:
+def _expected_relu_rules(x: Any, g: Any) -> dict[str, np.ndarray]:
     """The signal passed back through ``y = max(x, 0)`` when ``g`` arrives from above."""
     xv, gv = _as_array(x), _as_array(g)
     return {
@@ -162,6 +165,7 @@ _RULE_SLIPS = {
 }
 
 
+@exercise_check
 def check_relu_rules(got: Any, x: Any, g: Any) -> Feedback:
     """Exercise: a dict ``{"gradient": ..., "deconvnet": ..., "guided": ...}`` with the signal
     each rule passes back through a ReLU whose forward input was ``x``, given ``g`` from above."""
@@ -171,20 +175,19 @@ def check_relu_rules(got: Any, x: Any, g: Any) -> Feedback:
     if not isinstance(got, Mapping):
         return Feedback(False, "`rules` should be a dict with the keys 'gradient', 'deconvnet' "
                                f"and 'guided'; got a {type(got).__name__}.", name="rules")
-    expected = expected_relu_rules(x, g)
+    expected = _expected_relu_rules(x, g)
     absent = [k for k in expected if k not in got]
     if absent:
         return Feedback(False, f"`rules` misses the key(s) {absent}.", name="rules")
     for key, value in expected.items():
-        others = {k: v for k, v in expected.items() if k != key}
-        fb = check_close(f"rules[{key!r}]", got[key], value, atol=1e-6, rtol=1e-6)
+        slips = [(other_value, f"rules[{key!r}] is the {other!r} rule. " + _RULE_SLIPS[key])
+                 for other, other_value in expected.items() if other != key]
+        fb = check_with_slips(f"rules[{key!r}]", got[key], value, slips, rtol=1e-6,
+                              atol_rel=0.0, atol=1e-6)
         if fb.ok:
             continue
-        for other, other_value in others.items():
-            if _same(got[key], other_value):
-                return Feedback(False, f"rules[{key!r}] is the {other!r} rule. "
-                                       + _RULE_SLIPS[key], name="rules")
-        fb.details.append(_RULE_SLIPS[key])
+        if not fb.message.startswith(f"rules[{key!r}] is the "):
+            fb.details.append(_RULE_SLIPS[key])
         return fb
     return Feedback(True, "all three rules are right: they agree where x > 0 and g > 0 and "
                           "differ only in which other entries they let through.", name="rules")
@@ -197,39 +200,11 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
-    "deconvnet.unpool",
-    """
-pooled_a, switches_a = F.max_pool2d(a, 2, return_indices=True)  # flat index in each map
-unpooled = torch.zeros_like(a)
-unpooled.flatten(2).scatter_(2, switches_a.flatten(2), signal.flatten(2))  # value -> switch
-# PyTorch's one-liner does the same:
-# F.max_unpool2d(signal, switches_a, 2, output_size=a.shape[-2:])
-""",
-    check=_ns_check(check_unpool, "unpooled", "a", "signal"),
-)
+register_check("deconvnet.unpool", check=_ns_check(check_unpool, "unpooled", "a", "signal"))
 
-register_solution(
+register_check(
     "deconvnet.transposed_filter",
-    """
-extra = []                                       # output_padding: rows/cols the stride dropped
-for axis, size in enumerate(conv_input_shape[-2:]):
-    k, s, p = conv.kernel_size[axis], conv.stride[axis], conv.padding[axis]
-    reached = (r.shape[2 + axis] - 1) * s - 2 * p + k
-    extra.append(size - reached)
-filtered = F.conv_transpose2d(r, conv.weight, None, conv.stride, conv.padding, tuple(extra))
-""",
     check=_ns_check(check_transposed_filter, "filtered", "r", "conv", "conv_input_shape"),
 )
 
-register_solution(
-    "deconvnet.relu_rules",
-    """
-rules = {
-    "gradient": g1d * (x1d > 0),                 # forward mask only
-    "deconvnet": g1d.clamp(min=0),               # rectify the signal, ignore x
-    "guided": g1d * (x1d > 0) * (g1d > 0),       # both
-}
-""",
-    check=_ns_check(check_relu_rules, "rules", "x1d", "g1d"),
-)
+register_check("deconvnet.relu_rules", check=_ns_check(check_relu_rules, "rules", "x1d", "g1d"))

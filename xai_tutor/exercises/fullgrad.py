@@ -14,12 +14,12 @@ float64 on a copy of the model, with plain forward hooks and ``torch.autograd.gr
 
       T = b * dy/dz                     (1, C, h, w)
 
-* FullGrad's post-processing of a term (the official ``"layer"`` variant)::
+* FullGrad's post-processing of a term (the authors' code, ``variant="authors"``)::
 
       psi(T) = upsample( sum_channels (|T| - min) / (max - min + 1e-6) )     (1, H, W)
 
   with ``min`` / ``max`` over all channels and positions of the image and bilinear upsampling
-  (``align_corners=False``).
+  with ``align_corners=True`` (as in idiap/fullgrad-saliency).
 
 Each check accepts a right answer first, then names the typical slip (``beta`` alone, the square
 root forgotten, ``gamma`` forgotten, the gradient without the bias, ``beta`` instead of the
@@ -41,7 +41,6 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -49,17 +48,14 @@ from torch import nn
 from ..hooks import model_guard
 from .core import (
     Feedback,
-    _as_array,
     _not_answered,
-    check_close,
+    check_with_slips,
+    exercise_check,
     image_size,
-    register_solution,
+    register_check,
 )
 
 __all__ = [
-    "expected_bn_bias",
-    "expected_bias_term",
-    "expected_postprocess",
     "check_bn_bias",
     "check_bias_term",
     "check_postprocess",
@@ -78,15 +74,23 @@ def _bn_parts(bn: nn.Module) -> tuple[torch.Tensor, ...]:
     return mu, var, gamma, beta
 
 
-def expected_bn_bias(bn: nn.Module) -> torch.Tensor:
+def _expected_bn_bias(bn: nn.Module) -> torch.Tensor:
     """``beta - mu gamma / sqrt(var + eps)`` in float64, shape ``(C,)``."""
     mu, var, gamma, beta = _bn_parts(bn)
     return beta - mu * gamma / torch.sqrt(var + bn.eps)
 
 
+def _dtype(module: nn.Module) -> torch.dtype:
+    """The dtype of the module's first parameter or buffer (float32 when it has none)."""
+    for t in (*module.parameters(), *module.buffers()):
+        if t.is_floating_point():
+            return t.dtype
+    return torch.float32
+
+
 def _effective_bias(module: nn.Module) -> torch.Tensor:
     if isinstance(module, nn.BatchNorm2d):
-        return expected_bn_bias(module)
+        return _expected_bn_bias(module)
     bias = getattr(module, "bias", None)
     if not isinstance(bias, torch.Tensor):
         raise ValueError(f"layer {type(module).__name__} has no bias; pick a Conv2d with a bias "
@@ -119,7 +123,7 @@ def _output_gradient(model: nn.Module, x: torch.Tensor, target: int | None,
     return grad, modules[layer], c
 
 
-def expected_bias_term(model: nn.Module, x: torch.Tensor, layer: str,
+def _expected_bias_term(model: nn.Module, x: torch.Tensor, layer: str,
                        target: int | None = None) -> torch.Tensor:
     """``b * dy/dz`` for ``layer`` (float64, ``(1, C, h, w)``); ``b`` is the effective bias."""
     grad, module, _ = _output_gradient(model, x, target, layer)
@@ -141,13 +145,13 @@ def _channel_scale(t: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
 
 
 def _up(m: torch.Tensor, size: tuple[int, int], mode: str = "bilinear",
-        align_corners: bool | None = False) -> torch.Tensor:
+        align_corners: bool | None = True) -> torch.Tensor:
     if mode == "nearest":
         return F.interpolate(m[:, None], size=size, mode="nearest")[:, 0]
     return F.interpolate(m[:, None], size=size, mode=mode, align_corners=align_corners)[:, 0]
 
 
-def expected_postprocess(term: torch.Tensor, size: Any) -> torch.Tensor:
+def _expected_postprocess(term: torch.Tensor, size: Any) -> torch.Tensor:
     """``upsample(sum_c layer_normalise(|T|))`` for a term ``(B, C, h, w)``: ``(B, H, W)``."""
     t = term.detach().double()
     if t.dim() != 4:
@@ -155,37 +159,14 @@ def expected_postprocess(term: torch.Tensor, size: Any) -> torch.Tensor:
     return _up(_layer_scale(t.abs()).sum(dim=1), image_size(size))
 
 
-def _slip(got: Any, value: torch.Tensor, message: str, name: str) -> Feedback | None:
-    """A failing Feedback with ``message`` when ``got`` equals the wrong ``value``."""
-    g, v = _as_array(got), _as_array(value)
-    if g is None or v is None or g.shape != v.shape or not np.isfinite(g).all():
-        return None
-    scale = float(np.abs(v).max()) if v.size else 0.0
-    if np.allclose(g, v, rtol=1e-4, atol=1e-6 * scale + 1e-12):
-        return Feedback(False, message, name=name)
-    return None
-
-
-def _right(got: Any, expected: torch.Tensor, name: str, rtol: float = 1e-4,
-           atol_rel: float = 1e-5) -> Feedback | None:
-    g, e = _as_array(got), expected.numpy()
-    if g is not None and g.shape == e.shape and np.isfinite(g).all():
-        scale = float(np.abs(e).max()) if e.size else 0.0
-        if np.allclose(g, e, rtol=rtol, atol=atol_rel * scale + 1e-12):
-            return check_close(name, got, expected, atol=atol_rel * scale + 1e-12, rtol=rtol)
-    return None
-
-
+@exercise_check
 def check_bn_bias(got: Any, bn: nn.Module) -> Feedback:
     """Exercise: the effective bias ``beta - mu gamma / sqrt(var + eps)`` of the BatchNorm layer
     ``bn`` (in eval mode), shape ``(C,)``."""
     missing = _not_answered("bn_bias", got)
     if missing is not None:
         return missing
-    expected = expected_bn_bias(bn)
-    ok = _right(got, expected, "bn_bias")
-    if ok is not None:
-        return ok
+    expected = _expected_bn_bias(bn)
     mu, var, gamma, beta = _bn_parts(bn)
     slips = [
         (beta, "that is beta alone. In eval mode BatchNorm also subtracts the running mean: "
@@ -205,17 +186,14 @@ def check_bn_bias(got: Any, bn: nn.Module) -> Feedback:
         (mu * gamma / torch.sqrt(var + bn.eps) - beta, "every value has the wrong sign: "
                                                        "b = beta - mu gamma / sqrt(var + eps)."),
     ]
-    for value, message in slips:
-        fb = _slip(got, value, message, "bn_bias")
-        if fb is not None:
-            return fb
-    scale = float(expected.abs().max())
-    return check_close("bn_bias", got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4,
-                       hints={"shape": "one value per channel: shape (C,), like bn.bias.",
-                              "values": "use bn.running_mean, bn.running_var, bn.weight (gamma),"
-                                        " bn.bias (beta) and bn.eps."})
+    return check_with_slips("bn_bias", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=_dtype(bn),
+                            hints={"shape": "one value per channel: shape (C,), like bn.bias.",
+                                   "values": "use bn.running_mean, bn.running_var, bn.weight "
+                                             "(gamma), bn.bias (beta) and bn.eps."})
 
 
+@exercise_check
 def check_bias_term(got: Any, model: nn.Module, x: torch.Tensor, layer: str,
                     target: int | None = None) -> Feedback:
     """Exercise: the bias-gradient term ``b * dy/dz`` of ``layer`` (its effective bias times the
@@ -226,9 +204,6 @@ def check_bias_term(got: Any, model: nn.Module, x: torch.Tensor, layer: str,
     grad, module, _ = _output_gradient(model, x, target, layer)
     b = _effective_bias(module)
     expected = b.reshape(1, -1, 1, 1) * grad
-    ok = _right(got, expected, "term")
-    if ok is not None:
-        return ok
     slips = [
         (grad, "that is the gradient dy/dz alone: multiply it by the layer's bias, one value "
                "per channel, b.reshape(1, -1, 1, 1) * grad."),
@@ -241,20 +216,18 @@ def check_bias_term(got: Any, model: nn.Module, x: torch.Tensor, layer: str,
         slips.append((beta.reshape(1, -1, 1, 1) * grad,
                       "you used beta (bn.bias); the bias BatchNorm adds in eval mode is the "
                       "effective bias beta - mu gamma / sqrt(var + eps) of exercise 1."))
-    for value, message in slips:
-        fb = _slip(got, value, message, "term")
-        if fb is not None:
-            return fb
-    scale = float(expected.abs().max())
-    return check_close("term", got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4,
-                       hints={"shape_unreduced": "keep the channels and the positions: the "
-                                                 "term has the shape of the layer's output.",
-                              "shape_overreduced": "do not sum: the term has the shape of the "
-                                                   "layer's output (1, C, h, w).",
-                              "values": "term = bias.reshape(1, -1, 1, 1) * grad, with grad "
-                                        "the gradient of the class logit at the layer's output."})
+    return check_with_slips("term", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=x.dtype,
+                            hints={"shape_unreduced": "keep the channels and the positions: the "
+                                                      "term has the shape of the layer's output.",
+                                   "shape_overreduced": "do not sum: the term has the shape of "
+                                                        "the layer's output (1, C, h, w).",
+                                   "values": "term = bias.reshape(1, -1, 1, 1) * grad, with grad "
+                                             "the gradient of the class logit at the layer's "
+                                             "output."})
 
 
+@exercise_check
 def check_postprocess(got: Any, term: torch.Tensor, size: Any) -> Feedback:
     """Exercise: FullGrad's post-processing of one term ``(1, C, h, w)``: absolute value, one
     min-max scaling over all channels and positions (``+1e-6``), sum over the channels,
@@ -264,10 +237,7 @@ def check_postprocess(got: Any, term: torch.Tensor, size: Any) -> Feedback:
         return missing
     size = image_size(size)
     t = term.detach().double()
-    expected = expected_postprocess(t, size)
-    ok = _right(got, expected, "psi", rtol=1e-4, atol_rel=1e-5)
-    if ok is not None:
-        return ok
+    expected = _expected_postprocess(t, size)
     a = t.abs()
     slips = [
         (_up(_layer_scale(t).sum(dim=1), size),
@@ -283,53 +253,31 @@ def check_postprocess(got: Any, term: torch.Tensor, size: Any) -> Feedback:
                                                  "them."),
         (_up(_layer_scale(a.sum(dim=1, keepdim=True)).sum(dim=1), size),
          "you summed the channels first and scaled afterwards; scale |T| first, then sum."),
-        (_up(_layer_scale(a).sum(dim=1), size, "bilinear", True),
-         "bilinear with align_corners=True: use align_corners=False (what OpenCV's resize and "
-         "the library do)."),
+        (_up(_layer_scale(a).sum(dim=1), size, "bilinear", False),
+         "bilinear with align_corners=False: that is variant='layer' (OpenCV-style resizing); "
+         "the authors' code upsamples with align_corners=True."),
         (_up(_layer_scale(a).sum(dim=1), size, "nearest", None),
-         "nearest-neighbour upsampling: use mode='bilinear', align_corners=False."),
+         "nearest-neighbour upsampling: use mode='bilinear', align_corners=True."),
     ]
-    for value, message in slips:
-        fb = _slip(got, value, message, "psi")
-        if fb is not None:
-            return fb
-    return check_close("psi", got, expected, atol=1e-5 * float(expected.abs().max()) + 1e-12,
-                       rtol=1e-4,
-                       hints={"shape": f"upsample to the image size: shape (1, {size[0]}, "
-                                       f"{size[1]}) with F.interpolate(m[:, None], size=..., "
-                                       "mode='bilinear', align_corners=False)[:, 0].",
-                              "values": "psi = upsample(sum_c (|T| - min) / (max - min + 1e-6))."})
+    return check_with_slips("psi", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=term.dtype,
+                            hints={"shape": f"upsample to the image size: shape (1, {size[0]}, "
+                                            f"{size[1]}) with F.interpolate(m[:, None], "
+                                            "size=..., mode='bilinear', "
+                                            "align_corners=True)[:, 0].",
+                                   "values": "psi = upsample(sum_c (|T| - min) / "
+                                             "(max - min + 1e-6))."})
 
 
 def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
-    "fullgrad.bn_bias",
-    """
-scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)     # gamma / sqrt(var + eps)
-bn_bias = (bn.bias - bn.running_mean * scale).detach()      # beta - mu gamma / sqrt(var + eps)
-""",
-    check=_ns_check(check_bn_bias, "bn_bias", "bn"),
-)
+register_check("fullgrad.bn_bias", check=_ns_check(check_bn_bias, "bn_bias", "bn"))
 
-register_solution(
+register_check(
     "fullgrad.bias_term",
-    """
-b = bias_of(modules64[term_layer])                   # effective bias, shape (C,)
-term = b.reshape(1, -1, 1, 1) * grads64[term_layer]  # broadcast over positions: (1, C, h, w)
-""",
     check=_ns_check(check_bias_term, "term", "net64", "x64", "term_layer", "c64"),
 )
 
-register_solution(
-    "fullgrad.postprocess",
-    """
-t = term.abs()
-low, high = t.min(), t.max()                                # over channels and positions
-psi = ((t - low) / (high - low + 1e-6)).sum(dim=1)          # (1, h, w)
-psi = F.interpolate(psi[:, None], size=size64, mode="bilinear", align_corners=False)[:, 0]
-""",
-    check=_ns_check(check_postprocess, "psi", "term", "size64"),
-)
+register_check("fullgrad.postprocess", check=_ns_check(check_postprocess, "psi", "term", "size64"))

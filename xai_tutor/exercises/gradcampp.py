@@ -29,67 +29,38 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
+from ..numerics import safe_divide
 from .cam import LayerRecord, record_layer
-from .core import Feedback, _as_array, _not_answered, check_close, register_solution
+from .core import Feedback, _not_answered, check_with_slips, exercise_check, register_check
 
 __all__ = [
-    "expected_gradcampp_alpha",
-    "expected_gradcampp_weights",
-    "expected_xgradcam_weights",
     "check_gradcampp_alpha",
     "check_gradcampp_weights",
     "check_xgradcam_weights",
 ]
 
 
-def _divide(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
-    """``num / den`` where ``den != 0``, else 0."""
-    ok = den != 0
-    return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
-
-
-def expected_gradcampp_alpha(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
+def _expected_gradcampp_alpha(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
     """Grad-CAM++'s ``alpha`` for ``A`` and ``g`` of shape ``(K, h, w)``, float64, same shape."""
     a, g = activation.double(), gradient.double()
     total = a.sum(dim=(-2, -1), keepdim=True)
-    alpha = _divide(g**2, 2 * g**2 + total * g**3)
+    alpha = safe_divide(g**2, 2 * g**2 + total * g**3)
     return torch.where(g != 0, alpha, torch.zeros_like(alpha))
 
 
-def expected_gradcampp_weights(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
+def _expected_gradcampp_weights(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
     """Grad-CAM++'s channel weights ``(K,)``: ``sum_ij alpha ReLU(g)``."""
-    alpha = expected_gradcampp_alpha(activation, gradient)
+    alpha = _expected_gradcampp_alpha(activation, gradient)
     return (alpha * gradient.double().clamp(min=0)).sum(dim=(-2, -1))
 
 
-def expected_xgradcam_weights(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
+def _expected_xgradcam_weights(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
     """XGrad-CAM's channel weights ``(K,)``: ``sum(g A) / sum(A)``; 0 where ``sum(A) = 0``."""
     a, g = activation.double(), gradient.double()
-    return _divide((g * a).sum(dim=(-2, -1)), a.sum(dim=(-2, -1)))
-
-
-def _slip(got: Any, value: torch.Tensor, message: str, name: str) -> Feedback | None:
-    """A failing Feedback with ``message`` when ``got`` equals the wrong ``value``."""
-    g, v = _as_array(got), _as_array(value)
-    if g is None or v is None or g.shape != v.shape or not np.isfinite(v).all():
-        return None
-    scale = float(np.abs(v).max()) if v.size else 0.0
-    if np.allclose(g, v, rtol=1e-4, atol=1e-6 * scale + 1e-12):
-        return Feedback(False, message, name=name)
-    return None
-
-
-def _first_ok(got: Any, expected: torch.Tensor, name: str) -> Feedback | None:
-    g, e = _as_array(got), expected.numpy()
-    if g is not None and g.shape == e.shape and np.isfinite(g).all():
-        scale = float(np.abs(e).max()) if e.size else 0.0
-        if np.allclose(g, e, rtol=1e-4, atol=1e-5 * scale + 1e-12):
-            return check_close(name, got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4)
-    return None
+    return safe_divide((g * a).sum(dim=(-2, -1)), a.sum(dim=(-2, -1)))
 
 
 def _record(model: nn.Module, x: torch.Tensor, target: int | None,
@@ -97,6 +68,7 @@ def _record(model: nn.Module, x: torch.Tensor, target: int | None,
     return record_layer(model, x, target, layer)
 
 
+@exercise_check
 def check_gradcampp_alpha(got: Any, model: nn.Module, x: torch.Tensor,
                           target: int | None = None, layer: str | None = None) -> Feedback:
     """Exercise: Grad-CAM++'s pixel weights ``alpha`` of shape ``(K, h, w)`` for the single image
@@ -106,40 +78,35 @@ def check_gradcampp_alpha(got: Any, model: nn.Module, x: torch.Tensor,
         return missing
     rec = _record(model, x, target, layer)
     a, g = rec.activation, rec.gradient
-    expected = expected_gradcampp_alpha(a, g)
-    ok = _first_ok(got, expected, "alpha")
-    if ok is not None:
-        return ok
+    expected = _expected_gradcampp_alpha(a, g)
     total = a.sum(dim=(1, 2), keepdim=True)
     nonzero = g != 0
     zero = torch.zeros_like(g)
     slips = [
-        (torch.where(nonzero, _divide(g**2, g**2 + total * g**3), zero),
+        (torch.where(nonzero, safe_divide(g**2, g**2 + total * g**3), zero),
          "the factor 2 in front of g^2 in the denominator is missing: "
          "alpha = g^2 / (2 g^2 + sum_ab A_ab g^3)."),
-        (torch.where(nonzero, _divide(g**2, 2 * g**2 + a * g**3), zero),
+        (torch.where(nonzero, safe_divide(g**2, 2 * g**2 + a * g**3), zero),
          "you used the activation A_ij at the same position; the denominator needs the SUM of "
          "the channel's activations, A.sum(dim=(1, 2), keepdim=True)."),
-        (torch.where(nonzero, _divide(g**2, 2 * g**2 + total * g**2), zero),
+        (torch.where(nonzero, safe_divide(g**2, 2 * g**2 + total * g**2), zero),
          "the last term of the denominator uses g^3 (the third derivative), not g^2."),
         (g**2, "alpha is only the numerator g^2: you never divided (the torchcam 0.5 bug). "
                "Divide by 2 g^2 + sum_ab A_ab g^3."),
         (torch.full_like(g, 1.0 / (g.shape[1] * g.shape[2])),
          "that is Grad-CAM's uniform 1/(h w); Grad-CAM++'s alpha depends on the gradients."),
     ]
-    for value, message in slips:
-        fb = _slip(got, value, message, "alpha")
-        if fb is not None:
-            return fb
-    scale = float(expected.abs().max())
-    return check_close("alpha", got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4,
-                       hints={"nan": "where g = 0 the fraction is 0/0: set alpha to 0 there "
-                                     "(torch.where(g != 0, alpha, 0)).",
-                              "shape_singleton": "keep the layout (K, h, w) of A[0] and g[0].",
-                              "values": "alpha = g^2 / (2 g^2 + S_k g^3) with S_k the sum of "
-                                        "channel k's activations over all positions."})
+    return check_with_slips("alpha", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=x.dtype,
+                            hints={"nan": "where g = 0 the fraction is 0/0: set alpha to 0 "
+                                          "there (torch.where(g != 0, alpha, 0)).",
+                                   "shape_singleton": "keep the layout (K, h, w) of A[0] and "
+                                                      "g[0].",
+                                   "values": "alpha = g^2 / (2 g^2 + S_k g^3) with S_k the sum "
+                                             "of channel k's activations over all positions."})
 
 
+@exercise_check
 def check_gradcampp_weights(got: Any, model: nn.Module, x: torch.Tensor,
                             target: int | None = None, layer: str | None = None) -> Feedback:
     """Exercise: Grad-CAM++'s channel weights ``w_k = sum_ij alpha_k(i, j) ReLU(g_k(i, j))``,
@@ -149,11 +116,8 @@ def check_gradcampp_weights(got: Any, model: nn.Module, x: torch.Tensor,
         return missing
     rec = _record(model, x, target, layer)
     a, g = rec.activation, rec.gradient
-    alpha = expected_gradcampp_alpha(a, g)
-    expected = expected_gradcampp_weights(a, g)
-    ok = _first_ok(got, expected, "weights")
-    if ok is not None:
-        return ok
+    alpha = _expected_gradcampp_alpha(a, g)
+    expected = _expected_gradcampp_weights(a, g)
     slips = [
         ((alpha * g).sum(dim=(1, 2)),
          "you multiplied alpha by the signed gradient; Grad-CAM++ keeps only the positive "
@@ -167,18 +131,15 @@ def check_gradcampp_weights(got: Any, model: nn.Module, x: torch.Tensor,
         ((alpha * g.clamp(min=0)).mean(dim=(1, 2)),
          "you averaged over the positions; the formula SUMS alpha ReLU(g) over i, j."),
     ]
-    for value, message in slips:
-        fb = _slip(got, value, message, "weights")
-        if fb is not None:
-            return fb
-    scale = float(expected.abs().max())
-    return check_close("weights", got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4,
-                       hints={"shape_unreduced": "sum over the two spatial axes: "
-                                                 "(alpha * relu_g).sum(dim=(1, 2)).",
-                              "values": "w_k = sum over i, j of alpha * ReLU(g), with the alpha "
-                                        "of the previous exercise."})
+    return check_with_slips("weights", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=x.dtype,
+                            hints={"shape_unreduced": "sum over the two spatial axes: "
+                                                      "(alpha * relu_g).sum(dim=(1, 2)).",
+                                   "values": "w_k = sum over i, j of alpha * ReLU(g), with the "
+                                             "alpha of the previous exercise."})
 
 
+@exercise_check
 def check_xgradcam_weights(got: Any, model: nn.Module, x: torch.Tensor,
                            target: int | None = None, layer: str | None = None) -> Feedback:
     """Exercise: XGrad-CAM's channel weights ``w_k = sum_ij g A / sum_ab A``, shape ``(K,)``."""
@@ -187,10 +148,7 @@ def check_xgradcam_weights(got: Any, model: nn.Module, x: torch.Tensor,
         return missing
     rec = _record(model, x, target, layer)
     a, g = rec.activation, rec.gradient
-    expected = expected_xgradcam_weights(a, g)
-    ok = _first_ok(got, expected, "weights")
-    if ok is not None:
-        return ok
+    expected = _expected_xgradcam_weights(a, g)
     k, h, w = a.shape
     slips = [
         ((g * a).sum(dim=(1, 2)),
@@ -201,54 +159,34 @@ def check_xgradcam_weights(got: Any, model: nn.Module, x: torch.Tensor,
          "activation instead."),
         (g.mean(dim=(1, 2)), "these are Grad-CAM's weights (mean gradient); XGrad-CAM weights "
                              "each gradient by A_ij / sum A."),
-        (_divide((g.clamp(min=0) * a).sum(dim=(1, 2)), a.sum(dim=(1, 2))),
+        (safe_divide((g.clamp(min=0) * a).sum(dim=(1, 2)), a.sum(dim=(1, 2))),
          "you kept only the positive gradients (that is Grad-CAM++'s ReLU); XGrad-CAM uses the "
          "signed gradient."),
     ]
-    for value, message in slips:
-        fb = _slip(got, value, message, "weights")
-        if fb is not None:
-            return fb
-    scale = float(expected.abs().max())
-    return check_close("weights", got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4,
-                       hints={"nan": "a channel whose activations are all 0 gives 0/0: its "
-                                     "weight is 0.",
-                              "shape_unreduced": "sum over the two spatial axes.",
-                              "values": f"w_k = (g * A).sum((1, 2)) / A.sum((1, 2)) for the "
-                                        f"{k} channels of {h} x {w}."})
+    return check_with_slips("weights", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=x.dtype,
+                            hints={"nan": "a channel whose activations are all 0 gives 0/0: "
+                                          "its weight is 0.",
+                                   "shape_unreduced": "sum over the two spatial axes.",
+                                   "values": f"w_k = (g * A).sum((1, 2)) / A.sum((1, 2)) for "
+                                             f"the {k} channels of {h} x {w}."})
 
 
 def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
+register_check(
     "gradcampp.alpha",
-    """
-A0, g0 = A[0], g[0]                                   # (K, h, w) each
-S = A0.sum(dim=(1, 2), keepdim=True)                  # sum_ab A_k(a, b), shape (K, 1, 1)
-den = 2 * g0**2 + S * g0**3
-alpha = torch.where(g0 != 0, g0**2 / torch.where(den != 0, den, torch.ones_like(den)),
-                    torch.zeros_like(g0))
-""",
     check=_ns_check(check_gradcampp_alpha, "alpha", "model", "x", "c"),
 )
 
-register_solution(
+register_check(
     "gradcampp.weights",
-    """
-weights = (alpha * torch.relu(g[0])).sum(dim=(1, 2))  # (K,)
-""",
     check=_ns_check(check_gradcampp_weights, "weights", "model", "x", "c"),
 )
 
-register_solution(
+register_check(
     "gradcampp.xgradcam_weights",
-    """
-A0, g0 = A[0], g[0]
-total = A0.sum(dim=(1, 2))                            # (K,)
-safe = torch.where(total != 0, total, torch.ones_like(total))   # avoid 0/0
-x_weights = torch.where(total != 0, (g0 * A0).sum(dim=(1, 2)) / safe, torch.zeros_like(total))
-""",
     check=_ns_check(check_xgradcam_weights, "x_weights", "model", "x", "c"),
 )

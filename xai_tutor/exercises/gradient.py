@@ -17,28 +17,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
+from ..constants import IMAGENET_MEAN, IMAGENET_STD
 from ..hooks import capture, model_guard
 from .core import (
     Feedback,
-    _as_array,
     _not_answered,
     check_class,
-    check_close,
     check_shape,
-    register_solution,
+    check_with_slips,
+    exercise_check,
+    register_check,
 )
 
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
-    "expected_top_class",
-    "expected_denormalise",
-    "expected_activation_shape",
-    "expected_saliency",
     "check_top_class",
     "check_denormalise",
     "check_activation_shape",
@@ -46,8 +42,6 @@ __all__ = [
 ]
 
 # written out here on purpose: the checks must not reuse the code they check
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def _stats(like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,40 +51,29 @@ def _stats(like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mean, std
 
 
-def _matches_variant(got: Any, variants: dict[str, tuple[torch.Tensor, str]], name: str,
-                     atol: float, rtol: float) -> Feedback | None:
-    """If ``got`` equals one of the known wrong answers, say which slip it is."""
-    g = _as_array(got)
-    if g is None:
-        return None
-    for _key, (value, message) in variants.items():
-        v = _as_array(value)
-        if v is not None and v.shape == g.shape and np.allclose(g, v, atol=atol, rtol=rtol):
-            return Feedback(False, message, name=name)
-    return None
-
-
-def expected_top_class(model: nn.Module, x: torch.Tensor) -> tuple[int, torch.Tensor]:
+def _expected_top_class(model: nn.Module, x: torch.Tensor) -> tuple[int, torch.Tensor]:
     """The model's top class for the single image ``x`` and its logits ``(classes,)``."""
     with model_guard(model), torch.no_grad():
         logits = model(x)[0]
     return int(logits.argmax()), logits
 
 
+@exercise_check
 def check_top_class(got: Any, model: nn.Module, x: torch.Tensor) -> Feedback:
     """Exercise: the index of the model's highest logit for the image ``x``."""
-    expected, logits = expected_top_class(model, x)
+    expected, logits = _expected_top_class(model, x)
     names = getattr(model, "class_names", None)
     return check_class("top_class", got, expected, class_names=names, scores=logits,
                        hints={"type": "logits.argmax().item() gives a Python int."})
 
 
-def expected_denormalise(x: torch.Tensor) -> torch.Tensor:
+def _expected_denormalise(x: torch.Tensor) -> torch.Tensor:
     """``x * std + mean`` per channel, in float64: the image back in [0, 1]."""
     mean, std = _stats(x)
     return x.detach().double() * std + mean
 
 
+@exercise_check
 def check_denormalise(got: Any, x: torch.Tensor) -> Feedback:
     """Exercise: undo the ImageNet normalisation ``x = (image - mean) / std`` of a tensor."""
     missing = _not_answered("image", got)
@@ -98,27 +81,26 @@ def check_denormalise(got: Any, x: torch.Tensor) -> Feedback:
         return missing
     mean, std = _stats(x)
     xd = x.detach().double()
-    wrong = {
-        "same": (xd, "`image` is still the normalised tensor: undo (image - mean) / std."),
-        "again": ((xd - mean) / std, "you normalised a second time; the inverse of "
-                                     "(image - mean) / std is x * std + mean."),
-        "order": ((xd + mean) * std, "right ingredients, wrong order: multiply by std first, "
-                                     "then add the mean."),
-        "no_mean": (xd * std, "you multiplied by std but did not add the mean back."),
-        "no_std": (xd + mean, "you added the mean but did not multiply by std."),
-        "swapped": (xd * mean + std, "mean and std are swapped."),
-    }
-    slip = _matches_variant(got, wrong, "image", 1e-5, 1e-4)
-    if slip is not None:
-        return slip
-    return check_close("image", got, expected_denormalise(x), atol=1e-5, rtol=1e-4,
-                       hints={"shape_order": "keep the (1, 3, H, W) layout; only matplotlib "
-                                             "wants (H, W, 3).",
-                              "values": "mean and std are per colour channel: reshape them to "
-                                        "(1, 3, 1, 1) so they broadcast over H and W."})
+    slips = [
+        (xd, "`image` is still the normalised tensor: undo (image - mean) / std."),
+        ((xd - mean) / std, "you normalised a second time; the inverse of (image - mean) / std "
+                            "is x * std + mean."),
+        ((xd + mean) * std, "right ingredients, wrong order: multiply by std first, then add "
+                            "the mean."),
+        (xd * std, "you multiplied by std but did not add the mean back."),
+        (xd + mean, "you added the mean but did not multiply by std."),
+        (xd * mean + std, "mean and std are swapped."),
+    ]
+    return check_with_slips("image", got, _expected_denormalise(x), slips, rtol=1e-4,
+                            atol_rel=0.0, atol=1e-5, precision=x.dtype,
+                            hints={"shape_order": "keep the (1, 3, H, W) layout; only "
+                                                  "matplotlib wants (H, W, 3).",
+                                   "values": "mean and std are per colour channel: reshape "
+                                             "them to (1, 3, 1, 1) so they broadcast over H "
+                                             "and W."})
 
 
-def expected_activation_shape(model: nn.Module, x: torch.Tensor,
+def _expected_activation_shape(model: nn.Module, x: torch.Tensor,
                               layer: str | None = None) -> tuple[int, ...]:
     """The shape of ``layer``'s output (default: the model's ``default_layer``) for ``x``."""
     layer = layer or model.default_layer
@@ -127,10 +109,11 @@ def expected_activation_shape(model: nn.Module, x: torch.Tensor,
     return tuple(cap.require().shape)
 
 
+@exercise_check
 def check_activation_shape(got: Any, model: nn.Module, x: torch.Tensor,
                            layer: str | None = None) -> Feedback:
     """Exercise: the shape ``(1, K, h, w)`` of the activations of ``layer`` for the image ``x``."""
-    expected = expected_activation_shape(model, x, layer)
+    expected = _expected_activation_shape(model, x, layer)
     fb = check_shape("activation shape", got, expected,
                      hints={"shape": "read it from the tensor your hook stored: "
                                      "tuple(stored.shape)."})
@@ -150,11 +133,13 @@ def _input_gradient(model: nn.Module, x: torch.Tensor, target: int | None) -> to
     return grad[0].double()
 
 
-def expected_saliency(model: nn.Module, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
+def _expected_saliency(model: nn.Module, x: torch.Tensor,
+                       target: int | None = None) -> torch.Tensor:
     """Simonyan et al.'s raw saliency ``M_ij = max_c |d y_c / d x_cij|``, shape ``(H, W)``."""
     return _input_gradient(model, x, target).abs().amax(dim=0)
 
 
+@exercise_check
 def check_saliency(got: Any, model: nn.Module, x: torch.Tensor,
                    target: int | None = None) -> Feedback:
     """Exercise: the raw (not normalised) gradient saliency map of shape ``(H, W)`` for the top
@@ -164,84 +149,37 @@ def check_saliency(got: Any, model: nn.Module, x: torch.Tensor,
         return missing
     grad = _input_gradient(model, x, target)
     expected = grad.abs().amax(dim=0)
-    scale = float(expected.max())
-    atol = 1e-5 * scale + 1e-12
-    wrong = {
-        "no_abs": (grad.amax(dim=0), "you took the max of the signed gradient: take the "
-                                     "absolute value first (.abs().amax(dim=0))."),
-        "sum": (grad.abs().sum(dim=0), "you summed |gradient| over the colour channels; "
-                                       "Simonyan et al. take the maximum."),
-        "mean": (grad.abs().mean(dim=0), "you averaged |gradient| over the colour channels; "
-                                         "take the maximum."),
-    }
-    slip = _matches_variant(got, wrong, "saliency", atol, 1e-4)
-    if slip is not None:
-        return slip
-    return check_close("saliency", got, expected, atol=atol, rtol=1e-4,
-                       hints={"shape_unreduced": "reduce over the colour channels with "
-                                                 ".amax(dim=0) (or dim=1 before removing the "
-                                                 "batch dimension).",
-                              "pattern": "did you take the gradient of the top class's logit "
-                                         "(not of the softmax probability, not of another "
-                                         "class)?",
-                              "values": "did you take the gradient of the top class's logit, "
-                                        "with respect to the input tensor?"})
+    slips = [
+        (grad.amax(dim=0), "you took the max of the signed gradient: take the absolute value "
+                           "first (.abs().amax(dim=0))."),
+        (grad.abs().sum(dim=0), "you summed |gradient| over the colour channels; Simonyan et "
+                                "al. take the maximum."),
+        (grad.abs().mean(dim=0), "you averaged |gradient| over the colour channels; take the "
+                                 "maximum."),
+    ]
+    return check_with_slips("saliency", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=x.dtype,
+                            hints={"shape_unreduced": "reduce over the colour channels with "
+                                                      ".amax(dim=0) (or dim=1 before removing "
+                                                      "the batch dimension).",
+                                   "pattern": "did you take the gradient of the top class's "
+                                              "logit (not of the softmax probability, not of "
+                                              "another class)?",
+                                   "values": "did you take the gradient of the top class's "
+                                             "logit, with respect to the input tensor?"})
 
 
 def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
-    "gradient.top_class",
-    """
-with torch.no_grad():
-    logits = model(x)
-top_class = logits[0].argmax().item()
-print(top_class, model.class_names[top_class])
-""",
-    check=_ns_check(check_top_class, "top_class", "model", "x"),
-)
+register_check("gradient.top_class", check=_ns_check(check_top_class, "top_class", "model", "x"))
 
-register_solution(
-    "gradient.denormalise",
-    """
-mean = torch.tensor([0.485, 0.456, 0.406]).reshape(1, 3, 1, 1)
-std = torch.tensor([0.229, 0.224, 0.225]).reshape(1, 3, 1, 1)
-image = x * std + mean          # the inverse of (image - mean) / std
-""",
-    check=_ns_check(check_denormalise, "image", "x"),
-)
+register_check("gradient.denormalise", check=_ns_check(check_denormalise, "image", "x"))
 
-register_solution(
+register_check(
     "gradient.activation_shape",
-    """
-stored = {}
-
-def keep_output(module, inputs, output):
-    stored["activation"] = output.detach()
-
-block = dict(model.named_modules())[model.default_layer]
-handle = block.register_forward_hook(keep_output)
-try:
-    with torch.no_grad():
-        model(x)
-finally:
-    handle.remove()          # always remove a hook you added
-activation_shape = tuple(stored["activation"].shape)
-print(activation_shape)
-""",
     check=_ns_check(check_activation_shape, "activation_shape", "model", "x"),
 )
 
-register_solution(
-    "gradient.saliency",
-    """
-x_leaf = x.clone().requires_grad_(True)
-logits = model(x_leaf)
-c = logits[0].argmax()
-(grad,) = torch.autograd.grad(logits[0, c], x_leaf)   # d y_c / d x, shape (1, 3, H, W)
-saliency = grad[0].abs().amax(dim=0)                   # max over colour channels -> (H, W)
-""",
-    check=_ns_check(check_saliency, "saliency", "model", "x"),
-)
+register_check("gradient.saliency", check=_ns_check(check_saliency, "saliency", "model", "x"))

@@ -30,6 +30,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -43,18 +44,15 @@ from .core import (
     Feedback,
     _as_array,
     _not_answered,
-    check_close,
+    check_with_slips,
+    exercise_check,
     image_size,
-    register_solution,
+    register_check,
 )
 
 __all__ = [
     "layer_output",
     "scores_with_layer_output",
-    "expected_ablated_scores",
-    "expected_ablation_weights",
-    "expected_score_masks",
-    "expected_score_weights",
     "check_ablated_scores",
     "check_ablation_weights",
     "check_score_masks",
@@ -122,7 +120,7 @@ def _target(logits: torch.Tensor, target: int | None) -> int:
     return int(logits[0].argmax()) if target is None else int(target)
 
 
-def expected_ablated_scores(model: nn.Module, x: torch.Tensor, target: int | None = None,
+def _expected_ablated_scores(model: nn.Module, x: torch.Tensor, target: int | None = None,
                             layer: str | None = None) -> torch.Tensor:
     """``y_k`` for every channel ``k`` (float64, ``(K,)``), by whole forward passes."""
     a, logits = layer_output(model, x, layer)
@@ -130,12 +128,12 @@ def expected_ablated_scores(model: nn.Module, x: torch.Tensor, target: int | Non
     return scores_with_layer_output(model, x, _ablated_copies(a), layer)[:, c].double()
 
 
-def expected_ablation_weights(model: nn.Module, x: torch.Tensor, target: int | None = None,
+def _expected_ablation_weights(model: nn.Module, x: torch.Tensor, target: int | None = None,
                               layer: str | None = None) -> torch.Tensor:
     """``(y - y_k) / y`` (float64, ``(K,)``)."""
     _, logits = layer_output(model, x, layer)
     y = float(logits[0, _target(logits, target)])
-    yk = expected_ablated_scores(model, x, target, layer)
+    yk = _expected_ablated_scores(model, x, target, layer)
     return (y - yk) / y if y != 0 else torch.zeros_like(yk)
 
 
@@ -159,7 +157,7 @@ def _upsample(a: torch.Tensor, size: tuple[int, int], mode: str = "bilinear",
     return F.interpolate(a[None], size=size, mode=mode, align_corners=align_corners)[0]
 
 
-def expected_score_masks(activation: torch.Tensor, size: Any) -> torch.Tensor:
+def _expected_score_masks(activation: torch.Tensor, size: Any) -> torch.Tensor:
     """Score-CAM's masks ``(K, H, W)`` (float64) from ``A`` ``(1, K, h, w)``."""
     return _minmax_channels(_upsample(activation, image_size(size)))
 
@@ -174,40 +172,19 @@ def _masked_probabilities(model: nn.Module, x: torch.Tensor, masks: torch.Tensor
     return torch.cat(out).double()
 
 
-def expected_score_weights(model: nn.Module, x: torch.Tensor, target: int | None = None,
+def _expected_score_weights(model: nn.Module, x: torch.Tensor, target: int | None = None,
                            layer: str | None = None) -> torch.Tensor:
     """Score-CAM's channel weights ``(K,)`` (float64); 0 for constant channels."""
     a, logits = layer_output(model, x, layer)
     c = _target(logits, target)
-    masks = expected_score_masks(a, x.shape[-2:])
+    masks = _expected_score_masks(a, x.shape[-2:])
     flat = a[0].reshape(a.shape[1], -1)
     varying = flat.amax(dim=1) > flat.amin(dim=1)
     probs = _masked_probabilities(model, x, masks, c)
     return torch.where(varying, probs, torch.zeros_like(probs))
 
 
-def _slip(got: Any, value: torch.Tensor, message: str, name: str) -> Feedback | None:
-    g, v = _as_array(got), _as_array(value)
-    if g is None or v is None or g.shape != v.shape or not np.isfinite(g).all():
-        return None
-    if not np.isfinite(v).all():
-        return None
-    scale = float(np.abs(v).max()) if v.size else 0.0
-    if np.allclose(g, v, rtol=1e-4, atol=1e-5 * scale + 1e-12):
-        return Feedback(False, message, name=name)
-    return None
-
-
-def _right(got: Any, expected: torch.Tensor, name: str, atol_rel: float = 1e-5
-           ) -> Feedback | None:
-    g, e = _as_array(got), expected.numpy()
-    if g is not None and g.shape == e.shape and np.isfinite(g).all():
-        scale = float(np.abs(e).max()) if e.size else 0.0
-        if np.allclose(g, e, rtol=1e-4, atol=atol_rel * scale + 1e-12):
-            return check_close(name, got, expected, atol=atol_rel * scale + 1e-12, rtol=1e-4)
-    return None
-
-
+@exercise_check
 def check_ablated_scores(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
                          layer: str | None = None) -> Feedback:
     """Exercise: ``ablated[k]`` = the target logit when channel ``k`` of the layer's output is
@@ -218,46 +195,43 @@ def check_ablated_scores(got: Any, model: nn.Module, x: torch.Tensor, target: in
     a, logits = layer_output(model, x, layer)
     c = _target(logits, target)
     k = a.shape[1]
-    expected = scores_with_layer_output(model, x, _ablated_copies(a), layer)[:, c].double()
-    ok = _right(got, expected, "ablated")
-    if ok is not None:
-        return ok
-    g = _as_array(got)
-    if g is not None and g.shape == (k,) and np.allclose(g, float(logits[0, c]), rtol=1e-5,
-                                                         atol=1e-6):
-        return Feedback(False, "every value equals the unablated logit y: nothing was zeroed "
-                               "(check that the replaced output really reaches the model: the "
-                               "hook must *return* the new tensor).", name="ablated")
-    if g is not None and g.shape == (k,) and np.isfinite(g).all():
-        # only one check of the expensive slips: whole passes, so the same cost as the answer
-        keep_only = torch.zeros_like(a).repeat(k, 1, 1, 1)
-        keep_only[torch.arange(k), torch.arange(k)] = a[0]
-        cumulative = a.repeat(k, 1, 1, 1)
+    ablated_logits = scores_with_layer_output(model, x, _ablated_copies(a), layer).double()
+    expected = ablated_logits[:, c]
+
+    def cumulative() -> torch.Tensor:
+        batch = a.repeat(k, 1, 1, 1)
         for i in range(k):
-            cumulative[i, : i + 1] = 0
-        probs = torch.softmax(scores_with_layer_output(model, x, _ablated_copies(a), layer),
-                              dim=1)[:, c]
-        slips = [
-            (probs.double(), "these are softmax probabilities; Ablation-CAM uses the logit "
-                             "(the score before the softmax)."),
-            (scores_with_layer_output(model, x, cumulative, layer)[:, c].double(),
-             "the zeros add up: copy k has channels 0..k zeroed. Make a fresh copy of the "
-             "activations for every channel (A.repeat(K, 1, 1, 1) or .clone()) before zeroing."),
-            (scores_with_layer_output(model, x, keep_only, layer)[:, c].double(),
-             "you kept channel k and zeroed all the others; ablation does the opposite: zero "
-             "channel k only."),
-        ]
-        for value, message in slips:
-            fb = _slip(got, value, message, "ablated")
-            if fb is not None:
-                return fb
-    scale = float(expected.abs().max())
-    return check_close("ablated", got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4,
-                       hints={"shape": f"one logit per channel: shape ({k},).",
-                              "values": "for each k: a copy of A with A[:, k] = 0, run the rest "
-                                        "of the network on it, take the logit of class c."})
+            batch[i, : i + 1] = 0
+        return scores_with_layer_output(model, x, batch, layer)[:, c].double()
+
+    def keep_only() -> torch.Tensor:
+        batch = torch.zeros_like(a).repeat(k, 1, 1, 1)
+        batch[torch.arange(k), torch.arange(k)] = a[0]
+        return scores_with_layer_output(model, x, batch, layer)[:, c].double()
+
+    # the last two slips cost as many whole passes as the answer: computed only when reached
+    slips = [
+        (torch.full((k,), float(logits[0, c]), dtype=torch.float64),
+         "every value equals the unablated logit y: nothing was zeroed (check that the replaced "
+         "output really reaches the model: the hook must *return* the new tensor)."),
+        (torch.softmax(ablated_logits, dim=1)[:, c], "these are softmax probabilities; "
+                                                     "Ablation-CAM uses the logit (the score "
+                                                     "before the softmax)."),
+        (cumulative, "the zeros add up: copy k has channels 0..k zeroed. Make a fresh copy of "
+                     "the activations for every channel (A.repeat(K, 1, 1, 1) or .clone()) "
+                     "before zeroing."),
+        (keep_only, "you kept channel k and zeroed all the others; ablation does the opposite: "
+                    "zero channel k only."),
+    ]
+    return check_with_slips("ablated", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=x.dtype,
+                            hints={"shape": f"one logit per channel: shape ({k},).",
+                                   "values": "for each k: a copy of A with A[:, k] = 0, run the "
+                                             "rest of the network on it, take the logit of "
+                                             "class c."})
 
 
+@exercise_check
 def check_ablation_weights(got: Any, model: nn.Module, x: torch.Tensor,
                            target: int | None = None, layer: str | None = None) -> Feedback:
     """Exercise: Ablation-CAM's weights ``w_k = (y - y_k) / y``, shape ``(K,)``."""
@@ -267,11 +241,8 @@ def check_ablation_weights(got: Any, model: nn.Module, x: torch.Tensor,
     _, logits = layer_output(model, x, layer)
     c = _target(logits, target)
     y = float(logits[0, c])
-    yk = expected_ablated_scores(model, x, c, layer)
+    yk = _expected_ablated_scores(model, x, c, layer)
     expected = (y - yk) / y if y != 0 else torch.zeros_like(yk)
-    ok = _right(got, expected, "ab_weights")
-    if ok is not None:
-        return ok
     slips = [
         ((yk - y) / y, "the sign is flipped: the weight is the DROP of the score, (y - y_k) / y,"
                        " positive when removing the channel lowers the score."),
@@ -279,16 +250,15 @@ def check_ablation_weights(got: Any, model: nn.Module, x: torch.Tensor,
         ((y - yk) / yk, "divide by the score of the full network y, not by y_k."),
         (yk / y, "that is y_k / y; the weight is 1 - y_k / y = (y - y_k) / y."),
     ]
-    for value, message in slips:
-        fb = _slip(got, value, message, "ab_weights")
-        if fb is not None:
-            return fb
-    scale = float(expected.abs().max())
-    return check_close("ab_weights", got, expected, atol=1e-5 * scale + 1e-12, rtol=1e-4,
-                       hints={"values": "w = (y - ablated) / y with y the logit of class c on "
-                                        "the unchanged image."})
+    # y - y_k cancels: its rounding error is that of y and y_k, not of their difference
+    terms = max(abs(y), float(yk.abs().max())) / abs(y) if y != 0 else None
+    return check_with_slips("ab_weights", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=x.dtype, magnitude=terms,
+                            hints={"values": "w = (y - ablated) / y with y the logit of class c "
+                                             "on the unchanged image."})
 
 
+@exercise_check
 def check_score_masks(got: Any, activation: torch.Tensor, size: Any) -> Feedback:
     """Exercise: Score-CAM's masks ``(K, H, W)``: every channel of ``activation`` ``(1, K, h,
     w)`` upsampled bilinearly (``align_corners=False``) to ``size`` = (H, W), then min-max scaled
@@ -299,9 +269,6 @@ def check_score_masks(got: Any, activation: torch.Tensor, size: Any) -> Feedback
     size = image_size(size)
     up = _upsample(activation, size)
     expected = _minmax_channels(up)
-    ok = _right(got, expected, "masks")
-    if ok is not None:
-        return ok
     g = _as_array(got)
     if g is not None and g.shape == tuple(expected.shape) and not np.isfinite(g).all():
         return Feedback(False, "NaN in the masks: a channel whose map is constant (often all "
@@ -325,18 +292,16 @@ def check_score_masks(got: Any, activation: torch.Tensor, size: Any) -> Feedback
         (_minmax_channels(_upsample(activation, size, "nearest", None)),
          "nearest-neighbour upsampling: use mode='bilinear', align_corners=False."),
     ]
-    for value, message in slips:
-        fb = _slip(got, value, message, "masks")
-        if fb is not None:
-            return fb
-    return check_close("masks", got, expected, atol=1e-5, rtol=1e-4,
-                       hints={"shape": f"one mask per channel at the image size: "
-                                       f"({expected.shape[0]}, {size[0]}, {size[1]}).",
-                              "values": "F.interpolate(A, size=(H, W), mode='bilinear', "
-                                        "align_corners=False)[0], then (m - min) / (max - min) "
-                                        "per channel."})
+    return check_with_slips("masks", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
+                            precision=activation.dtype,
+                            hints={"shape": f"one mask per channel at the image size: "
+                                            f"({expected.shape[0]}, {size[0]}, {size[1]}).",
+                                   "values": "F.interpolate(A, size=(H, W), mode='bilinear', "
+                                             "align_corners=False)[0], then (m - min) / "
+                                             "(max - min) per channel."})
 
 
+@exercise_check
 def check_score_weights(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
                         layer: str | None = None) -> Feedback:
     """Exercise: Score-CAM's weights ``(K,)``: the softmax probability of the target class for
@@ -346,88 +311,60 @@ def check_score_weights(got: Any, model: nn.Module, x: torch.Tensor, target: int
         return missing
     a, logits = layer_output(model, x, layer)
     c = _target(logits, target)
-    masks = expected_score_masks(a, x.shape[-2:])
+    masks = _expected_score_masks(a, x.shape[-2:])
     flat = a[0].reshape(a.shape[1], -1)
     varying = flat.amax(dim=1) > flat.amin(dim=1)
     probs = _masked_probabilities(model, x, masks, c)
     expected = torch.where(varying, probs, torch.zeros_like(probs))
-    ok = _right(got, expected, "sc_weights", atol_rel=1e-4)
-    if ok is not None:
-        return ok
-    masked_logits = []
-    with model_guard(model), torch.no_grad():
-        for start in range(0, masks.shape[0], 64):
-            m = masks[start:start + 64].to(x.dtype)[:, None]
-            masked_logits.append(model(x * m)[:, c])
-    lg = torch.cat(masked_logits).double()
+
+    @functools.cache
+    def masked_logits() -> torch.Tensor:
+        out = []
+        with model_guard(model), torch.no_grad():
+            for start in range(0, masks.shape[0], 64):
+                m = masks[start:start + 64].to(x.dtype)[:, None]
+                out.append(model(x * m)[:, c])
+        return torch.cat(out).double()
+
     slips = [
         (probs, "right for every channel that varies, but constant channels (an all-zero mask) "
                 "must get weight 0: their mask carries no location, and the authors' code "
                 "skips them."),
-        (torch.where(varying, lg, torch.zeros_like(lg)),
+        (lambda: torch.where(varying, masked_logits(), torch.zeros_like(probs)),
          "these are logits; Score-CAM's weight is the class PROBABILITY, a softmax over the "
          "classes of the masked image's logits."),
-        (lg, "these are logits; take the softmax over the classes (and 0 for constant "
-             "channels)."),
-        (torch.softmax(lg, dim=0), "that is pytorch-grad-cam's variant (a softmax over the "
-                                   "channels of the target logits); the paper's weight is the "
-                                   "softmax over the classes for each masked image."),
+        (masked_logits, "these are logits; take the softmax over the classes (and 0 for "
+                        "constant channels)."),
+        (lambda: torch.softmax(masked_logits(), dim=0),
+         "that is pytorch-grad-cam's variant (a softmax over the channels of the target "
+         "logits); the paper's weight is the softmax over the classes for each masked image."),
     ]
-    for value, message in slips:
-        fb = _slip(got, value, message, "sc_weights")
-        if fb is not None:
-            return fb
-    return check_close("sc_weights", got, expected, atol=1e-4 * float(expected.abs().max())
-                       + 1e-12, rtol=1e-4,
-                       hints={"values": "for each k: torch.softmax(model(x * masks[k]), dim=1)"
-                                        "[0, c], 0 where the channel is constant."})
+    return check_with_slips("sc_weights", got, expected, slips, rtol=1e-4, atol_rel=1e-4,
+                            precision=x.dtype,
+                            hints={"values": "for each k: torch.softmax(model(x * masks[k]), "
+                                             "dim=1)[0, c], 0 where the channel is constant."})
 
 
 def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
+register_check(
     "gradient_free.ablated_scores",
-    """
-K = A.shape[1]
-copies = A.repeat(K, 1, 1, 1)                 # K fresh copies of the activations
-copies[torch.arange(K), torch.arange(K)] = 0  # copy k: channel k set to zero
-ablated = torch.cat([forward_with(copies[i:i + 32])[:, c] for i in range(0, K, 32)])
-""",
     check=_ns_check(check_ablated_scores, "ablated", "model", "x", "c", "layer"),
 )
 
-register_solution(
+register_check(
     "gradient_free.ablation_weights",
-    """
-ab_weights = (y - ablated) / y
-""",
     check=_ns_check(check_ablation_weights, "ab_weights", "model", "x", "c", "layer"),
 )
 
-register_solution(
+register_check(
     "gradient_free.score_masks",
-    """
-up = F.interpolate(A, size=x.shape[-2:], mode="bilinear", align_corners=False)[0]  # (K, H, W)
-low = up.amin(dim=(1, 2), keepdim=True)
-high = up.amax(dim=(1, 2), keepdim=True)
-span = high - low
-masks = torch.where(span > 0, (up - low) / torch.where(span > 0, span, 1.0), torch.zeros_like(up))
-""",
     check=_ns_check(check_score_masks, "masks", "A", "size"),
 )
 
-register_solution(
+register_check(
     "gradient_free.score_weights",
-    """
-varying = A[0].flatten(1).amax(dim=1) > A[0].flatten(1).amin(dim=1)   # (K,)
-sc_weights = torch.zeros(A.shape[1])
-with torch.no_grad():
-    for i in range(0, A.shape[1], 32):
-        logits_masked = model(x * masks[i:i + 32, None])                 # (n, classes)
-        sc_weights[i:i + 32] = torch.softmax(logits_masked, dim=1)[:, c]
-sc_weights = torch.where(varying, sc_weights, torch.zeros_like(sc_weights))
-""",
     check=_ns_check(check_score_weights, "sc_weights", "model", "x", "c", "layer"),
 )

@@ -36,16 +36,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from .core import Feedback, _as_array, _not_answered, check_close, register_solution
+from ..numerics import safe_divide, stabilise
+from .core import (
+    Feedback,
+    _close,
+    _not_answered,
+    check_with_slips,
+    exercise_check,
+    register_check,
+)
 
 __all__ = [
-    "expected_epsilon_rule",
-    "expected_fold_batchnorm",
-    "expected_residual_split",
     "check_epsilon_rule",
     "check_fold_batchnorm",
     "check_residual_split",
@@ -56,31 +60,20 @@ def _f64(t: Any) -> torch.Tensor:
     return torch.as_tensor(t).detach().to("cpu", torch.float64)
 
 
-def _stab(z: torch.Tensor, eps: float) -> torch.Tensor:
-    """``z + eps * sign(z)`` with ``sign(0) = +1``."""
-    return z + eps * torch.where(z >= 0, 1.0, -1.0).to(z.dtype)
-
-
-def _divide(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
-    """``num / den`` where ``den != 0``, else 0."""
-    ok = den != 0
-    return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
-
-
 # ------------------------------------------------------------------------------ expected values
 
 
-def expected_epsilon_rule(
+def _expected_epsilon_rule(
     a: Any, W: Any, b: Any, R: Any, eps: float
 ) -> torch.Tensor:
     """LRP-epsilon for one dense layer: ``a (J,)``, ``W (K, J)``, ``b (K,)``, ``R (K,)`` ->
     ``R_in (J,)`` in float64."""
     a, W, b, R = _f64(a), _f64(W), _f64(b), _f64(R)
     z = W @ a + b
-    return a * (W.T @ (R / _stab(z, float(eps))))
+    return a * (W.T @ (R / stabilise(z, float(eps))))
 
 
-def expected_fold_batchnorm(
+def _expected_fold_batchnorm(
     conv: nn.Conv2d, bn: nn.BatchNorm2d
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Weight ``(O, I, kh, kw)`` and bias ``(O,)`` of the conv equal to ``bn(conv(x))``, float64."""
@@ -90,43 +83,32 @@ def expected_fold_batchnorm(
     return W * scale[:, None, None, None], (b - _f64(bn.running_mean)) * scale + _f64(bn.bias)
 
 
-def expected_residual_split(
+def _expected_residual_split(
     branch: Any, shortcut: Any, R: Any
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The proportional split of ``R`` at ``y = branch + shortcut`` (0 where ``y = 0``)."""
     x1, x2, R = _f64(branch), _f64(shortcut), _f64(R)
-    s = _divide(R, x1 + x2)
+    s = safe_divide(R, x1 + x2)
     return x1 * s, x2 * s
 
 
 # ------------------------------------------------------------------------------ helpers
 
 
-def _matches(got: Any, value: torch.Tensor, rtol: float = 1e-6) -> bool:
-    g, v = _as_array(got), _as_array(value)
-    if g is None or v is None or g.shape != v.shape or not np.isfinite(g).all():
-        return False
-    if not np.isfinite(v).all():
-        return False
-    scale = float(np.abs(v).max()) if v.size else 0.0
-    return bool(np.allclose(g, v, rtol=rtol, atol=1e-7 * scale + 1e-12))
+#: LRP's exercises are small exact computations: tight tolerances, in float64 or the inputs' dtype.
+_TIGHT: dict[str, float] = {"rtol": 1e-6, "atol_rel": 1e-7}
 
 
-def _first(got: Any, expected: torch.Tensor, name: str,
-           slips: list[tuple[torch.Tensor, str]]) -> Feedback | None:
-    """Right answer first (its Feedback), then the first slip that matches, else None."""
-    if _matches(got, expected):
-        scale = float(expected.abs().max()) if expected.numel() else 0.0
-        return check_close(name, got, expected, atol=1e-7 * scale + 1e-12, rtol=1e-6)
-    for value, message in slips:
-        if not _matches(value, expected) and _matches(got, value):
-            return Feedback(False, message, name=name)
-    return None
+def _precision(*values: Any) -> torch.dtype:
+    """The lowest precision among the given tensors (float64 for anything else)."""
+    dtypes = [v.dtype for v in values if isinstance(v, torch.Tensor) and v.is_floating_point()]
+    return min(dtypes, key=lambda d: torch.finfo(d).bits, default=torch.float64)
 
 
 # ------------------------------------------------------------------------------ checks
 
 
+@exercise_check
 def check_epsilon_rule(got: Any, a: Any, W: Any, b: Any, R: Any, eps: float) -> Feedback:
     """Exercise: the input relevance ``R_in (J,)`` of one dense layer under LRP-epsilon.
 
@@ -137,38 +119,37 @@ def check_epsilon_rule(got: Any, a: Any, W: Any, b: Any, R: Any, eps: float) -> 
     if missing is not None:
         return missing
     a64, W64, b64, R64 = _f64(a), _f64(W), _f64(b), _f64(R)
-    expected = expected_epsilon_rule(a64, W64, b64, R64, eps)
+    expected = _expected_epsilon_rule(a64, W64, b64, R64, eps)
     z = W64 @ a64 + b64
     slips = [
-        (a64 * (W64.T @ _divide(R64, z)),
+        (a64 * (W64.T @ safe_divide(R64, z)),
          "that is LRP-0: you divided by z_k alone. The epsilon rule divides by "
          "z_k + eps * sign(z_k), which moves every denominator away from zero."),
         (a64 * (W64.T @ (R64 / (z + eps))),
          "you added eps to every z_k; for a negative z_k the stabiliser must push it further "
          "from zero: z_k + eps * sign(z_k) (torch.where(z >= 0, z + eps, z - eps))."),
-        (a64 * (W64.T @ (R64 / _stab(W64 @ a64, eps))),
+        (a64 * (W64.T @ (R64 / stabilise(W64 @ a64, eps))),
          "the bias is missing from z_k: z = W @ a + b (the bias takes part in the forward "
          "pass, so it takes its share of the relevance)."),
-        (W64.T @ (R64 / _stab(z, eps)),
+        (W64.T @ (R64 / stabilise(z, eps)),
          "the factor a_j is missing: each input gets its contribution a_j w_jk, so multiply "
          "W.T @ s by a (elementwise)."),
-        (a64 * (W64.T @ R64) / _stab(W64 @ a64 + b64, eps).sum(),
+        (a64 * (W64.T @ R64) / stabilise(W64 @ a64 + b64, eps).sum(),
          "you divided by one total instead of by each output's own z_k: s_k = R_k / stab(z_k) "
          "is a vector with one entry per output k."),
-        (a64 * (W64.T @ (R64 * _stab(z, eps))),
+        (a64 * (W64.T @ (R64 * stabilise(z, eps))),
          "you multiplied by z_k instead of dividing: the share of input j is "
          "a_j w_jk / z_k."),
     ]
-    fb = _first(got, expected, "R_in", slips)
-    if fb is not None:
-        return fb
-    scale = float(expected.abs().max())
-    return check_close("R_in", got, expected, atol=1e-7 * scale + 1e-12, rtol=1e-6,
-                       hints={"shape": f"R_in has one entry per input: shape ({a64.numel()},).",
-                              "values": "z = W @ a + b; s = R / (z + eps * sign(z)); "
-                                        "R_in = a * (W.T @ s)."})
+    return check_with_slips("R_in", got, expected, slips, **_TIGHT,
+                            precision=_precision(a, W, b, R),
+                            hints={"shape": f"R_in has one entry per input: shape "
+                                            f"({a64.numel()},).",
+                                   "values": "z = W @ a + b; s = R / (z + eps * sign(z)); "
+                                             "R_in = a * (W.T @ s)."})
 
 
+@exercise_check
 def check_fold_batchnorm(weight: Any, bias: Any, conv: nn.Conv2d, bn: nn.BatchNorm2d) -> Feedback:
     """Exercise: the weight ``(O, I, kh, kw)`` and bias ``(O,)`` of the convolution that equals
     ``bn(conv(x))`` in eval mode."""
@@ -181,7 +162,7 @@ def check_fold_batchnorm(weight: Any, bias: Any, conv: nn.Conv2d, bn: nn.BatchNo
     g, beta = _f64(bn.weight), _f64(bn.bias)
     mu, var = _f64(bn.running_mean), _f64(bn.running_var)
     std = torch.sqrt(var + bn.eps)
-    exp_w, exp_b = expected_fold_batchnorm(conv, bn)
+    exp_w, exp_b = _expected_fold_batchnorm(conv, bn)
     w_slips = [
         (W * (g / (var + bn.eps))[:, None, None, None],
          "you divided by the variance; divide by the standard deviation sqrt(var + eps)."),
@@ -193,13 +174,13 @@ def check_fold_batchnorm(weight: Any, bias: Any, conv: nn.Conv2d, bn: nn.BatchNo
         (W, "the weight is unchanged: every output channel o must be multiplied by "
             "gamma_o / sqrt(var_o + eps)."),
     ]
-    fb = _first(weight, exp_w, "folded_weight", w_slips)
-    if fb is None:
-        scale = float(exp_w.abs().max())
-        fb = check_close("folded_weight", weight, exp_w, atol=1e-6 * scale, rtol=1e-5,
-                         hints={"shape": "the folded weight has the conv's weight shape; scale "
-                                         "it per OUTPUT channel: scale.view(-1, 1, 1, 1).",
-                                "values": "W' = W * (gamma / sqrt(var + eps)).view(-1, 1, 1, 1)"})
+    precision = _precision(conv.weight, bn.weight)
+    fb = check_with_slips("folded_weight", weight, exp_w, w_slips, rtol=1e-5, atol_rel=1e-6,
+                          atol=0.0, precision=precision,
+                          hints={"shape": "the folded weight has the conv's weight shape; scale "
+                                          "it per OUTPUT channel: scale.view(-1, 1, 1, 1).",
+                                 "values": "W' = W * (gamma / sqrt(var + eps))"
+                                           ".view(-1, 1, 1, 1)"})
     if not fb.ok:
         return fb
     scale = g / std
@@ -212,18 +193,18 @@ def check_fold_batchnorm(weight: Any, bias: Any, conv: nn.Conv2d, bn: nn.BatchNo
         (b - mu * scale + beta, "the conv's bias b goes through the same scaling as the mean: "
                                 "b' = (b - mu) * scale + beta."),
     ]
-    fb_b = _first(bias, exp_b, "folded_bias", b_slips)
-    if fb_b is None:
-        fb_b = check_close("folded_bias", bias, exp_b, atol=1e-6 * float(exp_b.abs().max()) + 1e-9,
-                           rtol=1e-5, hints={"shape": "one bias per output channel.",
-                                             "values": "b' = (b - mu) * scale + beta, with b = 0 "
-                                                       "when the conv has no bias."})
+    fb_b = check_with_slips("folded_bias", bias, exp_b, b_slips, rtol=1e-5, atol_rel=1e-6,
+                            atol=1e-9, precision=precision,
+                            hints={"shape": "one bias per output channel.",
+                                   "values": "b' = (b - mu) * scale + beta, with b = 0 when the "
+                                             "conv has no bias."})
     if not fb_b.ok:
         return fb_b
     return Feedback(True, "weight and bias both match: conv' (x) = bn(conv(x)).",
                     fb.details + fb_b.details, "fold_batchnorm")
 
 
+@exercise_check
 def check_residual_split(r_branch: Any, r_shortcut: Any, branch: Any, shortcut: Any,
                          R: Any) -> Feedback:
     """Exercise: split the relevance ``R`` of ``y = branch + shortcut`` in proportion to each
@@ -232,29 +213,27 @@ def check_residual_split(r_branch: Any, r_shortcut: Any, branch: Any, shortcut: 
         missing = _not_answered(name, got)
         if missing is not None:
             return missing
-    exp_b, exp_s = expected_residual_split(branch, shortcut, R)
+    exp_b, exp_s = _expected_residual_split(branch, shortcut, R)
     x1, x2, R64 = _f64(branch), _f64(shortcut), _f64(R)
-    swapped = (exp_s, exp_b)
-    if _matches(r_branch, swapped[0]) and _matches(r_shortcut, swapped[1]) and not _matches(
-            r_branch, exp_b):
-        return Feedback(False, "the two shares are swapped: the branch gets branch * R / y.",
-                        name="residual_split")
+    precision = _precision(*(v for v in (branch, shortcut, R) if isinstance(v, torch.Tensor)))
     for name, got, exp, mine in (("r_branch", r_branch, exp_b, x1),
                                  ("r_shortcut", r_shortcut, exp_s, x2)):
-        slips = [
+        slips = []
+        if mine is x1 and _close(r_shortcut, exp_b, **_TIGHT, atol=1e-12):
+            slips.append((exp_s, "the two shares are swapped: the branch gets branch * R / y."))
+        slips += [
             (R64 / 2, "an equal split ignores how much each term contributed: use "
                       f"{'branch' if mine is x1 else 'shortcut'} * R / (branch + shortcut)."),
             (mine * R64, "you forgot to divide by y = branch + shortcut (the shares must add "
                          "up to R)."),
-            (_divide(mine, x1.abs() + x2.abs()) * R64,
+            (safe_divide(mine, x1.abs() + x2.abs()) * R64,
              "you divided by |branch| + |shortcut|; LRP divides by the sum y itself, "
              "so that the shares add up to R exactly."),
         ]
-        fb = _first(got, exp, name, slips)
-        if fb is None:
-            fb = check_close(name, got, exp, atol=1e-6 * float(exp.abs().max()) + 1e-12,
-                             rtol=1e-5, hints={"nan": "where y = 0 the share is 0/0: set it to 0 "
-                                                      "(torch.where)."})
+        fb = check_with_slips(name, got, exp, slips, rtol=1e-5, atol_rel=1e-6,
+                              precision=precision,
+                              hints={"nan": "where y = 0 the share is 0/0: set it to 0 "
+                                            "(torch.where)."})
         if not fb.ok:
             return fb
     total = float((_f64(r_branch) + _f64(r_shortcut)).sum())
@@ -266,36 +245,19 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
+register_check(
     "lrp.epsilon_rule",
-    """
-z = W @ a + b                                          # forward pass of the layer, (K,)
-stab = torch.where(z >= 0, z + eps, z - eps)           # z_k + eps * sign(z_k), sign(0) = +1
-s = R / stab                                           # relevance per unit of output, (K,)
-R_in = a * (W.T @ s)                                   # R_j = a_j sum_k w_jk s_k, (J,)
-""",
     check=_ns_check(check_epsilon_rule, "R_in", "a", "W", "b", "R", "eps"),
 )
 
-register_solution(
+register_check(
     "lrp.fold_batchnorm",
-    """
-scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)           # gamma / sqrt(var + eps), (O,)
-conv_bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
-folded_weight = (conv.weight * scale.view(-1, 1, 1, 1)).detach()  # per output channel
-folded_bias = ((conv_bias - bn.running_mean) * scale + bn.bias).detach()
-""",
     check=_ns_check(check_fold_batchnorm, "folded_weight", "folded_bias", "conv", "bn"),
 )
 
-register_solution(
+register_check(
     "lrp.residual_split",
-    """
-y = branch + shortcut
-s = torch.where(y != 0, R_block / torch.where(y != 0, y, torch.ones_like(y)), torch.zeros_like(y))
-r_branch = branch * s
-r_shortcut = shortcut * s
-""",
-    check=_ns_check(check_residual_split, "r_branch", "r_shortcut", "branch", "shortcut",
-                    "R_block"),
+    check=_ns_check(
+        check_residual_split, "r_branch", "r_shortcut", "branch", "shortcut", "R_block"
+    ),
 )

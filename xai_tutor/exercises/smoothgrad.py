@@ -37,13 +37,17 @@ from torch import nn
 
 from ..hooks import model_guard
 from .cam import record_layer
-from .core import Feedback, _as_array, _not_answered, check_close, register_solution
-from .gradcampp import expected_gradcampp_weights
+from .core import (
+    Feedback,
+    _as_array,
+    _not_answered,
+    check_with_slips,
+    exercise_check,
+    register_check,
+)
+from .gradcampp import _expected_gradcampp_weights
 
 __all__ = [
-    "expected_noise_scale",
-    "expected_smoothgrad",
-    "expected_smoothgradcampp_map",
     "check_noise_scale",
     "check_smoothgrad",
     "check_smoothgradcampp_map",
@@ -63,27 +67,25 @@ def _check_noise(noise: torch.Tensor, x: torch.Tensor) -> None:
                          f"standard-normal draws; got {shape}")
 
 
-def expected_noise_scale(x: torch.Tensor, sigma: float) -> float:
+def _expected_noise_scale(x: torch.Tensor, sigma: float) -> float:
     """``sigma * (max x - min x)``, the range taken over all channels and pixels."""
     xd = x.detach().double()
     return float(sigma) * float(xd.max() - xd.min())
 
 
+@exercise_check
 def check_noise_scale(got: Any, x: torch.Tensor, sigma: float) -> Feedback:
     """Exercise: the noise standard deviation ``s = sigma * (max x - min x)`` (a number)."""
     missing = _not_answered("s", got)
     if missing is not None:
         return missing
     xd = x.detach().double()
-    expected = expected_noise_scale(x, sigma)
+    expected = _expected_noise_scale(x, sigma)
     g = _as_array(got)
     if g is not None and g.size == 3:
         return Feedback(False, "`s` has one value per colour channel; SmoothGrad takes the range "
                                "over the whole image (all channels): x.max() - x.min().",
                         name="s")
-    if g is not None and g.size == 1 and np.isclose(float(g.reshape(-1)[0]), expected,
-                                                   rtol=1e-5, atol=1e-9):
-        return check_close("s", got, expected, atol=1e-7, rtol=1e-5)
     slips = [
         (float(sigma), "`s` is sigma itself; sigma is a FRACTION of the image's range: "
                        "multiply it by x.max() - x.min()."),
@@ -94,13 +96,16 @@ def check_noise_scale(got: Any, x: torch.Tensor, sigma: float) -> Feedback:
         (float(sigma) * float(xd.abs().max()), "you scaled sigma by max |x|; use the range "
                                                "x.max() - x.min()."),
     ]
-    if g is not None and g.size == 1:
-        value = float(g.reshape(-1)[0])
-        for wrong, message in slips:
-            if np.isclose(value, wrong, rtol=1e-5, atol=1e-9):
-                return Feedback(False, message, name="s")
-    return check_close("s", got, expected, atol=1e-7, rtol=1e-5,
-                       hints={"values": "s = sigma * (x.max() - x.min()), a single number."})
+    return check_with_slips("s", got, expected, slips, rtol=1e-5, atol_rel=0.0, atol=1e-7,
+                            slip_atol=1e-9,
+                            hints={"values": "s = sigma * (x.max() - x.min()), a single "
+                                             "number."})
+
+
+#: Gradients through ReLUs are only piecewise continuous: summing in another order (a batched
+#: pass) can flip a few units that sit at 0 and change a few pixels by a percent, so an answer
+#: whose relative L2 error is below 0.5 % also counts as right.
+_MAP_TOLERANCES: dict[str, float] = {"rtol": 1e-3, "atol_rel": 1e-4, "l2_rtol": 5e-3}
 
 
 def _noisy_copies(x: torch.Tensor, noise: torch.Tensor, scale: float) -> torch.Tensor:
@@ -128,7 +133,7 @@ def _input_gradients(model: nn.Module, batch: torch.Tensor, target: int | list[i
     return torch.stack(out)
 
 
-def expected_smoothgrad(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, scale: float,
+def _expected_smoothgrad(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, scale: float,
                         target: int | None = None) -> torch.Tensor:
     """``1/n sum_i dy_c/dx (x + scale * noise_i)`` as float64 ``(1, 3, H, W)``."""
     _check_noise(noise, x)
@@ -136,33 +141,7 @@ def expected_smoothgrad(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, 
     return _input_gradients(model, _noisy_copies(x, noise, scale), c).mean(dim=0, keepdim=True)
 
 
-def _slip(got: Any, value: torch.Tensor, message: str, name: str) -> Feedback | None:
-    g, v = _as_array(got), _as_array(value)
-    if g is None or v is None or g.shape != v.shape:
-        return None
-    scale = float(np.abs(v).max()) if v.size else 0.0
-    if np.allclose(g, v, rtol=1e-3, atol=1e-4 * scale + 1e-12):
-        return Feedback(False, message, name=name)
-    return None
-
-
-def _right(got: Any, expected: torch.Tensor, name: str, rel: float) -> Feedback | None:
-    """Accept a close answer. Gradients through ReLUs are only piecewise continuous: summing in
-    another order (a batched pass) can flip a few units that sit at 0 and change a few pixels by
-    a percent, so an answer whose relative L2 error is below 0.5 % also counts as right."""
-    g, e = _as_array(got), expected.numpy()
-    if g is not None and g.shape == e.shape and np.isfinite(g).all():
-        atol = rel * float(np.abs(e).max()) + 1e-12
-        if np.allclose(g, e, rtol=1e-3, atol=atol):
-            return check_close(name, got, expected, atol=atol, rtol=1e-3)
-        norm = float(np.linalg.norm(e))
-        if norm > 0 and float(np.linalg.norm(g - e)) <= 5e-3 * norm:
-            return Feedback(True, f"matches the expected values (relative L2 difference "
-                                  f"{float(np.linalg.norm(g - e)) / norm:.1e}; a few pixels "
-                                  "differ by rounding at ReLU boundaries).", name=name)
-    return None
-
-
+@exercise_check
 def check_smoothgrad(got: Any, model: nn.Module, x: torch.Tensor, noise: torch.Tensor,
                      scale: float, target: int | None = None) -> Feedback:
     """Exercise: the SmoothGrad average of the input gradient over the noisy copies
@@ -176,9 +155,6 @@ def check_smoothgrad(got: Any, model: nn.Module, x: torch.Tensor, noise: torch.T
     copies = _noisy_copies(x, noise, scale)
     grads = _input_gradients(model, copies, c)
     expected = grads.mean(dim=0, keepdim=True)
-    ok = _right(got, expected, "smooth", 1e-4)
-    if ok is not None:
-        return ok
     slips: list[tuple[Callable[[], torch.Tensor], str]] = [
         (lambda: _input_gradients(model, x.detach(), c),
          "this is the gradient of the clean image: add the noise scale * noise[i] to x for "
@@ -198,18 +174,16 @@ def check_smoothgrad(got: Any, model: nn.Module, x: torch.Tensor, noise: torch.T
         slips.append((lambda: _input_gradients(model, copies, own).mean(dim=0, keepdim=True),
                       "each copy explained its own top class; keep the clean image's class c "
                       "for every noisy copy."))
-    for value, message in slips:
-        fb = _slip(got, value(), message, "smooth")
-        if fb is not None:
-            return fb
-    return check_close("smooth", got, expected, atol=1e-4 * float(expected.abs().max()) + 1e-12,
-                       rtol=1e-3,
-                       hints={"shape_overreduced": "keep the colour channels: the average "
-                                                   "gradient has the shape of x, (1, 3, H, W).",
-                              "factor": "a factor n: divide the sum of the gradients by n "
-                                        "(a mean, not a sum).",
-                              "values": "for each i: noisy = x + s * noise[i]; gradient of "
-                                        "model(noisy)[0, c] with respect to noisy; then average."})
+    return check_with_slips("smooth", got, expected, slips, **_MAP_TOLERANCES,
+                            precision=x.dtype,
+                            hints={"shape_overreduced": "keep the colour channels: the average "
+                                                        "gradient has the shape of x, "
+                                                        "(1, 3, H, W).",
+                                   "factor": "a factor n: divide the sum of the gradients by n "
+                                             "(a mean, not a sum).",
+                                   "values": "for each i: noisy = x + s * noise[i]; gradient "
+                                             "of model(noisy)[0, c] with respect to noisy; then "
+                                             "average."})
 
 
 def _layer_records(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, scale: float, c: int,
@@ -224,23 +198,35 @@ def _layer_records(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, scale
     return clean.activation, acts, grads
 
 
-def expected_smoothgradcampp_map(model: nn.Module, x: torch.Tensor, noise: torch.Tensor,
+def _expected_smoothgradcampp_map(model: nn.Module, x: torch.Tensor, noise: torch.Tensor,
                                  scale: float, target: int | None = None,
                                  layer: str | None = None) -> torch.Tensor:
     """The Smooth Grad-CAM++ map ``(h, w)`` (before upsampling), float64."""
     _check_noise(noise, x)
     c = _clean_target(model, x, target)
     a, _acts, grads = _layer_records(model, x, noise, scale, c, layer)
-    g_bar = torch.stack(grads).mean(dim=0)
-    w = expected_gradcampp_weights(a, g_bar)
+    w = _per_order_weights(a, torch.stack(grads))
     return torch.einsum("k,khw->hw", w, a).clamp(min=0)
 
 
+def _per_order_weights(a: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+    """Omeiza et al.'s weights ``(K,)`` (Section 3): each derivative order averaged over the
+    copies, ``alpha = mean(g^2) / (2 mean(g^2) + sum_ab A mean(g^3))`` (0 where the denominator
+    is 0), ``w = sum alpha ReLU(mean g)``; ``grads`` ``(n, K, h, w)``."""
+    g1, g2, g3 = grads.mean(dim=0), (grads**2).mean(dim=0), (grads**3).mean(dim=0)
+    den = 2 * g2 + a.sum(dim=(1, 2), keepdim=True) * g3
+    alpha = torch.where(den != 0, g2 / torch.where(den != 0, den, torch.ones_like(den)),
+                        torch.zeros_like(den))
+    return (alpha * g1.clamp(min=0)).sum(dim=(1, 2))
+
+
+@exercise_check
 def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise: torch.Tensor,
                               scale: float, target: int | None = None,
                               layer: str | None = None) -> Feedback:
-    """Exercise: the Smooth Grad-CAM++ map ``ReLU(sum_k w_k A_k)`` of shape ``(h, w)``: weights
-    from the layer gradients averaged over ``x + scale * noise[i]``, activations of the clean
+    """Exercise: the Smooth Grad-CAM++ map ``ReLU(sum_k w_k A_k)`` of shape ``(h, w)``, as in
+    Omeiza et al.'s Section 3: Grad-CAM++'s weights with each derivative order averaged over
+    ``x + scale * noise[i]`` (``mean g``, ``mean g^2``, ``mean g^3``), activations of the clean
     image, not upsampled or normalised."""
     missing = _not_answered("sgcampp_map", got)
     if missing is not None:
@@ -248,13 +234,11 @@ def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise
     _check_noise(noise, x)
     c = _clean_target(model, x, target)
     a, acts, grads = _layer_records(model, x, noise, scale, c, layer)
-    g_bar = torch.stack(grads).mean(dim=0)
-    w = expected_gradcampp_weights(a, g_bar)
+    stacked = torch.stack(grads)
+    g_bar = stacked.mean(dim=0)
+    w = _per_order_weights(a, stacked)
     raw = torch.einsum("k,khw->hw", w, a)
     expected = raw.clamp(min=0)
-    ok = _right(got, expected, "sgcampp_map", 1e-4)
-    if ok is not None:
-        return ok
 
     def torchcam_like() -> torch.Tensor:
         g2 = torch.stack([g**2 for g in grads]).mean(dim=0)
@@ -271,80 +255,50 @@ def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise
         (lambda: torch.einsum("k,khw->hw", w, acts[-1]).clamp(min=0),
          "you weighted the activations of the last NOISY copy (torchcam's bug); use the "
          "activations A of the clean image."),
-        (lambda: torch.einsum("k,khw->hw", expected_gradcampp_weights(a, grads[-1]), a).clamp(
+        (lambda: torch.einsum("k,khw->hw", _expected_gradcampp_weights(a, grads[-1]), a).clamp(
             min=0),
          "the weights come from the gradient of the last noisy copy only: average the gradients "
          "over all copies first."),
         (torchcam_like,
-         "you averaged g^2 and g^3 over the copies and took ReLU(g) and A from the last noisy "
-         "pass (torchcam 0.5's SmoothGradCAMpp); the paper averages the first-order gradients "
-         "and uses the clean image's activations."),
-        (lambda: torch.einsum("k,khw->hw", expected_gradcampp_weights(
+         "you took ReLU(g) and A from the last noisy pass (torchcam 0.5's SmoothGradCAMpp); "
+         "the paper uses ReLU of the averaged gradient and the clean image's activations."),
+        (lambda: torch.einsum("k,khw->hw", _expected_gradcampp_weights(a, g_bar), a).clamp(
+            min=0),
+         "you averaged the gradient first and then took its powers (g_bar^2, g_bar^3): that is "
+         "explain(..., average='gradient'). The paper's Section 3 averages each derivative "
+         "order over the copies: mean(g^2) and mean(g^3), with ReLU(mean(g)) in the weights."),
+        (lambda: torch.einsum("k,khw->hw", _expected_gradcampp_weights(
             a, record_layer(model, x, c, layer).gradient), a).clamp(min=0),
          "this is plain Grad-CAM++ of the clean image: the gradients must come from the noisy "
          "copies."),
         (lambda: raw, "the map has negative values: apply the ReLU to the weighted sum."),
     ]
-    for value, message in slips:
-        fb = _slip(got, value(), message, "sgcampp_map")
-        if fb is not None:
-            return fb
-    return check_close("sgcampp_map", got, expected,
-                       atol=1e-4 * float(expected.abs().max()) + 1e-12, rtol=1e-3,
-                       hints={"shape_unreduced": "sum the weighted activations over the channel "
-                                                 "axis: torch.einsum('k,khw->hw', w, A).",
-                              "values": "g_bar = mean of the layer gradients over the noisy "
-                                        "copies; alpha and w from g_bar (Grad-CAM++); map = "
-                                        "ReLU(sum_k w_k A_k) with the clean activations."})
+    return check_with_slips("sgcampp_map", got, expected, slips, **_MAP_TOLERANCES,
+                            precision=x.dtype,
+                            hints={"shape_unreduced": "sum the weighted activations over the "
+                                                      "channel axis: "
+                                                      "torch.einsum('k,khw->hw', w, A).",
+                                   "values": "average g, g^2 and g^3 over the noisy copies; "
+                                             "alpha = mean(g^2) / (2 mean(g^2) + sum A "
+                                             "mean(g^3)); w = sum alpha ReLU(mean g); map = "
+                                             "ReLU(sum_k w_k A_k) with the clean activations."})
 
 
 def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
     return lambda ns: fn(*(ns[n] for n in names))
 
 
-register_solution(
+register_check(
     "smoothgrad.noise_scale",
-    """
-s = (sigma * (x.max() - x.min())).item()   # one number for the whole image
-""",
     check=lambda ns: check_noise_scale(ns["s"], ns["x"], ns["sigma"]),
 )
 
-register_solution(
+register_check(
     "smoothgrad.average",
-    """
-grads = []
-for i in range(n):
-    noisy = (x + s * noise[i]).requires_grad_(True)       # one noisy copy, (1, 3, H, W)
-    (grad_i,) = torch.autograd.grad(model(noisy)[0, c], noisy)
-    grads.append(grad_i)
-smooth = torch.stack(grads).mean(dim=0)                   # average of the signed gradients
-""",
     check=_ns_check(check_smoothgrad, "smooth", "model", "x", "noise", "s", "c"),
 )
 
-register_solution(
+register_check(
     "smoothgrad.smoothgradcampp",
-    """
-layer = model.default_layer
-g_sum = 0
-for i in range(n):                                        # 1) average the layer gradients
-    with capture(model, layer) as cap:
-        score = model(x + s * noise[i])[0, c]
-        (g_i,) = torch.autograd.grad(score, cap.activation)
-    g_sum = g_sum + g_i[0]
-g_bar = g_sum / n                                         # (K, h, w)
-
-with torch.no_grad(), capture(model, layer) as cap:       # 2) activations of the CLEAN image
-    model(x)
-A_clean = cap.activation[0]
-
-S = A_clean.sum(dim=(1, 2), keepdim=True)                 # 3) Grad-CAM++ from g_bar
-den = 2 * g_bar**2 + S * g_bar**3
-alpha = torch.where(g_bar != 0, g_bar**2 / torch.where(den != 0, den, torch.ones_like(den)),
-                    torch.zeros_like(g_bar))
-w = (alpha * torch.relu(g_bar)).sum(dim=(1, 2))
-sgcampp_map = torch.relu(torch.einsum("k,khw->hw", w, A_clean))
-""",
     check=_ns_check(check_smoothgradcampp_map, "sgcampp_map", "model", "x", "noise", "s", "c"),
 )

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..taxonomy import COURSE_METHODS, TABLE_1, filter_table, normalise_label
-from .core import Feedback, check_set, register_solution
+from .core import Feedback, check_set, exercise_check, register_check
 
-__all__ = ["expected_filter", "check_filter", "check_classification", "check_count"]
+__all__ = ["_expected_filter", "check_filter", "check_classification", "check_count"]
 
 _AXIS_WORDS = {
     "stage": "post-hoc / ante-hoc",
@@ -28,7 +28,7 @@ def _describe(row: Mapping[str, Any]) -> str:
     return f"{row['method']} is {row['stage']}, {row['dependency']}, {row['explanation']}"
 
 
-def expected_filter() -> list[str]:
+def _expected_filter() -> list[str]:
     """The post-hoc, model-specific attribution methods of Table 1, in table order."""
     return [r["method"] for r in filter_table("post-hoc", "model-specific", "attribution")]
 
@@ -39,11 +39,12 @@ def _names(got: Any) -> Any:
     return got
 
 
+@exercise_check
 def check_filter(got: Any) -> Feedback:
     """Exercise 1 of notebook 01: the names (or rows) of Table 1's post-hoc, model-specific
     attribution methods. Each missing or extra method comes with its classification."""
     reasons = {m.method: _describe(m.as_dict()) for m in TABLE_1}
-    return check_set("methods", _names(got), expected_filter(), reasons=reasons,
+    return check_set("methods", _names(got), _expected_filter(), reasons=reasons,
                      key=lambda v: str(v).strip().lower(),
                      hints={"set": "Filter on all three columns: stage, dependency and type."})
 
@@ -66,6 +67,7 @@ def _find(method: str) -> Mapping[str, Any]:
     raise ValueError(f"unknown method {method!r}; known: {', '.join(names)}")
 
 
+@exercise_check
 def check_classification(method: str, got: Any) -> Feedback:
     """Exercise 2 of notebook 01: classify ``method`` as a dict with the keys ``"stage"``,
     ``"dependency"`` and ``"explanation"``. Each wrong field is named with a reason."""
@@ -94,6 +96,7 @@ def check_classification(method: str, got: Any) -> Feedback:
     return Feedback(True, _describe(row) + ".", name=name)
 
 
+@exercise_check
 def check_count(got: Any, dependency: str = "model-agnostic") -> Feedback:
     """How many rows of Table 1 have the given dependency (default: model-agnostic)."""
     from .core import check_equal
@@ -103,26 +106,9 @@ def check_count(got: Any, dependency: str = "model-agnostic") -> Feedback:
                        hints={"off_by_one": "count the rows of filter_table(...) with len()."})
 
 
-register_solution(
-    "taxonomy.filter",
-    """
-from xai_tutor.taxonomy import filter_table
+register_check("taxonomy.filter", check=lambda ns: check_filter(ns["methods"]))
 
-rows = filter_table(stage="post-hoc", dependency="model-specific", explanation="attribution")
-methods = [row["method"] for row in rows]
-print(methods)
-""",
-    check=lambda ns: check_filter(ns["methods"]),
-)
-
-register_solution(
+register_check(
     "taxonomy.classify",
-    """
-score_cam = {
-    "stage": "post-hoc",             # applied to a trained network, which it leaves unchanged
-    "dependency": "model-specific",  # no gradients, but it reads inner activation maps
-    "explanation": "attribution",    # it scores regions of one input image
-}
-""",
     check=lambda ns: check_classification("Score-CAM", ns["score_cam"]),
 )

@@ -16,8 +16,9 @@ Each image's gradient is independent of the others in the batch (the model runs 
 one backward pass of ``sum_b y_{b, c_b}`` gives every image's gradient at once.
 
 :func:`pixel_explanation` is the shared engine of the pixel methods: guided backprop and
-DeconvNet (:mod:`xai_tutor.methods.relu_rules`) pass it a context manager that modifies the ReLU
-backward; SmoothGrad (:mod:`xai_tutor.methods.smoothgrad`) averages any of them over noisy copies.
+DeconvNet (:mod:`xai_tutor.methods.guided_backprop`, :mod:`xai_tutor.methods.deconvnet`) pass it
+the name of a rule of :mod:`xai_tutor.methods.relu_rules`, which modifies the ReLU backward;
+SmoothGrad (:mod:`xai_tutor.methods.smoothgrad`) averages any of them over noisy copies.
 
 Example::
 
@@ -41,6 +42,8 @@ from torch import nn
 from ..explanation import Explanation, normalise_per_image, pixel_map
 from ..hooks import model_guard
 from .base import check_images, register, resolve_target
+from .params import Param, reduce_param
+from .relu_rules import relu_rule
 
 __all__ = ["input_gradient", "pixel_explanation", "gradient", "check_pixel_layer"]
 
@@ -70,8 +73,6 @@ def input_gradient(
     if rule == "gradient":
         modified: contextlib.AbstractContextManager = contextlib.nullcontext()
     else:
-        from .relu_rules import relu_rule
-
         modified = relu_rule(model, rule)
     x = images.detach().clone().requires_grad_(True)
     with torch.enable_grad(), modified:
@@ -130,6 +131,11 @@ def pixel_explanation(
     "gradient",
     "pixel",
     "Gradient saliency (Simonyan et al. 2013): d y_c / d x, max |.| over colour channels",
+    params=(
+        Param("times_input", "bool", doc="gradient x input instead of the gradient",
+              explorer=True),
+        reduce_param(),
+    ),
 )
 def gradient(
     model: nn.Module,

@@ -16,22 +16,32 @@ rule           backward through ``y = max(x, 0)``             paper
 ``deconvnet`` is the "rectification" step of Zeiler & Fergus' deconvolutional network: their
 unpooling with switches and filtering with transposed weights are exactly what autograd already
 does for max-pooling and convolution, so swapping the ReLU backward turns the gradient into the
-DeconvNet projection (:mod:`xai_tutor.deconvnet` builds the same projection by hand).
+DeconvNet projection (:mod:`xai_tutor.methods.deconvnet` also builds it by hand).
 
-Mechanics: :func:`relu_rule` is a context manager that puts a forward hook on every ``nn.ReLU``
-(and ``nn.ReLU6``, used by EfficientNet-Lite: there the forward mask is ``0 < x < 6``). The hook
-replaces the module's output by ``_RuleReLU.apply(x)``, a custom :class:`torch.autograd.Function`
-with the same forward values and the modified backward. In-place ReLUs are switched to
-``inplace=False`` while the context is active (an in-place ReLU would overwrite ``x`` before the
-hook sees it) and switched back on exit, also after an exception. ReLUs applied as functions
-(``F.relu`` in a ``forward``) are invisible to hooks and keep the plain gradient rule.
+This module holds the rules only; the methods that use them live in
+:mod:`xai_tutor.methods.guided_backprop` and :mod:`xai_tutor.methods.deconvnet`, and the engine
+that runs the backward pass in :mod:`xai_tutor.methods.gradient` (which imports this module, never
+the other way round).
+
+Mechanics: :func:`relu_rule` is a context manager that, while it is active, intercepts every ReLU
+call of the forward pass with a :class:`torch.overrides.TorchFunctionMode`: ``nn.ReLU`` modules,
+but also ReLUs applied as functions inside a ``forward`` (``F.relu``, ``torch.relu``,
+``x.relu()`` and their in-place forms, e.g. the final ``F.relu(features, inplace=True)`` of
+torchvision's DenseNet, which hooks on modules would miss), and ``nn.ReLU6`` / ``F.relu6`` /
+``F.hardtanh(x, 0, upper)`` (EfficientNet-Lite, MobileNetV2: there the forward mask is
+``0 < x < upper``). Each call is replaced by ``_RuleReLU.apply(x)``, a custom
+:class:`torch.autograd.Function` with the same forward values and the modified backward; an
+in-place call writes the result back into its input, as the original would. Other non-linearities
+(SiLU, GELU, Hardswish, ...) have no such rule and keep their plain gradient: the context warns,
+naming the modules, when the model has any. A forward pass in which no ReLU ran is refused on exit,
+because the rule would silently have had no effect.
 
 Example::
 
     >>> import torch, torchvision, xai_tutor
     >>> net = torchvision.models.vgg11(weights=None).eval()
     >>> x = torch.rand(1, 3, 64, 64)
-    >>> e = xai_tutor.explain(net, x, "guided_backprop", target=3)
+    >>> e = xai_tutor.explain(net, x, "guided_backprop", target=3)   # uses relu_rule
     >>> tuple(e.attribution.shape), tuple(e.saliency.shape)
     ((1, 3, 64, 64), (1, 64, 64))
 """
@@ -39,43 +49,86 @@ Example::
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
-from ..explanation import Explanation
-from .base import register
-from .gradient import pixel_explanation
-
-__all__ = ["RULES", "relu_rule", "guided_backprop", "deconvnet"]
+__all__ = ["RULES", "relu_rule"]
 
 RULES = ("gradient", "guided", "deconvnet")
 
 
 class _RuleReLU(torch.autograd.Function):
-    """``y = clamp(x, 0, upper)`` forward; the backward named by ``rule`` (see module docstring)."""
+    """``y = clamp(x, 0, upper)`` forward; the backward named by ``rule`` (see module docstring).
+
+    The forward mask is saved rather than ``x``, so that an in-place ReLU may overwrite ``x``.
+    """
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, rule: str, upper: float | None) -> torch.Tensor:
         ctx.rule = rule
-        ctx.upper = upper
-        ctx.save_for_backward(x)
+        passes = x > 0
+        if upper is not None:
+            passes = passes & (x < upper)
+        ctx.save_for_backward(passes)
         return x.clamp(min=0) if upper is None else x.clamp(min=0, max=upper)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
-        (x,) = ctx.saved_tensors
+        (passes,) = ctx.saved_tensors
         zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
         if ctx.rule == "deconvnet":
             return torch.where(grad > 0, grad, zero), None, None
-        passes = x > 0
-        if ctx.upper is not None:
-            passes = passes & (x < ctx.upper)
         if ctx.rule == "guided":
             passes = passes & (grad > 0)
         return torch.where(passes, grad, zero), None, None
+
+
+_RELU = (F.relu, torch.relu, torch.Tensor.relu)
+_RELU_INPLACE = (F.relu_, torch.relu_, torch.Tensor.relu_)
+_HARDTANH = (F.hardtanh, F.hardtanh_)
+# activations without a guided / DeconvNet rule: their plain gradient is used
+_OTHER_ACTIVATIONS = (
+    nn.SiLU, nn.GELU, nn.Hardswish, nn.Mish, nn.ELU, nn.SELU, nn.CELU, nn.LeakyReLU, nn.PReLU,
+    nn.Softplus, nn.Tanh, nn.Hardsigmoid, nn.Sigmoid,
+)
+
+
+def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
+    return args[index] if len(args) > index else kwargs.get(name, default)
+
+
+class _RuleMode(TorchFunctionMode):
+    """Replaces every ReLU-like call by :class:`_RuleReLU` with ``rule``; counts the calls."""
+
+    def __init__(self, rule: str) -> None:
+        super().__init__()
+        self.rule = rule
+        self.calls = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        kwargs = kwargs or {}
+        upper: float | None = None
+        if func in _RELU:
+            inplace = bool(_arg(args, kwargs, 1, "inplace", False)) if func is F.relu else False
+        elif func in _RELU_INPLACE:
+            inplace = True
+        elif func is F.relu6:
+            inplace, upper = bool(_arg(args, kwargs, 1, "inplace", False)), 6.0
+        elif func in _HARDTANH and float(_arg(args, kwargs, 1, "min_val", -1.0)) == 0.0:
+            upper = float(_arg(args, kwargs, 2, "max_val", 1.0))
+            inplace = func is F.hardtanh_ or bool(_arg(args, kwargs, 3, "inplace", False))
+        else:
+            return func(*args, **kwargs)
+        x = args[0]
+        self.calls += 1
+        out = _RuleReLU.apply(x, self.rule, upper)
+        return x.copy_(out) if inplace else out
 
 
 def _relu_modules(model: nn.Module) -> list[nn.Module]:
@@ -84,12 +137,13 @@ def _relu_modules(model: nn.Module) -> list[nn.Module]:
 
 @contextlib.contextmanager
 def relu_rule(model: nn.Module, rule: str) -> Iterator[list[nn.Module]]:
-    """Inside the block, every ``nn.ReLU``/``nn.ReLU6`` of ``model`` backpropagates with ``rule``.
+    """Inside the block, every ReLU that ``model`` runs backpropagates with ``rule``.
 
-    ``rule`` is one of ``"gradient"``, ``"guided"``, ``"deconvnet"``. The forward values are
-    unchanged. Yields the list of modified modules. Hooks are removed and ``inplace`` flags restored
-    on exit, whether or not the block raised. A model without ``nn.ReLU`` modules is refused,
-    because the rule would silently have no effect.
+    ``rule`` is one of ``"gradient"``, ``"guided"``, ``"deconvnet"``. ReLU modules and functional
+    ReLUs (``F.relu`` in a ``forward``) alike; the forward values are unchanged. Yields the list of
+    the model's ``nn.ReLU``/``nn.ReLU6`` modules (for information; functional calls have none).
+    Warns when the model has other activations (their gradient is left plain). Raises a
+    ValueError on exit when no ReLU ran inside the block. Nothing of the model is modified.
 
     Example::
 
@@ -99,87 +153,21 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[list[nn.Module]]:
     """
     if rule not in RULES:
         raise ValueError(f"unknown ReLU rule {rule!r}; use one of {', '.join(RULES)}")
-    relus = _relu_modules(model)
-    if not relus:
-        raise ValueError(
-            f"{type(model).__name__} has no nn.ReLU (or nn.ReLU6) modules, so the {rule!r} ReLU "
-            "rule cannot be applied; guided backprop and DeconvNet need ReLU activations defined "
-            "as modules (F.relu inside forward() cannot be hooked)"
+    others = [f"{n} ({type(m).__name__})" for n, m in model.named_modules()
+              if isinstance(m, _OTHER_ACTIVATIONS)]
+    if others and rule != "gradient":
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        warnings.warn(
+            f"the {rule!r} rule applies to ReLUs only; {type(model).__name__} also has other "
+            f"activations ({shown}) whose backward stays the plain gradient",
+            stacklevel=3,
         )
-
-    def hook(module: nn.Module, inputs: tuple, _output: torch.Tensor) -> torch.Tensor:
-        upper = 6.0 if isinstance(module, nn.ReLU6) else None
-        return _RuleReLU.apply(inputs[0], rule, upper)
-
-    flags = [m.inplace for m in relus]
-    handles = []
-    try:
-        for m in relus:
-            m.inplace = False
-            handles.append(m.register_forward_hook(hook))
-        yield relus
-    finally:
-        for h in handles:
-            h.remove()
-        for m, flag in zip(relus, flags, strict=True):
-            m.inplace = flag
-
-
-@register(
-    "guided_backprop",
-    "pixel",
-    "Guided backpropagation (Springenberg et al. 2015): gradient with only positive signals "
-    "passed back through ReLUs where the forward input was positive",
-)
-def guided_backprop(
-    model: nn.Module,
-    images: torch.Tensor,
-    target: int | Sequence[int] | torch.Tensor | None = None,
-    layer: str | nn.Module | None = None,
-    reduce: str = "abs_max",
-) -> Explanation:
-    """Guided backpropagation (Springenberg et al. 2015, "Striving for simplicity").
-
-    Backpropagates the target logit ``y_c`` to the input, replacing each ReLU's backward by
-    ``R_l = R_{l+1} * 1[x_l > 0] * 1[R_{l+1} > 0]``: the forward mask of the gradient *and* the
-    rectification of DeconvNet. Attribution: the signed ``(B, 3, H, W)`` result; saliency:
-    ``max_c |R_c|`` per pixel (``reduce``, see :func:`xai_tutor.explanation.pixel_map`), min-max
-    scaled per image.
-
-    Example::
-
-        e = xai_tutor.explain(model, x, "guided_backprop")
-    """
-    return pixel_explanation(
-        model, images, target, layer, method="guided_backprop", rule="guided", reduce=reduce
-    )
-
-
-@register(
-    "deconvnet",
-    "pixel",
-    "DeconvNet (Zeiler & Fergus 2014) as a modified backward: ReLUs pass back max(signal, 0), "
-    "ignoring the forward mask; unpooling by switches and transposed filters come from autograd",
-)
-def deconvnet(
-    model: nn.Module,
-    images: torch.Tensor,
-    target: int | Sequence[int] | torch.Tensor | None = None,
-    layer: str | nn.Module | None = None,
-    reduce: str = "abs_max",
-) -> Explanation:
-    """DeconvNet projection of the class score (Zeiler & Fergus 2014) via a modified backward.
-
-    Backpropagates ``y_c`` to the input with the ReLU backward replaced by ``R_l = max(R_{l+1},
-    0)`` (rectification, independent of the forward input). Max-pooling routes the signal to the
-    recorded maxima (the switches) and convolutions apply the transposed filters, as in the
-    paper's deconvnet; works on any architecture whose ReLUs are modules (ResNets too). For the
-    explicit layer-by-layer construction on VGG-style networks see :mod:`xai_tutor.deconvnet`.
-
-    Example::
-
-        e = xai_tutor.explain(model, x, "deconvnet")
-    """
-    return pixel_explanation(
-        model, images, target, layer, method="deconvnet", rule="deconvnet", reduce=reduce
-    )
+    mode = _RuleMode(rule)
+    with mode:
+        yield _relu_modules(model)
+    if mode.calls == 0:
+        raise ValueError(
+            f"no ReLU ran in the forward pass of {type(model).__name__}, so the {rule!r} ReLU "
+            "rule had no effect; guided backprop and DeconvNet need ReLU activations (nn.ReLU, "
+            "nn.ReLU6, F.relu, torch.relu)"
+        )

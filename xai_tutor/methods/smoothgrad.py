@@ -14,7 +14,17 @@ any other entry of :data:`xai_tutor.METHODS` (a CAM method gives SmoothGrad over
 The target class is fixed from the *clean* image, so every noisy copy explains the same class, and
 ``score`` is the clean image's logit. The noise is drawn image by image, sample by sample, from a
 seeded generator, so the result does not depend on ``batch_size`` and image ``b`` of a batch gets
-the same noise as when explained alone (with the same seed, as the first image).
+the same noise as when explained alone (with the same seed, as the first image). It is drawn **on
+the CPU** (a CPU ``torch.Generator`` seeded with ``seed``, or torch's global CPU generator for
+``seed=None``) and then moved to the model's device, so the same seed gives the same noise on a
+CPU and on a GPU (CUDA's generator would give different numbers).
+
+Same noise is not same numbers: on NVIDIA GPUs cuDNN convolutions use TF32 by default, which
+changes gradient maps by about 1e-2 (relative) against the CPU. For CPU-like results set, before
+explaining::
+
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
 
 Saliency: for pixel bases that name their channel reduction (``params["reduce"]``: gradient,
 guided backprop, DeconvNet), that reduction of the *averaged* attribution (``max_c |mean A_c|`` by
@@ -32,7 +42,6 @@ Example::
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,8 +52,9 @@ from ..explanation import Explanation, normalise_per_image, pixel_map
 from ..hooks import model_guard
 from .base import METHODS, check_images, register, resolve_target
 from .base import progress as progress_iter
+from .params import Param, batch_param, samples_param, seed_param, sigma_param
 
-__all__ = ["smoothgrad", "noise_scale"]
+__all__ = ["smoothgrad", "noise_scale", "noise_generator", "draw_noise"]
 
 
 def noise_scale(images: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -72,11 +82,50 @@ def _check_params(n: Any, sigma: Any, batch_size: Any, seed: Any, generator: Any
         raise TypeError(f"generator must be a torch.Generator or None; got {generator!r}")
 
 
+# ---- declarations checked by explain (see xai_tutor.methods.params)
+
+
+def _check_base(base: Any) -> str:
+    if not isinstance(base, str) or base == "smoothgrad" or base not in METHODS:
+        known = ", ".join(sorted(m for m in METHODS if m != "smoothgrad"))
+        raise ValueError(f"must be a registered method other than smoothgrad ({known}); "
+                         f"got {base!r}")
+    return base
+
+
+def _check_generator(generator: Any) -> torch.Generator:
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"must be a torch.Generator or None; got {generator!r}")
+    return generator
+
+
+def _seed_or_generator(method: str, params: dict[str, Any]) -> None:
+    if params.get("seed") is not None and params.get("generator") is not None:
+        raise ValueError(f"{method}: pass either seed or generator, not both (seed=None to use "
+                         "the generator)")
+
+
+def _base_params(method: str, params: dict[str, Any], extras: dict[str, Any]) -> dict[str, Any]:
+    """Keywords for the base method: checked against the base's own declarations."""
+    base = params.get("base", "gradient")
+    try:
+        return METHODS[base].validate(extras)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"{method} with base={base!r}: {err}") from None
+
+
+def noise_generator(seed: int | None) -> torch.Generator | None:
+    """The generator the noise is drawn from: a CPU generator seeded with ``seed``, whatever the
+    model's device (``None``: torch's global CPU generator)."""
+    return None if seed is None else torch.Generator(device="cpu").manual_seed(seed)
+
+
 def draw_noise(
     shape: tuple[int, ...], generator: torch.Generator | None, like: torch.Tensor
 ) -> torch.Tensor:
-    """One standard-normal sample drawn on the generator's device, moved to ``like``'s device."""
-    device = generator.device if generator is not None else like.device
+    """One standard-normal sample drawn on the generator's device (the CPU for ``None`` and for
+    :func:`noise_generator`'s), then moved to ``like``'s device and dtype."""
+    device = generator.device if generator is not None else torch.device("cpu")
     draw = torch.randn(shape, generator=generator, device=device, dtype=like.dtype)
     return draw.to(like.device)
 
@@ -86,6 +135,21 @@ def draw_noise(
     "pixel",
     "SmoothGrad (Smilkov et al. 2017): any gradient method averaged over noisy copies of the image",
     expensive=True,
+    params=(
+        Param("base", "object", check_fn=_check_base, explorer=True,
+              choices=("gradient", "guided_backprop", "deconvnet"),
+              doc="registry name of the method whose maps are averaged (not smoothgrad)"),
+        samples_param(),
+        sigma_param(),
+        batch_param("noisy copies per forward/backward pass"),
+        seed_param(),
+        Param("generator", "object", optional=True, check_fn=_check_generator,
+              doc="a torch.Generator to draw the noise from instead of seed"),
+    ),
+    progress=True,
+    cost="n passes",
+    relations=_seed_or_generator,
+    extra=_base_params,
 )
 def smoothgrad(
     model: nn.Module,
@@ -109,9 +173,10 @@ def smoothgrad(
         n: number of noisy samples per image (the paper uses up to 50; 25 keeps CPU time low).
         sigma: noise standard deviation as a fraction of each image's range ``max - min``.
         batch_size: noisy copies per forward/backward pass (memory vs speed).
-        seed: seed of a fresh ``torch.Generator`` for the noise (reproducible by default);
-            ``seed=None`` with ``generator=None`` draws from torch's global generator.
-        generator: a ``torch.Generator`` to draw from instead of ``seed``.
+        seed: seed of a fresh CPU ``torch.Generator`` for the noise (reproducible by default, the
+            same noise on every device); ``seed=None`` with ``generator=None`` draws from torch's
+            global CPU generator.
+        generator: a ``torch.Generator`` to draw from instead of ``seed`` (on its own device).
         progress: show a progress bar over the batches.
         layer, **base_params: passed on to the base method (e.g. ``times_input=True`` for
             ``"gradient"``, ``layer=`` for a CAM base).
@@ -130,10 +195,10 @@ def smoothgrad(
     x = check_images(images).detach()
     info = METHODS[base]
     call_params = dict(base_params)
-    if "progress" in inspect.signature(info.fn).parameters:
+    if info.accepts_progress:
         call_params["progress"] = False
     if seed is not None:
-        generator = torch.Generator(device=x.device).manual_seed(seed)
+        generator = noise_generator(seed)
 
     with model_guard(model), torch.no_grad():
         logits = model(x)

@@ -49,11 +49,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..constants import IMAGENET_MEAN, IMAGENET_STD
+
 __all__ = ["EfficientNetLite0", "SamePad2d", "MBConv", "InputAdapter", "ShortSideResize",
            "weights_file", "load_efficientnet_lite0", "BLOCKS", "NATIVE_SIZE"]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 # TF EfficientNet-Lite preprocessing: (p - 127) / 128 with p in [0, 255].
 LITE_MEAN = 127.0 / 255.0
 LITE_STD = 128.0 / 255.0

@@ -23,6 +23,7 @@ import os
 import socket
 import sys
 import threading
+import zipfile
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -31,7 +32,7 @@ import torchvision
 from torch import nn
 
 __all__ = ["WeightsUnavailableError", "IMAGENET_MODELS", "weights_enum", "weights_path",
-           "is_cached", "load_imagenet_model", "imagenet_classes", "probe_host"]
+           "is_cached", "is_complete", "load_imagenet_model", "imagenet_classes", "probe_host"]
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -62,9 +63,37 @@ def weights_path(name: str) -> Path:
     return cache_dir() / os.path.basename(urlparse(weights_enum(name).url).path)
 
 
+# (path, size, mtime_ns) -> verdict of is_complete, so repeated calls cost one stat()
+_COMPLETE: dict[tuple[str, int, int], bool] = {}
+
+
+def is_complete(path: Path, expected_mib: float | None) -> bool:
+    """Cheap check that a cached weight file is whole (not truncated by a broken download).
+
+    The file must hold at least 95 % of the size torchvision records for it (``_file_size``,
+    in MiB) and be either in torch's zip format and end with the zip's central directory (a
+    truncated zip does not), or in torch's legacy format (a pickle: first byte 0x80). The
+    answer is cached per (path, size, modification time).
+    """
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _COMPLETE:
+        ok = expected_mib is None or stat.st_size >= 0.95 * expected_mib * 2**20
+        if ok:
+            with open(path, "rb") as fh:
+                head = fh.read(4)
+            ok = zipfile.is_zipfile(path) if head == b"PK\x03\x04" else head[:1] == b"\x80"
+        _COMPLETE[key] = ok
+    return _COMPLETE[key]
+
+
 def is_cached(name: str) -> bool:
-    """True when the weight file of ``name`` is already in the cache (no network used)."""
-    return weights_path(name).is_file()
+    """True when the weight file of ``name`` is in the cache and whole (no network used)."""
+    path = weights_path(name)
+    return path.is_file() and is_complete(path, weights_enum(name).meta.get("_file_size"))
 
 
 def probe_host(url: str, timeout: float = 2.0) -> bool:
@@ -133,7 +162,11 @@ def load_imagenet_model(name: str) -> nn.Module:
     and the weights host cannot be reached.
     """
     weights = weights_enum(name)
+    path = weights_path(name)
     cached = is_cached(name)
+    if path.is_file() and not cached:
+        raise _unavailable(name, f"the cached file {path} is incomplete or damaged "
+                                 f"({path.stat().st_size} bytes); delete it and download again")
     if not cached:
         forced = os.environ.get("XAI_TUTOR_ALLOW_DOWNLOAD", "") == "1"
         if not forced and not probe_host(weights.url):

@@ -17,8 +17,12 @@ the ImageNet-normalised image tensor of :func:`xai_tutor.data.load_image` at any
 the 626 x 418 course scenes included.
 
 The tiny models' weights live in ``data/models`` (or the folder named by ``XAI_TUTOR_MODELS_DIR``)
-with their SHA-256 in ``models.json``; a file that does not match raises
-:class:`WeightsChecksumError`.
+with their SHA-256 in ``models.json``; a file that does not match, or a ``models.json`` that is
+not a JSON object of ``{name: {"file": ..., "sha256": ...}}`` with the file inside that folder,
+raises :class:`WeightsChecksumError`. The SHA-256 of the weights committed with the package are
+listed in ``data/models/SHA256SUMS`` (``sha256sum`` format, never written by the training
+script): loading weights that verify against ``models.json`` but are not those committed ones
+(e.g. after ``python -m xai_tutor.train --force``) emits an :class:`UncommittedWeightsWarning`.
 
 Example::
 
@@ -35,6 +39,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import warnings
 from pathlib import Path
 
 import torch
@@ -52,6 +58,8 @@ __all__ = [
     "OFFLINE_TRIO",
     "WeightsUnavailableError",
     "WeightsChecksumError",
+    "UncommittedWeightsWarning",
+    "committed_sha256",
     "load_model",
     "available_models",
     "course_models",
@@ -67,7 +75,15 @@ OFFLINE_TRIO: tuple[str, ...] = ("tiny_vgg", "tiny_resnet", "efficientnet_lite0"
 
 
 class WeightsChecksumError(WeightsUnavailableError):
-    """A weight file whose SHA-256 differs from the one recorded next to it."""
+    """A weight file whose SHA-256 differs from the one recorded next to it, or a broken record."""
+
+
+class UncommittedWeightsWarning(UserWarning):
+    """Weights that match their ``models.json`` but are not the ones committed with the package."""
+
+
+_PACKAGE_MODELS = Path(__file__).resolve().parents[2] / "data" / "models"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def models_dir() -> Path:
@@ -75,14 +91,63 @@ def models_dir() -> Path:
     override = os.environ.get("XAI_TUTOR_MODELS_DIR")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "data" / "models"
+    return _PACKAGE_MODELS
+
+
+def committed_sha256() -> dict[str, str]:
+    """``{file name: sha256}`` of the weights committed with the package (``SHA256SUMS``).
+
+    >>> sorted(committed_sha256())
+    ['tiny_resnet.pt', 'tiny_vgg.pt']
+    """
+    path = _PACKAGE_MODELS / "SHA256SUMS"
+    if not path.is_file():
+        return {}
+    sums = {}
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and _HEX64.fullmatch(parts[0]):
+            sums[parts[1].lstrip("*")] = parts[0]
+    return sums
+
+
+def _broken(path: Path, why: str) -> WeightsChecksumError:
+    return WeightsChecksumError(
+        f"{path} {why}. It must be a JSON object {{model name: {{\"file\": \"<name>.pt\", "
+        f"\"sha256\": \"<64 hex digits>\", ...}}}} naming files inside {path.parent}; restore it "
+        f"with 'git checkout models.json' in {path.parent} or retrain with "
+        f"'python -m xai_tutor.train --out {path.parent} --force'"
+    )
 
 
 def _metadata() -> dict:
     path = models_dir() / "models.json"
     if not path.is_file():
         return {}
-    return json.loads(path.read_text())
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise _broken(path, f"is not valid JSON ({err})") from None
+    if not isinstance(meta, dict):
+        raise _broken(path, f"holds a JSON {type(meta).__name__}, not an object")
+    return meta
+
+
+def _check_entry(name: str, entry: object, folder: Path) -> Path:
+    """The weight file of a models.json entry, after checking the entry's shape and path."""
+    meta_path = folder / "models.json"
+    if not isinstance(entry, dict):
+        raise _broken(meta_path, f"has a {type(entry).__name__} for {name!r}, not an object")
+    for key in ("file", "sha256"):
+        if not isinstance(entry.get(key), str):
+            raise _broken(meta_path, f"has no {key!r} string for {name!r}")
+    if not _HEX64.fullmatch(entry["sha256"]):
+        raise _broken(meta_path, f"has a 'sha256' for {name!r} that is not 64 hex digits")
+    path = folder / entry["file"]
+    root = folder.resolve()
+    if Path(entry["file"]).is_absolute() or root not in path.resolve().parents:
+        raise _broken(meta_path, f"points {name!r} to {entry['file']!r}, outside the folder")
+    return path
 
 
 def _sha256(path: Path) -> str:
@@ -101,12 +166,12 @@ def _tiny_file(name: str) -> tuple[Path, dict]:
             f"no entry for {name!r} in {folder / 'models.json'}; train it with "
             f"'python -m xai_tutor.train --model {name} --out {folder}'"
         )
-    path = folder / entry["file"]
+    path = _check_entry(name, entry, folder)
     if not path.is_file():
         raise WeightsUnavailableError(
             f"weight file {path} of {name!r} is missing; restore it from the repository "
             f"(git checkout data/models) or retrain with "
-            f"'python -m xai_tutor.train --model {name} --out {folder}'"
+            f"'python -m xai_tutor.train --model {name} --out {folder} --force'"
         )
     return path, entry
 
@@ -119,18 +184,41 @@ def _load_tiny(name: str) -> nn.Module:
             f"weight file {path} does not match its recorded SHA-256 (expected "
             f"{entry['sha256']}, found {found}); the file is damaged or was replaced. Restore it "
             f"with 'git checkout {path.name}' in {path.parent} or retrain with "
-            f"'python -m xai_tutor.train --model {name} --out {path.parent}'"
+            f"'python -m xai_tutor.train --model {name} --out {path.parent} --force'"
+        )
+    committed = committed_sha256()
+    if committed and committed.get(entry["file"]) != found:
+        when = entry.get("date", "an unknown date")
+        warnings.warn(
+            f"{name!r} loads {path}, which matches its models.json but is not the weights "
+            f"committed with xai_tutor (SHA-256 {found[:12]}..., written by "
+            f"{entry.get('command', 'an unknown command')!r} on {when}); results will differ "
+            f"from the course's. Restore the committed ones with 'git checkout data/models'",
+            UncommittedWeightsWarning,
+            stacklevel=3,
         )
     from xai_tutor.data import SPECIES  # the data package is only needed for these models
 
+    retrain = f"'python -m xai_tutor.train --model {name} --out {path.parent} --force'"
+    if not isinstance(entry.get("classes"), list):
+        raise _broken(path.parent / "models.json", f"has no 'classes' list for {name!r}")
     if list(entry["classes"]) != list(SPECIES):
         raise WeightsUnavailableError(
             f"{name!r} was trained on the classes {entry['classes']} but xai_tutor.data.SPECIES "
-            f"is now {SPECIES}; retrain with 'python -m xai_tutor.train --model {name}'"
+            f"is now {SPECIES}; retrain with {retrain}"
         )
     model = ARCHITECTURES[name](num_classes=len(SPECIES))
     state = torch.load(path, map_location="cpu", weights_only=True)
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    try:
+        model.load_state_dict(
+            {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+        )
+    except (RuntimeError, AttributeError) as err:
+        raise WeightsUnavailableError(
+            f"weight file {path} does not fit the current {type(model).__name__} architecture "
+            f"(written for an older version?): {' '.join(str(err).split())[:300]}. Retrain "
+            f"with {retrain}"
+        ) from None
     model.class_names = list(SPECIES)
     return model
 

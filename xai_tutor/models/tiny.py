@@ -6,18 +6,27 @@ the 16 bird species of :data:`xai_tutor.data.SPECIES`:
 
 ``TinyVGG``
     VGG-style: ``features`` is a flat ``nn.Sequential`` of convolutions with in-place ReLUs and
-    2x2 max-pooling, like ``torchvision.models.vgg16().features``; the classifier is a global
-    average pool and one linear layer, so CAM (Zhou et al., 2016) applies exactly:
-    ``y_c = sum_k w_ck * mean_ij A_k(i, j) + b_c``. The first convolution is a 7x7 stride-4
-    stem (as AlexNet's) so the 626 x 418 scene tensor is cheap to process.
-    Layers: conv 7x7/4 (24) - pool - conv (48) - pool - conv (64) - conv (80) - conv (80).
+    2x2 max-pooling, like ``torchvision.models.vgg16().features``. The head is VGG's, scaled
+    down: a fixed adaptive average pool to 3 x 3 cells (VGG16: 7 x 7), flatten, a hidden fully
+    connected layer with ReLU and dropout, and the output layer::
+
+        y = W2 relu(W1 flatten(pool_3x3(A)) + b1) + b2
+
+    So, as for VGG16, the logits are *not* a linear function of the spatial mean of the last
+    block: CAM (Zhou et al., 2016) does not apply, and the gradient of a class with respect to
+    ``A`` varies over the image (one value per pool cell and hidden-unit pattern), which is what
+    makes Grad-CAM, Grad-CAM++, XGrad-CAM and Smooth Grad-CAM++ differ. The first convolution
+    is a 7x7 stride-4 stem (as AlexNet's) so the 626 x 418 scene tensor is cheap to process.
+    Layers: conv 7x7/4 (24) - pool - conv (48) - pool - conv (64) - conv (80) - conv (80) -
+    avgpool 3x3 - fc (720 -> 128) - ReLU - dropout 0.5 - fc (128 -> 16).
     Last conv block output: ``features.11``.
 
 ``TinyResNet``
     ResNet-style: a 7x7 stride-4 stem (conv, BN, ReLU, 3x3/2 max-pool), four stages of one
     :class:`BasicBlock` each (two 3x3 convs with BatchNorm, identity skip added in place
     ``out += identity`` as torchvision does, 1x1 projection when the shape changes; widths 24,
-    48, 64, 96; strides 1, 2, 2, 1), global average pool and a linear head. Last conv block
+    48, 64, 96; strides 1, 2, 2, 1), global average pool and a linear head, as ResNet's, so
+    CAM applies exactly: ``y_c = sum_k w_ck * mean_ij A_k(i, j) + b_c``. Last conv block
     output: ``layer4``.
 
 Both take ImageNet-normalised images of any size (at least 64 x 64); the overall stride at the
@@ -42,11 +51,18 @@ __all__ = ["TinyVGG", "TinyResNet", "BasicBlock", "ARCHITECTURES"]
 
 
 class TinyVGG(nn.Module):
-    """Conv-ReLU blocks with max-pooling, then global average pooling and a linear head."""
+    """Conv-ReLU blocks with max-pooling, then VGG's head: fixed pool, FC-ReLU-dropout, FC."""
 
     default_layer = "features.11"
 
-    def __init__(self, num_classes: int = 16, widths: tuple[int, ...] = (24, 48, 64, 80)) -> None:
+    def __init__(
+        self,
+        num_classes: int = 16,
+        widths: tuple[int, ...] = (24, 48, 64, 80),
+        grid: int = 3,
+        hidden: int = 128,
+        dropout: float = 0.5,
+    ) -> None:
         super().__init__()
         w1, w2, w3, w4 = widths
         self.features = nn.Sequential(
@@ -58,11 +74,18 @@ class TinyVGG(nn.Module):
             nn.Conv2d(w3, w4, 3, padding=1), nn.ReLU(inplace=True),            # 8, 9
             nn.Conv2d(w4, w4, 3, padding=1), nn.ReLU(inplace=True),            # 10, 11
         )
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(w4, num_classes)
-        for module in self.features:  # He initialisation, as torchvision's VGG (no BatchNorm)
+        self.avgpool = nn.AdaptiveAvgPool2d(grid)
+        self.classifier = nn.Sequential(
+            nn.Linear(w4 * grid * grid, hidden), nn.ReLU(inplace=True),       # 0, 1
+            nn.Dropout(dropout),                                               # 2
+            nn.Linear(hidden, num_classes),                                    # 3
+        )
+        for module in self.modules():  # initialisation as torchvision's VGG (no BatchNorm)
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, 0.0, 0.01)
                 nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -13,15 +13,20 @@ Example::
 from __future__ import annotations
 
 from .cache import LRUCache
-from .explorer import Cancelled, Explorer, method_explorer
 from .figure import PNG_SIGNATURE, download_link, png_bytes
 from .layers import layer_shapes, spatial_layers
 from .params import PARAM_SPECS, ParamSpec, method_params
+from .runner import Cancelled, Runner
+from .session import Job, Session
+from .view import Explorer, method_explorer
 
 __all__ = [
     "Explorer",
     "method_explorer",
     "Cancelled",
+    "Job",
+    "Runner",
+    "Session",
     "LRUCache",
     "PARAM_SPECS",
     "ParamSpec",

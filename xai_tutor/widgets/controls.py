@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -94,10 +95,18 @@ def parse_target(text: str, class_names: Sequence[str]) -> int:
 
 
 def read_upload(value: Any) -> tuple[str, Image.Image]:
-    """``(file name, RGB image)`` from a ``FileUpload`` value (ipywidgets 8: tuple of dicts).
+    """``(file name, decoded PIL image)`` from a ``FileUpload`` value (ipywidgets 8: tuple of
+    dicts), for :func:`xai_tutor.load_image` (which undoes EXIF rotation and composites
+    transparency on white: the same path as a file on disk).
 
-    Raises :class:`UploadError` for an empty upload or a file PIL cannot read as an image.
+    The size the file declares is checked *before* decoding (PIL reads only the header on
+    ``open``): more than :data:`xai_tutor.data.images.MAX_SIDE` pixels per side or
+    ``MAX_PIXELS`` in all, or fewer than 8 per side, raise :class:`UploadError` without
+    decoding. Raises :class:`UploadError` for an empty upload or a file PIL cannot
+    read as an image.
     """
+    from ..data.images import MAX_PIXELS, MAX_SIDE
+
     files = list(value) if isinstance(value, (tuple, list)) else []
     if not files:
         raise UploadError("no file uploaded")
@@ -106,18 +115,26 @@ def read_upload(value: Any) -> tuple[str, Image.Image]:
     content = item.get("content") if isinstance(item, dict) else None
     if content is None:
         raise UploadError(f"{name}: the upload carries no data")
-    data = bytes(content)
+    unreadable = (f"{name} is not an image PIL can read ({{}}); upload a PNG or JPEG")
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            rgb = img.convert("RGB")
+        with warnings.catch_warnings():  # the size is checked below, with a clearer message
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(bytes(content)))  # the header only
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as err:
+        raise UploadError(unreadable.format(type(err).__name__)) from None
+    width, height = img.size
+    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
+        img.close()
         raise UploadError(
-            f"{name} is not an image PIL can read ({type(err).__name__}); upload a PNG or JPEG"
-        ) from None
-    if min(rgb.size) < 8:
-        raise UploadError(f"{name} is only {rgb.size[0]}x{rgb.size[1]} pixels; use at least 8x8")
-    return name, rgb
+            f"{name} declares {width}x{height} pixels, over the limit of {MAX_SIDE} per side and "
+            f"{MAX_PIXELS // 1_000_000} megapixels; it was not decoded. Shrink it first")
+    if min(width, height) < 8:
+        raise UploadError(f"{name} is only {width}x{height} pixels; use at least 8x8")
+    try:
+        img.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise UploadError(unreadable.format(type(err).__name__)) from None
+    return name, img
 
 
 def as_uint8(image: Any) -> np.ndarray:

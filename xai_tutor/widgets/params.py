@@ -1,11 +1,12 @@
-"""The method parameters a widget can set, as a table, and how to read them off a method.
+"""The method parameters a widget can set, read from the method registry.
 
 Every method has the same call ``fn(model, images, target=None, layer=None, **params)``; the
-``params`` differ. :data:`PARAM_SPECS` says, per registry name, which parameters the explorer
-offers and with which control (range, step, choices). :func:`method_params` keeps only the
-entries the registered function really accepts (so a renamed parameter can never be passed by
-mistake) and takes the default from the function's signature where it has one. A method that is
-not in the table gets no extra controls.
+``params`` differ. Each method declares its parameters in its ``@register(...)`` line
+(:class:`xai_tutor.methods.Param`: type, default, allowed range, slider range, whether the
+explorer offers it). :data:`PARAM_SPECS` turns those declarations into controls, per registry
+name. :func:`method_params` keeps only the entries the registered function really accepts (so a
+renamed parameter can never be passed by mistake) and takes the default from the function's
+signature where it has one. A method without declared controls gets no extra controls.
 
 Example::
 
@@ -17,11 +18,13 @@ Example::
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Set
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["ParamSpec", "PARAM_SPECS", "NO_LAYER", "AUTO", "method_params"]
+from ..methods import METHODS, Param
+
+__all__ = ["ParamSpec", "PARAM_SPECS", "NO_LAYER", "AUTO", "method_params", "spec_from_param"]
 
 #: the choice that stands for ``None`` (the method's automatic default)
 AUTO = "auto"
@@ -52,53 +55,80 @@ class ParamSpec:
             raise ValueError(f"parameter {self.name!r} of kind 'choice' needs choices")
 
 
-_SIGMA = ParamSpec(
-    "sigma", "float", 0.15, 0.0, 0.5, 0.01,
-    help="noise std as a fraction of the image range, s = sigma * (max x - min x)",
-)
-_N = ParamSpec("n", "int", 25, 1, 100, 1, help="noisy copies averaged")
-_BATCH = ParamSpec("batch_size", "int", 32, 1, 256, 1, help="masked images per forward pass")
-_BASE = ParamSpec(
-    "base", "choice", "gradient", choices=("gradient", "guided_backprop", "deconvnet"),
-    help="the method whose maps are averaged",
-)
+def spec_from_param(param: Param) -> ParamSpec:
+    """The explorer control for a registry declaration (:class:`xai_tutor.methods.Param`).
+
+    Numbers get a slider over the declaration's ``slider`` range (``"log"`` when ``log=True``),
+    a flag a checkbox, a choice a dropdown; an optional choice or an optional whole number whose
+    default is ``None`` (= automatic) becomes a dropdown that offers :data:`AUTO` first.
+    """
+    default = param.default
+    if param.kind == "bool":
+        return ParamSpec(param.name, "bool", bool(default), help=param.doc)
+    if param.kind in ("choice", "object"):
+        if not param.choices:
+            raise ValueError(f"parameter {param.name!r} has no choices the explorer can offer")
+        choices = tuple(param.choices)
+        if param.optional:
+            choices = (AUTO, *choices)
+            default = AUTO if default is None else default
+        return ParamSpec(param.name, "choice", default, choices=choices, help=param.doc)
+    if param.slider is None:
+        raise ValueError(f"parameter {param.name!r} has no slider range for the explorer")
+    low, high, step = param.slider
+    if param.optional and default is None and param.kind == "int":
+        # "automatic" is not a slider position: offer it first, then powers of two in range
+        powers = tuple(2**k for k in range(16) if low <= 2**k <= high)
+        return ParamSpec(param.name, "choice", AUTO, choices=(AUTO, *powers), help=param.doc)
+    kind = "log" if param.log else param.kind
+    return ParamSpec(param.name, kind, default, low, high, step, help=param.doc)
 
 
-def _variant(default: str, *others: str, help: str = "") -> ParamSpec:
-    return ParamSpec("variant", "choice", default, choices=(default, *others), help=help)
+def _specs_of(info: Any) -> tuple[ParamSpec, ...]:
+    return tuple(spec_from_param(p) for p in getattr(info, "params", ()) if p.explorer)
 
 
-PARAM_SPECS: dict[str, tuple[ParamSpec, ...]] = {
-    "gradient": (
-        ParamSpec("times_input", "bool", False, help="gradient x input instead of the gradient"),
-    ),
-    "smoothgrad": (_BASE, _SIGMA, _N),
-    "smoothgradcampp": (_SIGMA, _N),
-    "lrp": (
-        ParamSpec(
-            "composite", "choice", AUTO, choices=(
-                AUTO, "epsilon_gamma_box", "epsilon_plus", "epsilon_plus_flat", "epsilon", "zero",
-            ),
-            help="which rule runs in which layer (auto: epsilon_plus with residual blocks, "
-            "else epsilon_gamma_box)",
-        ),
-        ParamSpec("epsilon", "log", 1e-6, -9.0, 0.0, 0.5, help="stabiliser of the epsilon rule"),
-        ParamSpec("gamma", "float", 0.25, 0.0, 2.0, 0.05, help="weight on positive contributions"),
-    ),
-    "gradcampp": (_variant("paper", "grad-cam", help="weights as in the paper or Grad-CAM's"),),
-    "xgradcam": (_variant("paper", "grad-cam", help="weights as in the paper or Grad-CAM's"),),
-    "scorecam": (
-        _variant("paper", "channel_softmax", help="score of each masked image as published"),
-        _BATCH,
-    ),
-    "ablationcam": (_variant("paper", "abs", help="relative score drop per channel"), _BATCH),
-    "fullgrad": (
-        _variant("layer", "channel", help="normalise each bias term per layer or per channel"),
-    ),
-}
+class _RegistrySpecs(Mapping[str, tuple[ParamSpec, ...]]):
+    """``{method: controls}`` read from :data:`xai_tutor.METHODS` on every access (methods
+    registered later appear too); only methods with at least one control are listed."""
+
+    def _table(self) -> dict[str, tuple[ParamSpec, ...]]:
+        return {name: specs for name, info in METHODS.items() if (specs := _specs_of(info))}
+
+    def __getitem__(self, name: str) -> tuple[ParamSpec, ...]:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+#: per registry name, the parameters the explorer offers (from the method's declarations)
+PARAM_SPECS: Mapping[str, tuple[ParamSpec, ...]] = _RegistrySpecs()
+
+
+class _NoLayer(Set[str]):
+    """CAM-family methods that take no ``layer`` (``takes_layer=False`` in the registry)."""
+
+    def _names(self) -> frozenset[str]:
+        return frozenset(
+            n for n, i in METHODS.items() if i.family == "cam" and not i.takes_layer
+        )
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
 
 #: methods of the CAM family that use every layer and take no ``layer`` argument
-NO_LAYER = frozenset({"fullgrad"})
+NO_LAYER: Set[str] = _NoLayer()
 
 
 def method_params(name: str, fn: Callable[..., Any]) -> list[ParamSpec]:
@@ -106,7 +136,7 @@ def method_params(name: str, fn: Callable[..., Any]) -> list[ParamSpec]:
 
     A choice default that is not among the choices is added to them.
     """
-    specs = PARAM_SPECS.get(name, ())
+    specs = _specs_of(METHODS[name]) if name in METHODS else ()
     if not specs:
         return []
     try:

@@ -26,6 +26,9 @@ with the layer's output replaced by a forward hook, which costs one full forward
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> e = xai_tutor.explain(net, x, "ablationcam", layer="layer4", batch_size=128)
     >>> e.params["path"]
     'tail'
@@ -41,6 +44,7 @@ from torch import nn
 from ...explanation import Explanation
 from ..base import progress as progress_bar
 from ..base import register
+from ..params import Param, batch_param, per_channel_tail, variant_param
 from .base import (
     Target,
     cam_explanation,
@@ -100,6 +104,16 @@ def _fast_ablator(tail, activation: torch.Tensor):
     "cam",
     "Ablation-CAM (Ramaswamy et al. 2020): relative logit drop when a channel is zeroed",
     expensive=True,
+    params=(
+        variant_param(VARIANTS, "relative score drop per channel: divide by y or by |y|"),
+        batch_param("ablated copies evaluated per pass", explorer=True),
+        Param("path", "choice", choices=PATHS,
+              doc="rerun only the layers after the target ('tail'), the whole net ('full') or "
+              "the tail when possible ('auto')"),
+    ),
+    progress=True,
+    cost="per channel",
+    estimate=per_channel_tail,
 )
 def ablationcam(
     model: nn.Module,

@@ -48,6 +48,7 @@ from torch import nn
 
 from ...explanation import Explanation, normalise_per_image, upsample_map
 from ...hooks import capture, find_layer, model_guard
+from ...numerics import safe_divide
 from ..base import check_images, default_layer, resolve_target
 
 __all__ = [
@@ -115,12 +116,6 @@ def check_positive_int(name: str, value: Any) -> int:
     return value
 
 
-def safe_divide(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
-    """``num / den`` where ``den != 0`` and 0 elsewhere (no NaN, no inf, gradients safe)."""
-    ok = den != 0
-    return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
-
-
 def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     out = model(x)
     if not isinstance(out, torch.Tensor) or out.dim() != 2:
@@ -139,13 +134,18 @@ def layer_pass(
     """One forward pass recording the layer's activations; optionally ``dy/dA`` by one backward.
 
     Must be called inside :func:`~xai_tutor.hooks.model_guard`. Works for a whole batch; with
-    ``gradients=True`` the backward pass stops at ``A`` (nothing upstream requires gradients).
+    ``gradients=True`` the graph and the backward pass start at ``A`` (the forward records
+nothing before the layer; see :func:`~xai_tutor.hooks.capture`'s ``grad_from_layer``).
     """
     x = check_images(images).detach()
     check_device(model, x)
     name = default_layer(model) if layer is None else find_layer(model, layer)[0]
-    with capture(model, name) as cap, torch.set_grad_enabled(gradients):
+    # the forward runs without recording until the layer; from there on the hook records (when
+    # gradients are asked for), so the graph holds only the layers after it, whatever the
+    # parameters' requires_grad
+    with capture(model, name, grad_from_layer=gradients) as cap, torch.no_grad():
         logits = _logits(model, x)
+    with torch.set_grad_enabled(gradients):
         chosen = resolve_target(logits, target)
         score = logits.gather(1, chosen[:, None])[:, 0]
         act = cap.require()

@@ -16,6 +16,7 @@ dotted name or the module) to choose it; a model without such a head gets a clea
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
     >>> net = torchvision.models.resnet18(weights=None).eval()
     >>> e = xai_tutor.explain(net, torch.rand(1, 3, 64, 64), "cam", layer="layer4")
 """
@@ -28,6 +29,7 @@ from torch import nn
 from ...explanation import Explanation
 from ...hooks import find_layer
 from ..base import register
+from ..params import Param, one_forward
 from .base import Target, cam_explanation, layer_pass, model_guard, weighted_map
 
 __all__ = ["cam", "find_gap_head"]
@@ -40,6 +42,12 @@ def _head_error(layer: str, why: str) -> ValueError:
         "GAP + linear model (e.g. 'layer4' of a ResNet), pass fc= the head's linear layer, or "
         "use 'gradcam', which works for any head"
     )
+
+
+def _check_fc(fc: object) -> object:
+    if not isinstance(fc, (str, nn.Module)):
+        raise TypeError(f"must be a layer name, an nn.Module or None; got {fc!r}")
+    return fc
 
 
 def find_gap_head(
@@ -78,7 +86,18 @@ def find_gap_head(
     return head
 
 
-@register("cam", "cam", "CAM (Zhou et al. 2016): fc weights of the class on a GAP + linear head")
+@register(
+    "cam",
+    "cam",
+    "CAM (Zhou et al. 2016): fc weights of the class on a GAP + linear head",
+    params=(
+        Param("fc", "object", optional=True, check_fn=_check_fc,
+              doc="the head's linear layer (name or module); None: found automatically"),
+        Param("relu", "bool", doc="clip negative evidence (the paper does not)"),
+    ),
+    cost="one pass",
+    estimate=one_forward,
+)
 def cam(
     model: nn.Module,
     images: torch.Tensor,

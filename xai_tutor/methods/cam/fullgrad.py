@@ -16,18 +16,30 @@ signed terms (so the identity can be checked); the saliency map post-processes e
     psi(T) = upsample( sum_channels normalise(|T|) )          (B, H, W)
     FullGrad = psi(x * dy/dx) + sum_layers psi(b * dy/dz)
 
-``variant`` chooses ``normalise``: ``"layer"`` scales each term jointly over its channels and
-positions to ``[0, 1]`` (``(t - min) / (max - min + 1e-6)``, the official code);
-``"channel"`` scales every channel on its own (``+1e-7``, pytorch-grad-cam). Summing the
-channels before upsampling is exact because bilinear upsampling is linear (one resize per layer
-instead of one per channel). Bias terms of linear layers are not spatial and only enter the
-completeness identity.
+``variant`` chooses ``normalise`` and ``upsample``:
+
+* ``"authors"`` (default) is the authors' code (idiap/fullgrad-saliency, ``saliency/fullgrad.py``):
+  each term is scaled jointly over its channels and positions, ``(t - min) / (max - min + 1e-6)``
+  with min and max over ``(C, h, w)``, summed over channels and resized bilinearly with
+  ``align_corners=True``; the input-gradient term is already at input size and is not resized.
+* ``"layer"``: the same joint scaling, resized with ``align_corners=False`` as every other CAM
+  method of this library (and OpenCV) resizes; the default of xai-tutor before 2026-11. Its maps
+  differ from the authors' by a few percent (more on small feature maps).
+* ``"channel"`` scales every channel on its own (``+1e-7``) and resizes with
+  ``align_corners=False``, as pytorch-grad-cam does.
+
+Summing the channels before upsampling is exact because bilinear upsampling is linear (one
+resize per layer instead of one per channel). Bias terms of linear layers are not spatial and
+only enter the completeness identity.
 
 Unlike the rest of the family, ``attribution`` is at input resolution: ``(B, H, W)``, the sum
 above before the final min-max scaling; ``layer`` is not used.
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> terms = fullgrad_terms(net, x)      # completeness check
     >>> biases = sum(t.flatten(1).sum(1) for _, t in terms.bias_terms)
     >>> total = terms.input_term.sum((1, 2, 3)) + biases
@@ -41,15 +53,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from ...explanation import Explanation, normalise_per_image, upsample_map
+from ...explanation import Explanation, normalise_per_image
 from ..base import check_images, register, resolve_target
+from ..params import variant_param
 from .base import Target, check_choice, check_device, model_guard
 
 __all__ = ["fullgrad", "fullgrad_terms", "FullGradTerms", "bias_layers", "effective_bias"]
 
-VARIANTS = ("layer", "channel")
+VARIANTS = ("authors", "layer", "channel")
 
 
 @dataclass
@@ -155,7 +169,7 @@ def fullgrad_terms(model: nn.Module, images: torch.Tensor, target: Target = None
 def _postprocess(term: torch.Tensor, variant: str) -> torch.Tensor:
     """``sum_channels normalise(|T|)`` for a ``(B, C, h, w)`` term, giving ``(B, h, w)``."""
     t = term.abs()
-    if variant == "layer":
+    if variant in ("authors", "layer"):
         flat = t.reshape(t.shape[0], -1)
         low = flat.min(dim=1).values.reshape(-1, 1, 1, 1)
         high = flat.max(dim=1).values.reshape(-1, 1, 1, 1)
@@ -167,24 +181,37 @@ def _postprocess(term: torch.Tensor, variant: str) -> torch.Tensor:
     return norm.sum(dim=1)
 
 
+def _resize(maps: torch.Tensor, size: tuple[int, int], variant: str) -> torch.Tensor:
+    """Bilinear resize of ``(B, h, w)`` to ``size``; ``align_corners=True`` for ``"authors"``."""
+    if tuple(maps.shape[-2:]) == tuple(size):
+        return maps  # also what F.interpolate gives at equal size with align_corners=True
+    corners = variant == "authors"
+    return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=corners)[:, 0]
+
+
 @register(
     "fullgrad",
     "cam",
     "FullGrad (Srinivas & Fleuret 2019): input-gradient plus bias-gradients of every layer",
+    params=(variant_param(VARIANTS, "authors' code (per layer, align_corners=True), per layer "
+                          "with align_corners=False, or per channel (pytorch-grad-cam)"),),
+    takes_layer=False,
 )
 def fullgrad(
     model: nn.Module,
     images: torch.Tensor,
     target: int | Sequence[int] | torch.Tensor | None = None,
     layer: str | nn.Module | None = None,
-    variant: str = "layer",
+    variant: str = "authors",
 ) -> Explanation:
     """FullGrad saliency of ``images`` for ``target``.
 
     Args:
         layer: not used (FullGrad uses every layer with a bias); must be None.
-        variant: ``"layer"`` (official: normalise each layer's term jointly) or ``"channel"``
-            (pytorch-grad-cam: normalise every channel separately).
+        variant: ``"authors"`` (idiap/fullgrad-saliency: each layer's term normalised jointly,
+            resized with ``align_corners=True``), ``"layer"`` (the same normalisation resized
+            with ``align_corners=False``) or ``"channel"`` (pytorch-grad-cam: every channel
+            normalised separately, ``align_corners=False``).
     """
     check_choice("variant", variant, VARIANTS)
     if layer is not None:
@@ -194,10 +221,10 @@ def fullgrad(
     size = (int(x.shape[-2]), int(x.shape[-1]))
     with model_guard(model):
         terms = _terms(model, x, target)
-        total = upsample_map(_postprocess(terms.input_term, variant), size)
+        total = _resize(_postprocess(terms.input_term, variant), size, variant)
         for _, term in terms.bias_terms:
             if term.dim() == 4:
-                total = total + upsample_map(_postprocess(term, variant), size)
+                total = total + _resize(_postprocess(term, variant), size, variant)
     return Explanation(
         attribution=total,
         saliency=normalise_per_image(total),

@@ -13,12 +13,26 @@ With the exponential score ``Y = exp(y)`` every derivative gets the same factor 
 cancels in ``alpha`` and multiplies all ``w_k`` of an image by the same positive number: the
 normalised saliency is identical, so only the plain-logit form is implemented.
 
-``variant``: ``"paper"`` divides exactly (``alpha = 0`` where the denominator is 0);
-``"grad-cam"`` adds ``1e-6`` to the denominator as pytorch-grad-cam does, which changes the result
-when gradients are tiny (e.g. randomly initialised networks).
+``variant``:
+
+* ``"paper"`` (default): Eq. 19 exactly (``alpha = 0`` where the denominator is 0);
+* ``"grad-cam"`` adds ``1e-6`` to the denominator as pytorch-grad-cam does, which changes the
+  result when gradients are tiny (e.g. randomly initialised networks);
+* ``"authors"``: the authors' code (adityac94/Grad_CAM_plus_plus, ``misc/utils.py``), which
+  normalises the alphas of every channel by their sum over the positions with a positive
+  gradient before weighting (a step the paper does not have)::
+
+      alpha'_k(a, b) = alpha_k(a, b) / sum_{ij: g_k(i, j) > 0} alpha_k(i, j)   (sum 0: kept as is)
+
+  Their ``exp(y)`` factor on every derivative is left out: it cancels in ``alpha`` and scales
+  all weights of an image by the same positive number (the saliency is unchanged, the
+  attribution is ``exp(-y)`` times theirs).
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> e = xai_tutor.explain(net, x, "gradcampp", layer="layer4")
 """
 
@@ -29,6 +43,7 @@ from torch import nn
 
 from ...explanation import Explanation
 from ..base import register
+from ..params import variant_param
 from .base import (
     Target,
     cam_explanation,
@@ -39,9 +54,9 @@ from .base import (
     weighted_map,
 )
 
-__all__ = ["gradcampp", "gradcampp_weights"]
+__all__ = ["gradcampp", "gradcampp_weights", "derivative_weights"]
 
-VARIANTS = ("paper", "grad-cam")
+VARIANTS = ("paper", "grad-cam", "authors")
 
 
 def gradcampp_weights(
@@ -52,20 +67,34 @@ def gradcampp_weights(
 ) -> torch.Tensor:
     """Grad-CAM++ channel weights ``(B, K)`` from ``A`` and ``g = dy/dA``.
 
-    ``relu_gradients`` (default ``g``) is the gradient inside ``ReLU(.)``; Smooth Grad-CAM++
-    passes its averaged gradient here.
+    ``relu_gradients`` (default ``g``) is the gradient inside ``ReLU(.)``.
     """
-    g = gradients
-    g2 = g * g
-    g3 = g2 * g
+    g2 = gradients * gradients
+    positive = torch.relu(gradients if relu_gradients is None else relu_gradients)
+    return derivative_weights(activation, g2, g2 * gradients, positive, variant)
+
+
+def derivative_weights(
+    activation: torch.Tensor,
+    second: torch.Tensor,
+    third: torch.Tensor,
+    positive: torch.Tensor,
+    variant: str = "paper",
+) -> torch.Tensor:
+    """``w_k = sum_ab alpha ReLU-part`` from the 2nd and 3rd derivative terms (``g^2``, ``g^3``
+    for plain Grad-CAM++; their averages over noisy copies for Smooth Grad-CAM++) and the
+    non-negative first-order part ``positive`` (``ReLU(g)``). ``alpha = 0`` where ``second`` is 0.
+    """
     total = activation.sum(dim=(2, 3), keepdim=True)
-    den = 2 * g2 + total * g3
+    den = 2 * second + total * third
     if variant == "grad-cam":
-        alpha = g2 / (den + 1e-6)
+        alpha = second / (den + 1e-6)
     else:
-        alpha = safe_divide(g2, den)
-    alpha = torch.where(g != 0, alpha, torch.zeros_like(alpha))
-    positive = torch.relu(g if relu_gradients is None else relu_gradients)
+        alpha = safe_divide(second, den)
+    alpha = torch.where(second != 0, alpha, torch.zeros_like(alpha))
+    if variant == "authors":
+        norm = torch.where(positive > 0, alpha, torch.zeros_like(alpha)).sum((2, 3), keepdim=True)
+        alpha = alpha / torch.where(norm != 0, norm, torch.ones_like(norm))
     return (alpha * positive).sum(dim=(2, 3))
 
 
@@ -73,6 +102,8 @@ def gradcampp_weights(
     "gradcampp",
     "cam",
     "Grad-CAM++ (Chattopadhyay et al. 2018): pixel-weighted positive gradients",
+    params=(variant_param(VARIANTS, "weights as in the paper (Eq. 19), pytorch-grad-cam (+1e-6) "
+                          "or the authors' code (alphas normalised per channel)"),),
 )
 def gradcampp(
     model: nn.Module,
@@ -84,7 +115,9 @@ def gradcampp(
     """Grad-CAM++ of ``images`` for ``target`` at ``layer``.
 
     Args:
-        variant: ``"paper"`` (exact division) or ``"grad-cam"`` (``+1e-6`` in the denominator).
+        variant: ``"paper"`` (Eq. 19, exact division), ``"grad-cam"`` (``+1e-6`` in the
+            denominator) or ``"authors"`` (adityac94's code: alphas normalised per channel over
+            the positions with a positive gradient).
     """
     check_choice("variant", variant, VARIANTS)
     with model_guard(model):

@@ -1,23 +1,38 @@
 """Smooth Grad-CAM++ (Omeiza et al. 2019, "Smooth Grad-CAM++: An Enhanced Inference Level
 Visualization Technique for Deep Convolutional Neural Network Models", arXiv:1908.01224).
 
-Grad-CAM++ with the gradient replaced by its SmoothGrad average over ``n`` noisy copies::
+Grad-CAM++ with its derivatives replaced by SmoothGrad averages over ``n`` noisy copies
+``x + eps_m``, ``eps_m ~ N(0, (sigma (max x - min x))^2)``. Writing ``D_p`` for the p-th
+derivative of the class score with respect to ``A_k(i, j)`` at copy ``m`` (for a piecewise-linear
+network with exponential score, ``D_1 = g``, ``D_2 = g^2``, ``D_3 = g^3`` up to the common factor
+``exp(y)``, Grad-CAM++'s Eq. 17-18), the paper's Section 3 averages **each order** over the copies::
 
-    g_bar = 1/n sum_i dy/dA (x + eps_i),     eps_i ~ N(0, (sigma (max x - min x))^2)
-    alpha = g_bar^2 / (2 g_bar^2 + sum_ab A g_bar^3)     (alpha = 0 where g_bar = 0)
-    w_k   = sum_ab alpha ReLU(g_bar)
-    L     = ReLU( sum_k w_k A_k )                         A = activations of the CLEAN image
+    alpha_k(i, j) = (1/n sum_m D_2) / (2 (1/n sum_m D_2) + sum_ab A_k(a, b) (1/n sum_m D_3))
+    w_k           = sum_ij alpha_k(i, j) ReLU(1/n sum_m D_1)
+    L             = ReLU( sum_k w_k A_k )         A = activations of the CLEAN image
 
-Only first-order gradients are averaged; their powers are taken afterwards, as in the paper.
+This is ``average="derivatives"`` (the default): ``mean(g^2)``, ``mean(g^3)`` and
+``ReLU(mean(g))``. The numerator printed in the paper reads ``1/n sum_m D_1``; we follow
+torchcam's reading that it is a misprint for ``D_2``: with ``D_1`` the formula would not reduce to
+Grad-CAM++'s Eq. 19 for ``n = 1`` (and its two terms would not have the same order).
+``average="gradient"`` (xai-tutor's default before 2026-11) averages the first-order gradient
+and takes its powers afterwards: ``g_bar = mean(g)``, ``alpha = g_bar^2 / (2 g_bar^2 + sum A
+g_bar^3)``, ``w = sum alpha ReLU(g_bar)``. Both coincide for ``n = 1`` or ``sigma = 0``.
+
+``variant`` is Grad-CAM++'s (``"paper"``, ``"grad-cam"``, ``"authors"``, see ``gradcampp.py``).
 The noise is drawn as :func:`xai_tutor.methods.smoothgrad.smoothgrad` draws it: image by image,
-one copy at a time, from a generator seeded with ``seed``, so the result does not depend on
-``batch_size``, and ``sigma`` is a fraction of the image's value range.
+one copy at a time, on the CPU from a generator seeded with ``seed``, then moved to the model's
+device, so the result depends neither on ``batch_size`` nor on the device's generator.
 
-Differences from torchcam's ``SmoothGradCAMpp``: it averages ``g^2`` and ``g^3`` instead of
-``g``, and takes ``ReLU(g)`` and the final activations from the *last noisy* pass.
+Differences from torchcam's ``SmoothGradCAMpp``: its averages of ``g^2`` and ``g^3`` are ours,
+but it takes ``ReLU(g)`` and the activations from the *last noisy* pass, not ``ReLU(mean g)``
+and the clean image.
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> e = xai_tutor.explain(net, x, "smoothgradcampp", n=16, sigma=0.15, seed=0)
 """
 
@@ -29,7 +44,8 @@ from torch import nn
 from ...explanation import Explanation
 from ..base import progress as progress_bar
 from ..base import register
-from ..smoothgrad import draw_noise, noise_scale
+from ..params import Param, batch_param, samples_param, seed_param, sigma_param, variant_param
+from ..smoothgrad import draw_noise, noise_generator, noise_scale
 from .base import (
     Target,
     cam_explanation,
@@ -39,9 +55,11 @@ from .base import (
     model_guard,
     weighted_map,
 )
-from .gradcampp import VARIANTS, gradcampp_weights
+from .gradcampp import VARIANTS, derivative_weights
 
 __all__ = ["smoothgradcampp"]
+
+AVERAGES = ("derivatives", "gradient")
 
 
 @register(
@@ -49,6 +67,20 @@ __all__ = ["smoothgradcampp"]
     "cam",
     "Smooth Grad-CAM++ (Omeiza et al. 2019): Grad-CAM++ on gradients averaged over noisy copies",
     expensive=True,
+    params=(
+        samples_param("noisy copies per image"),
+        sigma_param(),
+        batch_param("noisy copies per forward/backward pass"),
+        seed_param(),
+        variant_param(VARIANTS, "Grad-CAM++'s variant: the paper, grad-cam's +1e-6 or the "
+                      "authors' per-channel normalisation",
+                      explorer=False),
+        Param("average", "choice", choices=AVERAGES, explorer=True,
+              doc="what is averaged over the noisy copies: each derivative order (the paper's "
+                  "Section 3) or the gradient, then raised to powers"),
+    ),
+    progress=True,
+    cost="n passes",
 )
 def smoothgradcampp(
     model: nn.Module,
@@ -60,6 +92,7 @@ def smoothgradcampp(
     batch_size: int = 8,
     seed: int | None = 0,
     variant: str = "paper",
+    average: str = "derivatives",
     progress: bool = True,
 ) -> Explanation:
     """Smooth Grad-CAM++ of ``images`` for ``target`` at ``layer``.
@@ -68,13 +101,19 @@ def smoothgradcampp(
         n: noisy copies per image.
         sigma: noise standard deviation as a fraction of each image's range ``max - min``.
         batch_size: noisy copies per forward/backward pass.
-        seed: seed of the noise generator; ``None`` uses torch's global generator.
-        variant: Grad-CAM++ division, ``"paper"`` or ``"grad-cam"`` (``+1e-6``).
+        seed: seed of the CPU noise generator (same noise on every device); ``None`` uses
+            torch's global CPU generator. On CUDA, TF32 changes the maps by ~1e-2; see
+            :mod:`xai_tutor.methods.smoothgrad` for how to turn it off.
+        variant: Grad-CAM++'s variant, ``"paper"``, ``"grad-cam"`` (``+1e-6``) or
+            ``"authors"`` (alphas normalised per channel).
+        average: ``"derivatives"`` (the paper: mean of ``g``, ``g^2``, ``g^3`` over the copies)
+            or ``"gradient"`` (powers of the mean gradient).
         progress: show a progress bar over the noisy batches.
     """
     check_positive_int("n", n)
     check_positive_int("batch_size", batch_size)
     check_choice("variant", variant, VARIANTS)
+    check_choice("average", average, AVERAGES)
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma >= 0:
         raise ValueError(
             f"sigma must be a number >= 0 (a fraction of the image range); got {sigma!r}"
@@ -84,21 +123,29 @@ def smoothgradcampp(
     with model_guard(model):
         clean = layer_pass(model, images, target, layer, gradients=False)
         x = clean.images
-        generator = None
-        if seed is not None:
-            generator = torch.Generator(device=x.device).manual_seed(seed)
+        generator = noise_generator(seed)
         scale = noise_scale(x, sigma)
         jobs = [b for b in range(x.shape[0]) for _ in range(n)]
         chunks = [jobs[i : i + batch_size] for i in range(0, len(jobs), batch_size)]
-        grad_sum = torch.zeros_like(clean.activation)
+        sums = [torch.zeros_like(clean.activation) for _ in range(3)]  # g, g^2, g^3
         for chunk in progress_bar(chunks, progress, "Smooth Grad-CAM++", len(chunks)):
             idx = torch.tensor(chunk, device=x.device)
             noise = torch.stack([draw_noise(tuple(x.shape[1:]), generator, x) for _ in chunk])
             noisy = layer_pass(model, x[idx] + scale[idx] * noise, clean.target[idx],
                                clean.layer, gradients=True)
-            grad_sum.index_add_(0, idx, noisy.gradients)
-        mean_grad = grad_sum / n
-        weights = gradcampp_weights(clean.activation, mean_grad, variant)
+            g = noisy.gradients
+            sums[0].index_add_(0, idx, g)
+            if average == "derivatives":
+                sums[1].index_add_(0, idx, g * g)
+                sums[2].index_add_(0, idx, g * g * g)
+        mean_g = sums[0] / n
+        if average == "derivatives":
+            second, third = sums[1] / n, sums[2] / n
+        else:
+            second = mean_g * mean_g
+            third = second * mean_g
+        weights = derivative_weights(clean.activation, second, third, torch.relu(mean_g), variant)
         maps = weighted_map(weights, clean.activation)
-    params = {"n": n, "sigma": sigma, "batch_size": batch_size, "seed": seed, "variant": variant}
+    params = {"n": n, "sigma": sigma, "batch_size": batch_size, "seed": seed, "variant": variant,
+              "average": average}
     return cam_explanation("smoothgradcampp", maps, clean, params)

@@ -14,6 +14,7 @@ back to full forward passes with the layer's output replaced.
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
     >>> net = torchvision.models.resnet18(weights=None).eval()
     >>> x = torch.rand(1, 3, 64, 64)
     >>> with torch.no_grad():

@@ -12,6 +12,9 @@ do; the two differ only for channels whose sum is (close to) zero.
 
 Example::
 
+    >>> import torch, torchvision, xai_tutor
+    >>> net = torchvision.models.resnet18(weights=None).eval()
+    >>> x = torch.rand(1, 3, 64, 64)
     >>> e = xai_tutor.explain(net, x, "xgradcam", layer="layer4")
 """
 
@@ -22,6 +25,7 @@ from torch import nn
 
 from ...explanation import Explanation
 from ..base import register
+from ..params import variant_param
 from .base import (
     Target,
     cam_explanation,
@@ -52,6 +56,7 @@ def xgradcam_weights(
     "xgradcam",
     "cam",
     "XGrad-CAM (Fu et al. 2020): gradients weighted by normalised activations",
+    params=(variant_param(VARIANTS, "weights as in the paper or as in pytorch-grad-cam"),),
 )
 def xgradcam(
     model: nn.Module,

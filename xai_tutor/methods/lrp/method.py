@@ -21,18 +21,21 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
+from ...constants import IMAGENET_MEAN, IMAGENET_STD
 from ...explanation import Explanation, normalise_per_image, pixel_map
 from ...hooks import model_guard
 from ..base import check_images, register, resolve_target
+from ..params import Param
 from .canonizers import CanonicalModel, canonize
-from .composites import assign_rules, default_composite
+from .composites import COMPOSITES, assign_rules, default_composite
 from .engine import check_graph
 
 __all__ = ["lrp", "lrp_layerwise"]
@@ -59,6 +62,90 @@ def _check_dtype(model: nn.Module, images: torch.Tensor) -> None:
         )
 
 
+# ---- declarations checked by explain (see xai_tutor.methods.params)
+
+
+def _check_rules(rules: Any) -> Mapping[Any, Any]:
+    if not isinstance(rules, Mapping):
+        raise TypeError(f"must be a mapping {{layer name | module type: rule}} or None; got "
+                        f"{type(rules).__name__}")
+    return rules
+
+
+def _check_bound(value: Any) -> Any:
+    try:
+        t = torch.as_tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(
+            f"must be a float, one float per channel or a tensor; got {value!r}"
+        ) from None
+    if t.numel() == 0 or not bool(torch.isfinite(t).all()):
+        raise ValueError(f"must hold finite numbers; got {value!r}")
+    return value
+
+
+def _check_box(method: str, params: dict[str, Any]) -> None:
+    """The zB box needs ``low < high`` in every channel (defaults: pixels in ``[0, 1]``)."""
+    if params.get("low") is None and params.get("high") is None:
+        return
+    default_low = [(0.0 - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)]
+    default_high = [(1.0 - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)]
+    low = params.get("low")
+    high = params.get("high")
+    low_t = torch.as_tensor(default_low if low is None else low, dtype=torch.float64).cpu()
+    high_t = torch.as_tensor(default_high if high is None else high, dtype=torch.float64).cpu()
+    if low_t.dim() == 1 and low_t.numel() == 3 and high_t.dim() > 1:
+        low_t = low_t.view(-1, 1, 1)
+    if high_t.dim() == 1 and high_t.numel() == 3 and low_t.dim() > 1:
+        high_t = high_t.view(-1, 1, 1)
+    try:
+        ok = bool((low_t < high_t).all())
+    except RuntimeError:
+        raise ValueError(
+            f"{method}: the zB bounds low {tuple(low_t.shape)} and high {tuple(high_t.shape)} do "
+            "not broadcast against each other"
+        ) from None
+    if not ok:
+        raise ValueError(
+            f"{method}: the zB box needs low < high in every channel; got low={low!r}, "
+            f"high={high!r} (None: the normalised pixel range, low={default_low[0]:.3f}.., "
+            f"high={default_high[0]:.3f}..)"
+        )
+
+
+_TOL64 = 1e-8
+
+
+def _max_difference(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:
+    """``(max |a - b|, 1 + max |b|)``."""
+    return float((a.detach() - b).abs().max()), 1.0 + float(b.abs().max())
+
+
+def exact_check(model: nn.Module, images: torch.Tensor) -> float:
+    """Canonize a float64 copy of ``model`` and return the largest logit difference between that
+    copy's canonical form and the copy itself on ``images`` (as float64), relative to
+    ``1 + max |logit|``; ``inf`` when the float64 forward fails.
+
+    This separates a wrong canonical copy (a structural difference: about as large in float64
+    as in float32) from reduced-precision arithmetic (TF32 convolutions on CUDA, bfloat16 or
+    float16 weights), whose rounding differences vanish in float64. It costs a float64 copy of
+    the weights and two forward passes, and runs only when the check in the working precision
+    fails.
+    """
+    try:
+        with torch.no_grad():
+            twin = copy.deepcopy(model).to(torch.float64)
+            x = images.detach().to(torch.float64)
+            reference = twin(x)
+            canon = canonize(twin)
+            assign_rules(canon, "zero")  # rules change the backward pass only
+            canon.use_bias(True)
+            diff, scale = _max_difference(canon.model(x), reference)
+    except Exception:  # noqa: BLE001 - any failure means the copy cannot be vouched for
+        return float("inf")
+    return diff / scale
+
+
 def _propagate(
     canon: CanonicalModel,
     images: torch.Tensor,
@@ -66,23 +153,32 @@ def _propagate(
     reference_logits: torch.Tensor | None,
     zero_bias: bool,
     record: bool,
+    recheck: Callable[[], float] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[tuple[str, torch.Tensor]]]:
     """Forward the canonical copy, check it against ``reference_logits`` (when given), and run
-    the relevance pass back to the pixels. Returns relevance, target, logits and records."""
-    tol = 1e-8 if images.dtype == torch.float64 else 1e-3
+    the relevance pass back to the pixels. Returns relevance, target, logits and records.
+
+    The check allows ``1e-8`` (float64) or ``1e-3`` (lower precisions) times
+    ``1 + max |logit|``. When a lower-precision check fails, ``recheck`` (:func:`exact_check`)
+    repeats it in float64: the copy is accepted when the float64 difference is within ``1e-8``,
+    so reduced-precision arithmetic (TF32 on CUDA, bfloat16) never refuses a correct copy.
+    """
+    tol = _TOL64 if images.dtype == torch.float64 else 1e-3
 
     def verify(out: torch.Tensor) -> None:
         if reference_logits is None:
             return
-        scale = 1.0 + float(reference_logits.abs().max())
-        diff = float((out.detach() - reference_logits).abs().max())
-        if not diff <= tol * scale:
-            raise ValueError(
-                "LRP's canonical copy of the model (BatchNorm folded, residual sums made explicit) "
-                f"computes different logits (max difference {diff:.3g}); the model's forward "
-                "does something xai_tutor cannot see. LRP needs a layer graph it can see: "
-                "Sequential stacks and torchvision-style residual blocks"
-            )
+        diff, scale = _max_difference(out, reference_logits)
+        if diff <= tol * scale:
+            return
+        if images.dtype != torch.float64 and recheck is not None and recheck() <= _TOL64:
+            return
+        raise ValueError(
+            "LRP's canonical copy of the model (BatchNorm folded, residual sums made explicit) "
+            f"computes different logits (max difference {diff:.3g}, also in float64); the "
+            "model's forward does something xai_tutor cannot see. LRP needs a layer graph it can "
+            "see: Sequential stacks and torchvision-style residual blocks"
+        )
 
     if zero_bias:
         canon.use_bias(True)
@@ -156,7 +252,8 @@ def _run(
             low=low, high=high,
         )
         relevance, tgt, out, records = _propagate(
-            canon, images, target, logits, zero_bias, record
+            canon, images, target, logits, zero_bias, record,
+            recheck=lambda: exact_check(model, images),
         )
         if not zero_bias:
             _VERIFIED[model] = fingerprint
@@ -173,6 +270,25 @@ def _run(
     "lrp",
     family="pixel",
     summary="Layer-wise relevance propagation: the logit handed back layer by layer with rules",
+    params=(
+        Param("composite", "choice", choices=COMPOSITES, optional=True, explorer=True,
+              doc="which rule runs in which layer (None: epsilon_plus with residual blocks, "
+              "else epsilon_gamma_box)"),
+        Param("rules", "object", optional=True, check_fn=_check_rules,
+              doc="per-layer overrides {layer name | container name | module type: rule}"),
+        Param("epsilon", "float", low=0.0, slider=(-9.0, 0.0, 0.5), log=True, explorer=True,
+              doc="stabiliser of the epsilon rule"),
+        Param("gamma", "float", low=0.0, slider=(0.0, 2.0, 0.05), explorer=True,
+              doc="weight on positive contributions (gamma rule)"),
+        Param("stabilizer", "float", low=0.0, doc="small denominator shift of the other rules"),
+        Param("low", "object", optional=True, check_fn=_check_bound,
+              doc="zB lower pixel bound: a float, one per channel, or a tensor"),
+        Param("high", "object", optional=True, check_fn=_check_bound,
+              doc="zB upper pixel bound: a float, one per channel, or a tensor"),
+        Param("zero_bias", "bool", doc="explain the network with every bias set to zero"),
+        Param("return_layers", "bool", doc="also return the relevance sum per layer"),
+    ),
+    relations=_check_box,
 )
 def lrp(
     model: nn.Module,
@@ -221,7 +337,12 @@ def lrp(
 
     Example::
 
-        >>> e = explain(vgg16, x, "lrp", composite="epsilon_gamma_box", gamma=0.25)
+        >>> import torch, torchvision, xai_tutor
+        >>> vgg = torchvision.models.vgg11(weights=None).eval()
+        >>> x = torch.rand(1, 3, 64, 64)
+        >>> e = xai_tutor.explain(vgg, x, "lrp", composite="epsilon_gamma_box", gamma=0.25)
+        >>> tuple(e.attribution.shape)
+        (1, 3, 64, 64)
     """
     del progress
     if layer is not None:
@@ -265,8 +386,15 @@ def lrp_layerwise(
 
     Example::
 
-        >>> for name, total in lrp_layerwise(net, x, composite="zero", zero_bias=True):
-        ...     print(f"{name:20s} {total[0]:.4f}")
+        >>> import torch
+        >>> from torch import nn
+        >>> _ = torch.manual_seed(0)
+        >>> net = nn.Sequential(nn.Flatten(), nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 3))
+        >>> x = torch.rand(1, 1, 2, 3)
+        >>> totals = [float(t[0]) for _, t in lrp_layerwise(net.double(), x.double(),
+        ...                                                  composite="zero", zero_bias=True)]
+        >>> max(totals) - min(totals) < 1e-9    # conservation: every layer hands on the logit
+        True
     """
     _, _, _, records, _ = _run(
         model, images, target, composite, rules, epsilon, gamma, stabilizer, low, high,

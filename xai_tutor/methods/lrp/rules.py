@@ -45,6 +45,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...constants import IMAGENET_MEAN, IMAGENET_STD
+from ...numerics import safe_divide, stabilise
+
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
@@ -61,25 +64,6 @@ __all__ = [
     "make_rule",
     "RULE_NAMES",
 ]
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def stabilise(z: torch.Tensor, eps: float) -> torch.Tensor:
-    """``z + eps * sign(z)`` with ``sign(0) = +1``: moves every denominator away from zero."""
-    # 0-dim tensors of z's dtype: with two Python floats torch.where would build a float32
-    # tensor, and a float64 explanation would use eps rounded to float32
-    pos = torch.tensor(eps, dtype=z.dtype, device=z.device)
-    return torch.where(z >= 0, pos, -pos).add_(z)
-
-
-def safe_divide(r: torch.Tensor, z: torch.Tensor, eps: float) -> torch.Tensor:
-    """``r / stab(z)``; with ``eps = 0`` an exact division where ``z = 0`` gives 0, never NaN."""
-    if eps > 0:
-        return r / stabilise(z, eps)
-    nonzero = z != 0
-    return torch.where(nonzero, r / torch.where(nonzero, z, torch.ones_like(z)), 0.0)
 
 
 def _signed(a: torch.Tensor) -> bool:

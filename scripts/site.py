@@ -1,0 +1,170 @@
+"""Render the course to a static HTML site: one page per executed notebook, an index with the
+course map, and the results of the paper's experiment.
+
+Usage (``make site`` runs both steps)::
+
+    python scripts/editions.py teacher build/site-notebooks --execute
+    python scripts/site.py build/site-notebooks build/site
+
+Pages are rendered with nbconvert (figures are embedded in the page); the folder is written beside
+the target and renamed into place when complete. Open ``build/site/index.html`` in a browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from atomic import atomic_folder  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MATHJAX_SCRIPT = "tex-svg-full.js"  # MathJax 3, SVG output: one file, no web fonts to fetch
+MATHJAX = (
+    "<script>window.MathJax = {tex: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], "
+    "displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']], processEscapes: true}, "
+    "svg: {fontCache: 'global'}};</script>"
+    f"<script src='mathjax/{MATHJAX_SCRIPT}' defer></script>"
+)
+NBCONVERT_MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->",
+                               re.S)
+RESULTS = ROOT / "results"
+STYLE = """
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
+line-height:1.5;color:#222}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem}
+img{max-width:100%}nav a{margin-right:1rem}
+"""
+
+
+def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
+    """The notebook's ``# `` title, else ``fallback``."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            match = re.search(r"^# (.+)$", cell.source, re.M)
+            if match:
+                return match.group(1).strip()
+    return fallback
+
+
+def objectives_of(nb: nbformat.NotebookNode) -> str:
+    """The first paragraph after the title (what the notebook is about), as plain text."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            paragraphs = [p for p in cell.source.split("\n\n")[1:] if p.strip()]
+            return re.sub(r"\s+", " ", paragraphs[0]).strip() if paragraphs else ""
+    return ""
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_NOTE = ("[interactive widget: open this notebook in JupyterLab (make lab) or on Colab to "
+               "use it]")
+
+
+def for_the_web(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``nb`` as the site shows it: without its Colab badge and set-up cell (the site is read, not
+    run), and with each interactive widget replaced by a note (a widget needs a running kernel)."""
+    nb.cells = [c for c in nb.cells
+                if "<!-- colab -->" not in c.source and not c.source.startswith("# Colab set-up")]
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data:
+                output["data"] = {"text/plain": WIDGET_NOTE}
+    return nb
+
+
+def page(title: str, body: str) -> str:
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>"
+            f"{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+            f"<nav><a href='index.html'>Course map</a><a href='results.html'>Results</a></nav>"
+            f"{body}{MATHJAX}</body></html>")
+
+
+def copy_mathjax(out: Path) -> None:
+    """Copy MathJax (from the ``django-static-mathjax`` wheel, which holds MathJax's files) into
+    the site, so formulas render without a network."""
+    try:
+        import mathjax
+    except ImportError as err:
+        raise SystemExit("site: MathJax is missing; install the test extra "
+                         "(pip install -e '.[test]')") from err
+    source = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5" / MATHJAX_SCRIPT
+    (out / "mathjax").mkdir(exist_ok=True)
+    shutil.copy2(source, out / "mathjax" / MATHJAX_SCRIPT)
+
+
+EXTERNAL = re.compile(r"<script[^>]*src=[\"']https?://[^>]*>\s*</script>|<link[^>]*href=[\"']https?://[^>]*>")
+
+
+def with_local_mathjax(body: str) -> str:
+    """An nbconvert page with its CDN MathJax replaced by the site's own copy and no other
+    script or style sheet from the network (require.js, widget managers): the site is offline."""
+    body = EXTERNAL.sub("", body)
+    body, n = NBCONVERT_MATHJAX.subn(lambda _m: MATHJAX, body, count=1)
+    if n == 0:
+        body = body.replace("</head>", MATHJAX + "</head>", 1)
+    return body
+
+
+def render_results(out: Path) -> str:
+    """``results/README.md`` as a page; its figures are copied beside it."""
+    source = RESULTS / "README.md"
+    if not source.exists():
+        return page("Results", "<h1>Results</h1><p>No results yet: run <code>make experiment"
+                               "</code>.</p>")
+    (out / "results").mkdir(exist_ok=True)
+    for item in RESULTS.iterdir():  # figures, tables and notes the page links to
+        if item.is_file() and item.name != "README.md":
+            shutil.copy2(item, out / "results" / item.name)
+    text = source.read_text(encoding="utf-8")
+    text = re.sub(r"\]\((?!https?:|#)([^)/]+\.(?:png|md|csv|json))\)", r"](results/\1)", text)
+    return page("Results", markdown2html_mistune(text))
+
+
+def build(notebooks: Path, out: Path) -> list[Path]:
+    """Render every ``*.ipynb`` in ``notebooks`` into the site folder ``out``."""
+    books = sorted(Path(notebooks).glob("*.ipynb"))
+    if not books:
+        raise SystemExit(f"site: no notebooks in {notebooks}; run scripts/editions.py first")
+    with atomic_folder(Path(out)) as tmp:
+        exporter = HTMLExporter(template_name="lab")
+        copy_mathjax(tmp)
+        rows = []
+        for book in books:
+            nb = for_the_web(nbformat.read(book, as_version=4))
+            body, _ = exporter.from_notebook_node(nb)
+            body = re.sub(r'href="(\d\d_[a-z0-9_]+)\.ipynb', r'href="\1.html', body)
+            body = with_local_mathjax(body)
+            (tmp / f"{book.stem}.html").write_text(body, encoding="utf-8")
+            rows.append(f"<tr><td><a href='{book.stem}.html'>{html.escape(title_of(nb, book.stem))}"
+                        f"</a></td><td>{markdown2html_mistune(objectives_of(nb))}</td></tr>")
+        (tmp / "results.html").write_text(render_results(tmp), encoding="utf-8")
+        index = ("<h1>xai-tutor: post-hoc explanations of CNN image classifiers</h1>"
+                 "<p>The course's notebooks, run, with their outputs.</p>"
+                 "<table><tr><th>Notebook</th><th>About</th></tr>" + "".join(rows) + "</table>")
+        (tmp / "index.html").write_text(page("xai-tutor", index), encoding="utf-8")
+    return sorted(Path(out).glob("*.html"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", type=Path, help="folder of executed notebooks")
+    parser.add_argument("out", type=Path, help="site folder to write")
+    args = parser.parse_args(argv)
+    pages = build(args.notebooks, args.out)
+    print(f"site: {len(pages)} pages in {args.out} (open {args.out / 'index.html'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""The rendered course site opens in a real browser: every page loads, every image is drawn,
+formulas are typeset by the site's own MathJax, and links between pages resolve.
+
+``make test`` builds the full site first (``make site``) and points ``XAI_TUTOR_SITE`` at it;
+without that variable the test builds a small site from two notebooks of the teacher edition.
+Chromium is Debian's (``/usr/bin/chromium``, installed by ``.ci/run``); screenshots go to
+``test-output/site/``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from course_scripts import load_script
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "test-output" / "site"
+HREFS = "els => els.map(e => e.getAttribute('href'))"
+TYPESET = """async () => {
+  if (window.MathJax && MathJax.startup) { await MathJax.startup.promise; }
+  const prose = [...document.querySelectorAll('.jp-RenderedMarkdown')].map(e => e.innerText);
+  return [prose.join('\\n'), document.querySelectorAll('mjx-container').length];
+}"""
+
+
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    given = os.environ.get("XAI_TUTOR_SITE")
+    if given:
+        path = Path(given).resolve()
+        assert (path / "index.html").exists(), f"XAI_TUTOR_SITE={given} holds no built site"
+        return path
+    work = tmp_path_factory.mktemp("site")
+    load_script("editions").build("teacher", work / "notebooks", run=True, only=["01", "05"])
+    load_script("site").build(work / "notebooks", work / "site")
+    return work / "site"
+
+
+def test_every_page_loads_with_its_images_and_formulas(site: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    pages = sorted(site.glob("*.html"))
+    notebooks = [p for p in pages if p.name[:2].isdigit()]
+    assert {"index.html", "results.html"} <= {p.name for p in pages} and notebooks
+    whole = len(notebooks) == len(list((ROOT / "notebooks").glob("[0-9][0-9]_*.md")))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])
+        try:
+            tab = browser.new_page(viewport={"width": 1200, "height": 900})
+            failed: list[str] = []
+            drawn = 0
+            tab.on("requestfailed", lambda r: failed.append(r.url))
+            for html_page in pages:
+                failed.clear()
+                tab.goto(html_page.as_uri(), wait_until="load")
+                images = tab.eval_on_selector_all(
+                    "img", "els => els.map(e => [e.src.slice(0, 60), e.complete, e.naturalWidth])")
+                broken = [src for src, done, width in images if not done or width == 0]
+                assert not broken, f"{html_page.name}: images not drawn: {broken}"
+                assert not failed, f"{html_page.name}: requests failed: {failed}"
+                if html_page in notebooks:
+                    drawn += len(images)
+                    prose, typeset = tab.evaluate(TYPESET)
+                    assert "$" not in prose, f"{html_page.name}: formulas left as TeX"
+                    has_math = "$" in html_page.read_text(encoding="utf-8").split("<body", 1)[1]
+                    assert typeset > 0 or not has_math, f"{html_page.name}: MathJax did not run"
+                    hrefs = tab.eval_on_selector_all("a[href$='.html']", HREFS)
+                    for href in hrefs:
+                        if not href.startswith(("http:", "https:")):
+                            target = href.split("#")[0]
+                            assert (site / target).exists() or not whole, (
+                                f"{html_page.name} links to missing page {href}")
+                tab.screenshot(path=str(SHOTS / f"{html_page.stem}.png"))
+            assert drawn > 0, "no notebook page shows a figure"
+            tab.goto((site / "index.html").as_uri())
+            links = tab.eval_on_selector_all("table a", HREFS)
+            assert sorted(links) == sorted(p.name for p in notebooks)
+        finally:
+            browser.close()

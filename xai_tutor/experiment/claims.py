@@ -1,0 +1,241 @@
+"""The paper's claims, each with the numbers measured and a verdict from a stated rule.
+
+A claim is decided by one or more metrics; when one of them is **uninformative** on the scenes
+the claim uses (the median method does not beat the image-blind centre blob by 2 standard
+errors, :mod:`.baselines`), the claim's verdict is ``"undecided (uninformative metric: <name>)"``
+whatever the comparison says, and ``measured`` says why. The multi-instance claims are decided by
+the per-instance energy score (:func:`xai_tutor.evaluation.instance_energy`) on the pair and flock
+scenes, which an image-blind map cannot game as it games multi-instance coverage.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .baselines import ALL, MULTI, judge, scope_text, uninformative
+from .report import fmt, mean_se
+from .spec import CENTRE, COMBINATIONS, combo_name
+
+
+def _paired(scores, metric: str, a: str, b: str | Sequence[str], kinds=None,
+            reduce_b: str = "mean") -> tuple[float, float, int]:
+    """Mean and SE of ``metric(a) - metric(b)`` over (model, scene) pairs present for both.
+
+    ``b`` may be a list of methods: then the per-scene median (``reduce_b="median"``) of their
+    values is the reference.
+    """
+    table: dict[tuple[str, str, str], dict[str, float]] = {}
+    for r in scores:
+        if kinds is not None and r["kind"] not in kinds:
+            continue
+        table.setdefault((r["model"], r["kind"], r["scene"]), {})[r["method"]] = r[metric]
+    diffs = []
+    for vals in table.values():
+        if a not in vals:
+            continue
+        if isinstance(b, str):
+            if b not in vals:
+                continue
+            ref = vals[b]
+        else:
+            ref_vals = [vals[m] for m in b if m in vals and m != a]
+            if not ref_vals:
+                continue
+            ref = float(np.median(ref_vals)) if reduce_b == "median" else float(np.mean(ref_vals))
+        diffs.append(vals[a] - ref)
+    return mean_se(diffs)
+
+
+def _verdict(mean: float, se: float, n: int, higher_supports: bool = True) -> str:
+    if n == 0 or math.isnan(mean):
+        return "not measured"
+    sign = 1 if higher_supports else -1
+    if sign * mean - 2 * se > 0:
+        return "supported"
+    if sign * mean + 2 * se < 0:
+        return "contradicted"
+    return "inconclusive"
+
+
+def _method_mean(scores, metric, method, kinds=None) -> tuple[float, float, int]:
+    return mean_se(r[metric] for r in scores
+                    if r["method"] == method and (kinds is None or r["kind"] in kinds))
+
+
+def _combine_verdicts(parts: Sequence[str]) -> str:
+    if any(p == "not measured" for p in parts):
+        return "not measured"
+    if all(p == "supported" for p in parts):
+        return "supported"
+    if any(p == "supported" for p in parts):
+        return "partly supported"
+    if all(p == "contradicted" for p in parts):
+        return "contradicted"
+    return "not supported"
+
+
+UNDECIDED = "undecided"
+
+
+def evaluate_claims(scores: Sequence[Mapping[str, Any]],
+                    timing: Sequence[Mapping[str, Any]],
+                    judged: Mapping[str, Mapping[str, Any]] | None = None
+                    ) -> list[dict[str, Any]]:
+    """The paper's claims, each with the numbers measured and a verdict from a stated rule.
+
+    ``judged``: the baseline rule's outcome (:func:`.baselines.judge`; computed from ``scores``
+    when None). Scores without a centre-baseline row cannot be judged: then no metric is
+    marked uninformative.
+    """
+    from ..methods import METHODS
+
+    if judged is None:
+        judged = judge(scores)
+
+    multi = ("pair", "flock")
+    present = {r["method"] for r in scores}
+    explainers = [m for m in present if m in METHODS]
+    cams = [m for m in explainers if METHODS[m].family == "cam"]
+    claims: list[dict[str, Any]] = []
+
+    def add(claim: str, measured: str, verdict: str, rule: str,
+            metrics: Sequence[str] = (), scope: str = ALL) -> None:
+        bad = uninformative(judged, metrics, scope)
+        if bad and verdict != "not measured":
+            verdict = f"{UNDECIDED} (uninformative metric: {', '.join(bad)})"
+            measured += "; " + "; ".join(
+                f"{m} is uninformative on {scope_text(scope)} ({judged[scope][m].describe()}), "
+                "so it decides no verdict" for m in bad)
+        claims.append({"claim": claim, "measured": measured, "verdict": verdict, "rule": rule})
+
+    def pd(mean, se, n):
+        return f"{mean:+.3f} ± {se:.3f} (n = {n})"
+
+    # 1. Grad-CAM and several instances
+    if "gradcam" in present:
+        g = _method_mean(scores, "energy", "gradcam", multi)
+        d = _paired(scores, "energy", "gradcam", explainers, multi, "median")
+        add("Grad-CAM struggles with multiple instances",
+            f"Grad-CAM instance energy on pair/flock {fmt(g[0], g[1])} (n = {g[2]}); minus the "
+            f"per-scene median of all methods: {pd(*d)}",
+            _verdict(*d, higher_supports=False),
+            "supported if Grad-CAM's per-instance energy score (each bird's share of the map's "
+            "energy relative to its fair share, capped at 1, averaged over the birds) on pair "
+            "and flock scenes is lower than the median method's on the same scenes (paired, "
+            "2 SE)", ["energy"], MULTI)
+    else:
+        add("Grad-CAM struggles with multiple instances", "Grad-CAM not run", "not measured", "")
+    # 2. Grad-CAM++ vs Grad-CAM
+    d = _paired(scores, "energy", "gradcampp", "gradcam", multi)
+    add("Grad-CAM++ does better than Grad-CAM on multiple instances",
+        f"instance energy Grad-CAM++ minus Grad-CAM on pair/flock: {pd(*d)}", _verdict(*d),
+        "supported if Grad-CAM++'s per-instance energy score on pair and flock scenes is "
+        "higher (paired, 2 SE)", ["energy"], MULTI)
+    # 3. FullGrad: whole bird, noise, memory
+    whole = _paired(scores, "recall", "fullgrad", "gradcam")
+    noise = _paired(scores, "mass", "fullgrad", "smoothgradcampp")
+    mem = _memory_ratio(scores, "fullgrad", [c for c in cams if c != "fullgrad"])
+    v_mem = ("not measured" if math.isnan(mem) else "supported" if mem >= 1.5
+             else "contradicted" if mem < 1.0 else "inconclusive")
+    parts = [_verdict(*whole), _verdict(*noise, higher_supports=False), v_mem]
+    add("FullGrad captures the whole bird but adds noise and uses a lot of memory",
+        f"area recall FullGrad minus Grad-CAM {pd(*whole)}; relevance mass FullGrad minus "
+        f"SmoothGrad-CAM++ {pd(*noise)} (negative = more saliency off the birds); peak memory "
+        f"FullGrad / median other CAM method = {mem:.2f}x "
+        f"[parts: {', '.join(parts)}]",
+        _combine_verdicts(parts),
+        "three parts, each paired with 2 SE: recall above Grad-CAM's; mass below SmoothGrad-"
+        "CAM++'s; mean peak memory >= 1.5x the median of the other CAM methods. supported = all "
+        "three, partly = some", ["recall", "mass"])
+    d = _paired(scores, "energy", "fullgrad", "gradcam", multi)
+    add("FullGrad performs better than Grad-CAM on multi-instance images",
+        f"instance energy FullGrad minus Grad-CAM on pair/flock: {pd(*d)}", _verdict(*d),
+        "supported if FullGrad's per-instance energy score on pair and flock scenes is higher "
+        "(paired, 2 SE)", ["energy"], MULTI)
+    # 4. gradient-free methods: slower, and scale with image size
+    add(*_speed_claim(timing))
+    # 5. DeconvNet
+    mass = _paired(scores, "mass", "deconvnet", CENTRE)
+    point = _paired(scores, "pointing", "deconvnet", CENTRE)
+    vm = _verdict(*mass)
+    add("DeconvNet barely localises the bird",
+        f"relevance mass DeconvNet minus centre baseline {pd(*mass)}; pointing hit rate "
+        f"DeconvNet minus centre baseline {pd(*point)}",
+        "not measured" if vm == "not measured" else
+        "contradicted" if vm == "supported" else "supported",
+        "supported unless DeconvNet's relevance mass beats an image-blind centre Gaussian "
+        "(paired, 2 SE)", ["mass"])
+    # 6. LRP shape
+    d = _paired(scores, "shape_iou", "lrp", cams, None, "median")
+    add("LRP gives the shape of the body",
+        f"shape IoU LRP minus the per-scene median CAM method: {pd(*d)}", _verdict(*d),
+        "supported if LRP's shape IoU is higher than the median CAM method's (paired, 2 SE)",
+        ["shape_iou"])
+    # 7. combining
+    add(*_combination_claim(scores), ["mass"])
+    return claims
+
+
+def _memory_ratio(scores, method: str, others: Sequence[str]) -> float:
+    mine = _method_mean(scores, "peak_mb", method)[0]
+    theirs = [_method_mean(scores, "peak_mb", m)[0] for m in others]
+    theirs = [t for t in theirs if not math.isnan(t)]
+    if math.isnan(mine) or not theirs:
+        return float("nan")
+    return mine / max(float(np.median(theirs)), 1e-6)
+
+
+def _speed_claim(timing) -> tuple[str, str, str, str]:
+    claim = "Gradient-free methods (Ablation-CAM, Score-CAM) are slower and scale with image size"
+    rule = ("supported if, for every model, each gradient-free method is slower at full size "
+            "than every gradient CAM method (Grad-CAM, Grad-CAM++, XGrad-CAM) and its run time "
+            "grows at least 2x from half to full size (4x the pixels; not asked of a model that "
+            "resizes every input to a fixed size itself); partly if one of the two")
+    free = [t for t in timing if t["method"] in ("ablationcam", "scorecam")]
+    grad = [t for t in timing if t["method"] in ("gradcam", "gradcampp", "xgradcam")]
+    if not free or not grad:
+        return claim, "not run", "not measured", rule
+    slower, scales, text = True, True, []
+    for model in sorted({t["model"] for t in free}):
+        g_max = max(t["full_seconds"] for t in grad if t["model"] == model)
+        for t in (t for t in free if t["model"] == model):
+            slower &= t["full_seconds"] > g_max
+            fixed = bool(t.get("resizes_input", False))
+            scales &= fixed or t["time_ratio"] >= 2.0
+            text.append(f"{model} {t['method']}: {t['full_seconds']:.2f} s "
+                        f"(x{t['full_seconds'] / max(g_max, 1e-9):.1f} the slowest gradient "
+                        f"CAM), half->full x{t['time_ratio']:.1f}"
+                        + (" (the model resizes its input: not counted)" if fixed else ""))
+    verdict = _combine_verdicts(["supported" if slower else "contradicted",
+                                 "supported" if scales else "contradicted"])
+    return claim, "; ".join(text), verdict, rule
+
+
+def _combination_claim(scores) -> tuple[str, str, str, str]:
+    claim = "Combining explanations gives a better explanation than either part"
+    rule = ("for each combination: relevance mass minus that of the better part (higher mean "
+            "over all scenes), paired with 2 SE; supported if most combinations are better, "
+            "contradicted if most are worse, else inconclusive")
+    present = {r["method"] for r in scores}
+    texts, verdicts = [], []
+    for a, b, rule_c in COMBINATIONS:
+        name = combo_name(a, b, rule_c)
+        if name not in present:
+            continue
+        better = max((a, b), key=lambda m: _method_mean(scores, "mass", m)[0])
+        d = _paired(scores, "mass", name, better)
+        v = _verdict(*d)
+        verdicts.append(v)
+        texts.append(f"{name} vs {better}: {d[0]:+.3f} ± {d[1]:.3f} ({v})")
+    if not verdicts:
+        return claim, "no combination run", "not measured", rule
+    up = sum(v == "supported" for v in verdicts)
+    down = sum(v == "contradicted" for v in verdicts)
+    half = len(verdicts) / 2
+    verdict = "supported" if up > half else "contradicted" if down > half else "inconclusive"
+    return claim, "; ".join(texts), verdict, rule
+
