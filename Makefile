@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine (see README.md):
 #   make lab    install into .venv and open the course in JupyterLab (prints the URL; headless ok)
-#   make test   install into .venv the same way and run the whole test suite (nbval included)
+#   make test   install into .venv the same way and run the whole test suite (nbval included),
+#               twice for the notebooks: on the offline trio, then on the ImageNet trio
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,10 +15,13 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # so that CPU forward passes reuse memory instead of page-faulting fresh pages for every batch
 # (measured: Score-CAM on EfficientNet-Lite0 14.5 s -> 8.1 s, ResNet50 forward 26.5 -> 23.5 ms
 # per image at batch 8). Other C libraries ignore these variables; set them to override.
+# `import xai_tutor` sets the same two thresholds through mallopt (xai_tutor/_malloc.py), so
+# Python started any other way gets them too.
 export MALLOC_MMAP_THRESHOLD_ ?= 33554432
 export MALLOC_TRIM_THRESHOLD_ ?= 268435456
 
-.PHONY: install install-test lab test test-fast lint experiment benchmark notebooks editions site guide clean
+.PHONY: install install-test lab test test-offline test-imagenet test-fast lint experiment \
+	benchmark benchmark-allocator notebooks editions site guide clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,16 +43,33 @@ lab: install
 		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_welcome.ipynb
 
 # The whole suite: lint, the notebook pairs, both editions, the course site (executes the teacher
-# edition), then one pytest run over the unit tests, the docstring examples and every notebook of
-# the teacher edition under nbval (strict exercise checks, see conftest.py).
+# edition), then two passes so that the result never depends on the weights a machine has cached:
+# 1. test-offline: the unit tests, the docstring examples and every notebook of the teacher edition
+#    under nbval (strict exercise checks, see conftest.py) on the offline trio;
+# 2. test-imagenet: every notebook of the teacher edition, the explorer and a short experiment on
+#    the ImageNet trio (VGG16, ResNet18, ResNet50) with stand-in weights: seeded random weights
+#    under torchvision's file names, written by scripts/standin_weights.py into a temporary
+#    TORCH_HOME that is removed afterwards.
 test: install-test lint editions site
-	XAI_TUTOR_SITE=build/site $(PY) -m pytest tests build/teacher xai_tutor --doctest-modules \
-		--nbval-lax --nbval-current-env --durations=25
+	$(MAKE) --no-print-directory test-offline
+	$(MAKE) --no-print-directory test-imagenet
+
+test-offline: install-test editions
+	XAI_TUTOR_MODELS=offline XAI_TUTOR_SITE=build/site $(PY) -m pytest tests build/teacher \
+		xai_tutor --doctest-modules -m "not imagenet" --nbval-lax --nbval-current-env --durations=25
+
+test-imagenet: install-test editions
+	home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
+	$(PY) scripts/standin_weights.py "$$home" && \
+	XAI_TUTOR_MODELS=imagenet TORCH_HOME="$$home" XAI_TUTOR_STANDIN_HOME="$$home" \
+		$(PY) -m pytest tests/test_imagenet_trio.py build/teacher --nbval-lax --nbval-current-env \
+		--durations=25
 
 # The quick loop while editing (under 2 minutes): unit tests and docstring examples, without the
-# notebooks, the browser and the tests marked slow.
+# notebooks, the browser, the ImageNet trio and the tests marked slow.
 test-fast: install-test
-	$(PY) -m pytest tests xai_tutor --doctest-modules -m "not slow and not browser" -q
+	XAI_TUTOR_MODELS=offline $(PY) -m pytest tests xai_tutor --doctest-modules \
+		-m "not slow and not browser and not imagenet" -q
 
 lint: install-test
 	$(VENV)/bin/ruff check xai_tutor tests benchmarks scripts
@@ -79,6 +100,10 @@ experiment: install
 
 benchmark: install-test
 	$(PY) benchmarks/bench_methods.py
+
+# the allocator thresholds both ways in one run (subprocesses without and with them)
+benchmark-allocator: install-test
+	env -u MALLOC_MMAP_THRESHOLD_ -u MALLOC_TRIM_THRESHOLD_ $(PY) benchmarks/bench_allocator.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-output

@@ -1,6 +1,12 @@
-"""Shared fixtures: small seeded CNNs that run in milliseconds, in float32 or float64."""
+"""Shared fixtures: small seeded CNNs that run in milliseconds, in float32 or float64, and a
+temporary ``TORCH_HOME`` with stand-in ImageNet weights for the tests of the ImageNet path."""
 
 from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import torch
@@ -130,3 +136,39 @@ def small_vgg64() -> nn.Module:
 @pytest.fixture
 def small_resnet64() -> nn.Module:
     return make_small("resnet", torch.float64)
+
+
+# ------------------------------------------------------- the ImageNet trio on stand-in weights
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _standin_script():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(
+        "standin_weights", ROOT / "scripts" / "standin_weights.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def standin_torch_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``TORCH_HOME`` holding seeded random VGG16 / ResNet18 / ResNet50 weights under
+    torchvision's file names (``scripts/standin_weights.py``), generated for this run.
+
+    ``make test`` generates the folder once for the notebooks and names it in
+    ``XAI_TUTOR_STANDIN_HOME``; it is reused then (files already there are kept).
+    """
+    given = os.environ.get("XAI_TUTOR_STANDIN_HOME")
+    home = Path(given) if given else tmp_path_factory.mktemp("torch_home")
+    _standin_script().write_standin_weights(home)
+    return home
+
+
+@pytest.fixture(scope="module")
+def imagenet_env(standin_torch_home: Path) -> Iterator[Path]:
+    """``TORCH_HOME`` = the stand-in folder and ``XAI_TUTOR_MODELS=imagenet`` for a test module."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TORCH_HOME", str(standin_torch_home))
+        mp.setenv("XAI_TUTOR_MODELS", "imagenet")
+        mp.delenv("XAI_TUTOR_ALLOW_DOWNLOAD", raising=False)
+        yield standin_torch_home

@@ -17,7 +17,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from . import _malloc
+
 __version__ = "0.1.0"
+
+# glibc allocator thresholds for fast CPU forwards, however Python was started (see _malloc.py)
+_malloc.tune_malloc()
 
 _LAZY = {
     "explain": "xai_tutor.api",

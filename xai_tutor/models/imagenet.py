@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import zipfile
 from pathlib import Path
@@ -132,6 +133,28 @@ def _unavailable(name: str, reason: str) -> WeightsUnavailableError:
     )
 
 
+_ANNOUNCED: set[str] = set()
+_LABELS = {"vgg16": "VGG16", "resnet18": "ResNet18", "resnet50": "ResNet50"}
+
+
+def announce(name: str, cached: bool) -> None:
+    """Say, once per process and model, which weight file is loaded (or downloaded) and how big.
+
+    Loading VGG16's 528 MB takes seconds on a laptop; a download shows torch's progress bar too.
+    The line goes to stderr, as torch's own download messages do.
+    """
+    if name in _ANNOUNCED:
+        return
+    _ANNOUNCED.add(name)
+    path = weights_path(name)
+    if cached:
+        size = path.stat().st_size / 1e6
+        line = f"Loading {_LABELS[name]} ImageNet weights ({size:.0f} MB) from {path}"
+    else:
+        line = f"Downloading {_LABELS[name]} ImageNet weights to {path}"
+    print(line, file=sys.stderr, flush=True)
+
+
 def load_imagenet_model(name: str) -> nn.Module:
     """Build torchvision's ``name`` with ImageNet weights from the cache, downloading if possible.
 
@@ -140,15 +163,17 @@ def load_imagenet_model(name: str) -> nn.Module:
     """
     weights = weights_enum(name)
     path = weights_path(name)
-    if path.is_file() and not is_cached(name):
+    cached = is_cached(name)
+    if path.is_file() and not cached:
         raise _unavailable(name, f"the cached file {path} is incomplete or damaged "
                                  f"({path.stat().st_size} bytes); delete it and download again")
-    if not is_cached(name):
+    if not cached:
         forced = os.environ.get("XAI_TUTOR_ALLOW_DOWNLOAD", "") == "1"
         if not forced and not probe_host(weights.url):
             raise _unavailable(name, "not in the cache and the download host is unreachable "
                                      "(set XAI_TUTOR_ALLOW_DOWNLOAD=1 to try anyway)")
     builder = getattr(torchvision.models, IMAGENET_MODELS[name][0])
+    announce(name, cached)
     try:
         model = builder(weights=weights)
     except (OSError, RuntimeError) as err:  # URLError is an OSError; bad/partial files RuntimeError
