@@ -87,7 +87,7 @@ editions: install-test
 # The course as a static site in build/site (open build/site/index.html): the teacher edition is
 # run and rendered with its outputs.
 site: install-test
-	$(PY) scripts/editions.py teacher build/site-notebooks --execute
+	XAI_TUTOR_MODELS=$${XAI_TUTOR_MODELS:-offline} $(PY) scripts/editions.py teacher build/site-notebooks --execute
 	$(PY) scripts/site.py build/site-notebooks build/site
 
 # The teacher's answer key (docs/answers.md) and measured timings and class plans (docs/timings.md).
