@@ -1,6 +1,6 @@
 """Checks and solutions for notebook 03 (DeconvNet, guided backpropagation, ReLU backward rules).
 
-The expected values are computed here independently of :mod:`xai_tutor.deconvnet` and of
+The expected values are computed here independently of :mod:`xai_tutor.methods.deconvnet` and of
 :mod:`xai_tutor.methods.relu_rules`: unpooling by walking over the pooling windows in NumPy, the
 transposed filtering as the vector-Jacobian product of the convolution (autograd of ``conv2d``,
 not ``conv_transpose2d``), and the three ReLU rules written out in NumPy.
