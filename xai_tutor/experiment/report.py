@@ -109,7 +109,7 @@ def baselines_md(judged) -> list[str]:
 
 def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, judged, failing,
               canonical_maps, scenes, kinds, model_map, methods, combos,
-              skipped) -> list[Path]:
+              skipped, column_titles: dict[str, list[str]] | None = None) -> list[Path]:
     files = [
         write_csv(out / "scores.csv", scores),
         write_csv(out / "metrics.csv", metrics),
@@ -214,23 +214,30 @@ def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, judged, f
                for model, names in failing.items()] + [""]
     (out / "claims.md").write_text("\n".join(cl))
     files.append(out / "claims.md")
-    files += figures(out, canonical_maps, scenes, kinds)
+    files += figures(out, canonical_maps, scenes, kinds, column_titles)
     return files
 
 
-def figures(out: Path, canonical_maps, scenes, kinds) -> list[Path]:
+def figures(out: Path, canonical_maps, scenes, kinds,
+            column_titles: dict[str, list[str]] | None = None) -> list[Path]:
+    """The Figure-5 grid and the three representations per model, and the scenes' masks.
+
+    ``column_titles``: per model, one title per scene naming the explained class and its
+    probability; cells of methods that cannot explain a model say so (``viz.NotApplicable``)."""
     from .. import viz
 
     canon = {s.kind: s for sid, s in scenes if sid == "canonical"}
     images = [canon[k].image for k in kinds]
     files = []
     for model, rows in canonical_maps.items():
-        fig = viz.grid(images, rows, "heatmap", column_titles=list(kinds),
+        titles = (column_titles or {}).get(model) or list(kinds)
+        fig = viz.grid(images, rows, "heatmap", column_titles=titles,
                        title=f"{model}: saliency maps (heatmap), first row the input scenes")
         path = out / f"grid_{model}.png"
         fig.savefig(path, dpi=60)
         files.append(path)
-        full = [m for m in rows if all(v is not None for v in rows[m])]
+        full = [m for m in rows
+                if all(v is not None and not isinstance(v, viz.NotApplicable) for v in rows[m])]
         picks = [m for m in ("gradcampp", "lrp", "fullgrad") if m in full][:2] or full[:1]
         rep_rows = {f"{m} {rep}": [viz.render(im, s, rep) for im, s in zip(images, rows[m])]
                     for m in picks for rep in viz.REPRESENTATIONS}

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .. import evaluation as ev
+from .. import viz
 from ..combination import combine
 from . import report, spec
 from .baselines import judge
@@ -142,7 +143,8 @@ def run_experiment(
     params = {m: method_params(m, batch_size) for m in method_list}
 
     scores: list[dict[str, Any]] = []
-    canonical_maps: dict[str, dict[str, list[np.ndarray]]] = {}
+    canonical_maps: dict[str, dict[str, list[Any]]] = {}
+    canonical_titles: dict[str, list[str]] = {}   # per model: "kind: class (p = ...)"
     timing: list[dict[str, Any]] = []
     sanity_rows: list[dict[str, Any]] = []
     skipped: dict[tuple[str, str], str] = {}
@@ -204,8 +206,14 @@ def run_experiment(
                     row.update(score_map(model, x, sal, masks, cls, steps, do_curves))
                     scores.append(row)
                 if scene_id == "canonical":
+                    explained = viz.explained_class(model, x, cls)
+                    canonical_titles.setdefault(model_name, []).append(
+                        f"{scene.kind}: {viz.panel_title(explained)}")
                     for name in list(method_list) + [combo_name(*c) for c in combos]:
-                        grid_rows.setdefault(name, []).append(extra.get(name, maps.get(name)))
+                        cell = extra.get(name, maps.get(name))
+                        if cell is None and (model_name, name) in skipped:
+                            cell = viz.NotApplicable(skipped[(model_name, name)])
+                        grid_rows.setdefault(name, []).append(cell)
             canonical_maps[model_name] = grid_rows
             single = next((s for sid, s in scenes if sid == "canonical"), scenes[0][1])
             usable = [m for m in method_list if (model_name, m) not in skipped]
@@ -226,7 +234,7 @@ def run_experiment(
         written = report.write_all(tmp, scores, metrics, timing, sanity_rows, claims,
                                    judged, failing,
                                    canonical_maps, scenes, kinds, model_map, method_list, combos,
-                                   {**skipped, **slow})
+                                   {**skipped, **slow}, column_titles=canonical_titles)
         elapsed = time.perf_counter() - t_start
         run = {
             "models": list(model_map), "methods": method_list, "kinds": list(kinds),
