@@ -215,3 +215,15 @@ def test_session_cost_defaults_come_from_the_method():
     shapes = {"conv": (1, 64, 10, 10)}
     assert session.cost("scorecam", "conv", {}, lambda: shapes, big) == \
         "~64 forwards in 8 batches"
+
+
+def test_read_upload_takes_the_ipywidgets_7_value_colab_hands_over():
+    """ipywidgets 7 (Colab) gives {name: {"metadata": {...}, "content": bytes}}; 8 a tuple."""
+    from xai_tutor.widgets.controls import read_upload
+
+    data = _png_bytes(Image.fromarray(np.full((12, 16, 3), 90, np.uint8)))
+    v7 = {"bird.png": {"metadata": {"name": "bird.png", "type": "image/png"}, "content": data}}
+    v8 = ({"name": "bird.png", "type": "image/png", "content": memoryview(data)},)
+    for value in (v7, v8):
+        name, img = read_upload(value)
+        assert name == "bird.png" and img.size == (16, 12)

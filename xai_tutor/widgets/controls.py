@@ -95,9 +95,10 @@ def parse_target(text: str, class_names: Sequence[str]) -> int:
 
 
 def read_upload(value: Any) -> tuple[str, Image.Image]:
-    """``(file name, decoded PIL image)`` from a ``FileUpload`` value (ipywidgets 8: tuple of
-    dicts), for :func:`xai_tutor.load_image` (which undoes EXIF rotation and composites
-    transparency on white: the same path as a file on disk).
+    """``(file name, decoded PIL image)`` from a ``FileUpload`` value — ipywidgets 8: a tuple of
+    dicts with ``name`` and ``content``; ipywidgets 7 (Colab): a dict ``{name: {"metadata":
+    ..., "content": bytes}}`` — for :func:`xai_tutor.load_image` (which undoes EXIF rotation
+    and composites transparency on white: the same path as a file on disk).
 
     The size the file declares is checked *before* decoding (PIL reads only the header on
     ``open``): more than :data:`xai_tutor.data.images.MAX_SIDE` pixels per side or
@@ -107,6 +108,9 @@ def read_upload(value: Any) -> tuple[str, Image.Image]:
     """
     from ..data.images import MAX_PIXELS, MAX_SIDE
 
+    if isinstance(value, dict):  # ipywidgets 7: {file name: {"metadata": ..., "content": ...}}
+        value = [dict(item, name=item.get("metadata", {}).get("name", key))
+                 for key, item in value.items() if isinstance(item, dict)]
     files = list(value) if isinstance(value, (tuple, list)) else []
     if not files:
         raise UploadError("no file uploaded")
