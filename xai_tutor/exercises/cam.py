@@ -29,7 +29,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..hooks import model_guard
-from .core import Feedback, _not_answered, check_with_slips, exercise_check, register_check
+from .core import (
+    Feedback,
+    _not_answered,
+    check_equal,
+    check_with_slips,
+    exercise_check,
+    register_check,
+)
 
 __all__ = [
     "LayerRecord",
@@ -40,6 +47,7 @@ __all__ = [
     "check_gradcam_weights",
     "check_gradcam",
     "check_guided_gradcam",
+    "check_occlusion",
 ]
 
 
@@ -295,6 +303,65 @@ def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, A
     return lambda ns: fn(*(ns[n] for n in names))
 
 
+# ------------------------------------------------------------- 06 · is the part needed?
+
+
+def _quadrant_shares(saliency: Any, box: Any) -> dict[str, float]:
+    """Saliency summed over each quadrant of ``box`` = (x0, y0, x1, y1), cut at its centre."""
+    import numpy as np
+
+    s = np.asarray(saliency, dtype=np.float64)
+    x0, y0, x1, y1 = (int(v) for v in box)
+    xm, ym = (x0 + x1) // 2, (y0 + y1) // 2
+    return {"top-left": float(s[y0:ym, x0:xm].sum()), "top-right": float(s[y0:ym, xm:x1].sum()),
+            "bottom-left": float(s[ym:y1, x0:xm].sum()),
+            "bottom-right": float(s[ym:y1, xm:x1].sum())}
+
+
+def _top_class_with_hidden(model: nn.Module, scene: Any, quadrant: str) -> int:
+    """The model's top class for the scene's first bird with ``quadrant`` of its box replaced by
+    the scene's own background."""
+    import numpy as np
+
+    from ..data import load_image
+    from ..data.training import hide_quadrant, scene_background
+
+    background = scene_background(scene.kind, scene.species, scene.image.size, scene.seed,
+                                  scene.background)
+    hidden = hide_quadrant(np.asarray(scene.image.convert("RGB")), background, scene.boxes[0],
+                           quadrant)
+    x, _ = load_image(hidden)
+    with model_guard(model), torch.no_grad():
+        return int(model(x.to(next(model.parameters()).device))[0].argmax())
+
+
+@exercise_check
+def check_occlusion(quadrant: Any, still_right: Any, model: nn.Module, scene: Any,
+                    saliency: Any) -> Feedback:
+    """Exercise: ``quadrant``, the quadrant of the bird's box (``scene.boxes[0]``, cut at its
+    centre) that holds the most of ``saliency`` (H, W); ``still_right``, whether the model's top
+    class stays the same when that quadrant is replaced by the scene's background."""
+    from ..data import load_image
+
+    shares = _quadrant_shares(saliency, scene.boxes[0])
+    expected_q = max(shares, key=shares.get)
+    lowest = min(shares, key=shares.get)
+    fb = check_equal("quadrant", quadrant, expected_q, hints={
+        "values": "sum the saliency inside each quadrant of the box and take the largest"})
+    if not fb.ok:
+        if quadrant == lowest:
+            return Feedback(False, "that quadrant holds the LEAST saliency; take the largest sum.",
+                            name="quadrant")
+        return fb
+    x, _ = load_image(scene.image)
+    with model_guard(model), torch.no_grad():
+        clean = int(model(x.to(next(model.parameters()).device))[0].argmax())
+    expected_right = _top_class_with_hidden(model, scene, expected_q) == clean
+    return check_equal("still_right", still_right, expected_right, hints={
+        "values": "hide the quadrant with hide_quadrant(image, background, box, quadrant), run "
+                  "the model on load_image of the result and compare its top class with c"})
+
+
 register_check("cam.gap_logit", check=_ns_check(check_gap_logit, "y_c", "model", "x", "c"))
 
 register_check("cam.cam_map", check=_ns_check(check_cam, "cam_map", "model", "x", "c"))
@@ -309,4 +376,9 @@ register_check("cam.gradcam_map", check=_ns_check(check_gradcam, "gradcam_map", 
 register_check(
     "cam.guided_gradcam",
     check=_ns_check(check_guided_gradcam, "guided_gradcam", "model", "x", "c"),
+)
+
+register_check(
+    "cam.occlusion",
+    check=_ns_check(check_occlusion, "quadrant", "still_right", "model", "scene", "saliency"),
 )
