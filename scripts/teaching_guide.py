@@ -35,14 +35,14 @@ EXERCISE = re.compile(r"^#{2,4} (Exercise[^\n]*)$", re.M)
 BLOCK = re.compile(r"^### BEGIN SOLUTION (\S+)\n(.*?)^### END SOLUTION$", re.M | re.S)
 
 #: The plans: (session, notebooks worked in class, notebooks read before it, what to assign).
-CLASS_2H = [("2-hour class: from gradients to Grad-CAM", ["02", "05", "06", "12"], [],
-             "02 ex. 1-4; 05 ex. 1-2; 06 ex. 1-3; 12 ten minutes of exploration")]
+CLASS_2H = [("2-hour class: from gradients to Grad-CAM", ["02", "05", "06"], [],
+             "02 ex. 1-4; 05 ex. 1-2; 06 ex. 1-4")]
 COURSE_4 = [
     ("Session 1: what an explanation is, hooks and gradients", ["01", "02"], ["00"],
      "01 ex. 1-2 and the quiz; 02 ex. 1-4"),
     ("Session 2: modified backward passes", ["03", "04"], [], "03 ex. 1-3; 04 ex. 1-3"),
-    ("Session 3: the CAM family", ["05", "06", "07"], ["08"],
-     "05 ex. 1-2; 06 ex. 1-3; 07 ex. 1-3; 08 at home"),
+    ("Session 3: the CAM family", ["06", "07"], ["05", "08"],
+     "05 ex. 1-2 and 08 at home; 06 ex. 1-4; 07 ex. 1-3"),
     ("Session 4: cost, and measuring against ground truth", ["11", "12"], ["09", "10"],
      "09 ex. 1-3 and 10 ex. 1-4 at home; 11 ex. 1-3; 12 free exploration"),
 ]
