@@ -172,3 +172,13 @@ def imagenet_env(standin_torch_home: Path) -> Iterator[Path]:
         mp.setenv("XAI_TUTOR_MODELS", "imagenet")
         mp.delenv("XAI_TUTOR_ALLOW_DOWNLOAD", raising=False)
         yield standin_torch_home
+
+
+@pytest.fixture(scope="module")
+def one_thread():  # type: ignore[no-untyped-def]
+    """Torch on one thread for a module (``pytestmark = pytest.mark.usefixtures("one_thread")``):
+    small nets run fastest that way and do not fight other processes for the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

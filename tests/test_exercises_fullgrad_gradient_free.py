@@ -28,12 +28,7 @@ from solutions import checks, run_solution
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # small nets: one thread is fastest
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,7 @@ from xai_tutor.methods.cam.tail import find_tail
 
 from conftest import make_small, small_input
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small nets run fastest on one thread (and do not fight other processes for cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # small nets: one thread is fastest
 
 
 
