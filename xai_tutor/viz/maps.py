@@ -93,11 +93,7 @@ def as_saliency(saliency: Any, size: tuple[int, int] | None = None) -> np.ndarra
     low, high = float(arr.min()), float(arr.max())
     if low < 0 or high > 1:
         arr = (arr - low) / (high - low) if high > low else np.zeros_like(arr)
-    if size is not None and tuple(arr.shape) != tuple(size):
-        t = torch.from_numpy(np.ascontiguousarray(arr))[None, None]
-        arr = F.interpolate(t, size=tuple(size), mode="bilinear", align_corners=False)[0, 0]
-        arr = arr.numpy().clip(0.0, 1.0)
-    return arr
+    return _resize(arr, size).clip(0.0, 1.0)
 
 
 def _array(values: Any, what: str) -> np.ndarray:
