@@ -233,6 +233,22 @@ def test_compare_mode_side_by_side():
     assert ex.last_saliency2 is None and ex.last_figure.shape == (SIZE, SIZE, 3)
 
 
+def test_every_panel_caption_names_the_explained_class_and_its_probability():
+    ex = _explorer(method="gradcam", compare="gradient")
+    x, _ = ex.current_image
+    with torch.no_grad():
+        probs = torch.softmax(ex.current_model(x)[0].double(), dim=0)
+    for target in (int(probs.argmax()), int(probs.argmin())):  # the top class, then another
+        ex.target_text.value = str(target)
+        captions = ex.caption.value.split("&nbsp;|&nbsp;")
+        assert len(captions) == 2
+        name = ex.class_names[target]
+        for caption, method in zip(captions, ("Grad-CAM", "Gradient")):
+            assert f"<b>{method}</b>" in caption
+            assert f"{name} (p = {float(probs[target]):.2f})" in caption
+            assert f"class #{target}" in caption
+
+
 def test_png_download_bytes():
     ex = _explorer(method="gradcam", compare="gradient")
     data = ex.png()

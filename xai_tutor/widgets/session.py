@@ -131,6 +131,20 @@ class Session:
             self.models[name] = load_model(name)
         return self.models[name]
 
+    def probabilities(self, image: str, model: tuple[str, int], net: nn.Module,
+                      x: torch.Tensor) -> torch.Tensor:
+        """The softmax over every class of ``net`` on ``x`` (float64, 1-D), cached."""
+        key = ("probs", image, model)
+        probs = self._side.get(key)
+        if probs is None:
+            from ..hooks import model_guard
+
+            with model_guard(net), torch.no_grad():
+                logits = net(x)
+            probs = torch.softmax(logits[0].detach().cpu().double(), dim=0)
+            self._side.put(key, probs)
+        return probs
+
     def predictions(self, image: str, model: tuple[str, int], net: nn.Module,
                     x: torch.Tensor) -> tuple[list[tuple[int, str, float]], list[str]]:
         """``(top 5 as (index, name, probability), all class names)``, cached."""
@@ -138,11 +152,7 @@ class Session:
         cached = self._side.get(key)
         if cached is not None:
             return cached
-        from ..hooks import model_guard
-
-        with model_guard(net), torch.no_grad():
-            logits = net(x)
-        probs = torch.softmax(logits[0].double(), dim=0)
+        probs = self.probabilities(image, model, net, x)
         names = class_names(net, probs.numel())
         values, indices = probs.topk(min(5, probs.numel()))
         top = [(int(i), names[int(i)], float(p)) for p, i in zip(values, indices)]

@@ -726,12 +726,12 @@ class Explorer:
 
         display = self.session.images[self.last_jobs[0].image].display
         panels = [as_uint8(render(display, self.last_saliency, self.representation.value))]
-        captions = [self._caption(self.last_explanation)]
+        captions = [self._caption(self.last_explanation, self.last_jobs[0])]
         if self.last_saliency2 is not None:
             panels.append(
                 as_uint8(render(display, self.last_saliency2, self.representation.value))
             )
-            captions.append(self._caption(self.last_explanation2))
+            captions.append(self._caption(self.last_explanation2, self.last_jobs[1]))
         figure = side_by_side(panels)
         self.last_figure = figure
         self.last_png = png_bytes(figure)
@@ -741,12 +741,18 @@ class Explorer:
         self.download.value = download_link(self.last_png, f"{self.method.value}.png")
         return figure
 
-    def _caption(self, e: Any) -> str:
+    def _caption(self, e: Any, job: Job) -> str:
+        """``Grad-CAM, layer x: flamingo (p = 0.97; class #3, logit 5.21)``."""
+        from ..viz import method_title, panel_title
+
         target = int(e.target[0])
         name = self.class_names[target] if target < len(self.class_names) else str(target)
-        where = f", layer <code>{e.layer}</code>" if e.layer else ""
-        return (f"<b>{e.method}</b>{where}: {html.escape(name)} (#{target}, "
-                f"logit {float(e.score[0]):.2f})")
+        probs = self.session.probabilities(job.image, job.model, self.current_model,
+                                           self.current_image[0])
+        title = panel_title(name, float(probs[target]))
+        where = f", layer <code>{html.escape(str(e.layer))}</code>" if e.layer else ""
+        return (f"<b>{html.escape(method_title(e.method))}</b>{where}: {html.escape(title)}"
+                f" (class #{target}, logit {float(e.score[0]):.2f})")
 
     def png(self) -> bytes:
         """The current figure as PNG bytes (what the download link holds)."""
