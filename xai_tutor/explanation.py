@@ -5,12 +5,43 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .numerics import safe_divide
 
-__all__ = ["Explanation", "normalise_per_image", "upsample_map", "pixel_map"]
+__all__ = ["Explanation", "normalise_per_image", "upsample_map", "pixel_map", "one_map"]
+
+
+def one_map(saliency: Any) -> np.ndarray:
+    """One saliency map as a finite float64 array ``(H, W)``, or a clear error.
+
+    Accepts a tensor or array ``(H, W)`` or ``(1, H, W)``, or an :class:`Explanation` of one
+    image (its ``saliency``). The values are not changed (no scaling, no sign check).
+
+    >>> one_map(torch.ones(1, 2, 3)).shape
+    (2, 3)
+    """
+    if hasattr(saliency, "saliency") and hasattr(saliency, "method"):  # an Explanation
+        saliency = saliency.saliency
+    if isinstance(saliency, torch.Tensor):
+        arr = saliency.detach().cpu().to(torch.float64).numpy()
+    elif isinstance(saliency, np.ndarray):
+        arr = saliency.astype(np.float64)
+    else:
+        raise TypeError(
+            f"saliency must be a torch.Tensor or numpy array (H, W); got {type(saliency).__name__}"
+        )
+    while arr.ndim > 2 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 2:
+        raise ValueError(
+            f"saliency must be one map of shape (H, W) (or (1, H, W)); got {tuple(saliency.shape)}"
+        )
+    if not np.isfinite(arr).all():
+        raise ValueError("saliency contains NaN or infinite values")
+    return arr
 
 
 def normalise_per_image(maps: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..explanation import one_map
+
 __all__ = ["saliency_map", "instance_masks"]
 
 
@@ -15,22 +17,7 @@ def saliency_map(saliency: Any) -> np.ndarray:
 
     Accepts a tensor or array ``(H, W)`` or ``(1, H, W)``, or an Explanation of one image.
     """
-    if hasattr(saliency, "saliency") and hasattr(saliency, "method"):
-        saliency = saliency.saliency
-    if isinstance(saliency, torch.Tensor):
-        arr = saliency.detach().cpu().to(torch.float64).numpy()
-    elif isinstance(saliency, np.ndarray):
-        arr = saliency.astype(np.float64)
-    else:
-        raise TypeError(
-            f"saliency must be a torch.Tensor or numpy array (H, W); got {type(saliency).__name__}"
-        )
-    while arr.ndim > 2 and arr.shape[0] == 1:
-        arr = arr[0]
-    if arr.ndim != 2:
-        raise ValueError(f"saliency must be one map (H, W); got shape {tuple(saliency.shape)}")
-    if not np.isfinite(arr).all():
-        raise ValueError("saliency contains NaN or infinite values")
+    arr = one_map(saliency)
     if arr.min() < 0:
         raise ValueError(
             "saliency must be non-negative (e.g. Explanation.saliency); got a minimum of "

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..explanation import one_map
 from .names import PIXEL_METHODS, SIGNED_METHODS, _method_key
 
 __all__ = ["ROBUST_PERCENTILE", "as_image", "as_saliency", "display_map", "robust_scale",
@@ -72,24 +73,7 @@ def as_saliency(saliency: Any, size: tuple[int, int] | None = None) -> np.ndarra
     otherwise the map is min-max scaled (constant -> zeros). Resizing (when ``size = (H, W)``
     differs) is bilinear with ``align_corners=False``.
     """
-    if hasattr(saliency, "saliency") and hasattr(saliency, "method"):  # an Explanation
-        saliency = saliency.saliency
-    if isinstance(saliency, torch.Tensor):
-        arr = saliency.detach().cpu().to(torch.float64).numpy()
-    elif isinstance(saliency, np.ndarray):
-        arr = saliency.astype(np.float64)
-    else:
-        raise TypeError(
-            f"saliency must be a torch.Tensor or numpy array (H, W); got {type(saliency).__name__}"
-        )
-    while arr.ndim > 2 and arr.shape[0] == 1:
-        arr = arr[0]
-    if arr.ndim != 2:
-        raise ValueError(
-            f"saliency must be one map of shape (H, W) (or (1, H, W)); got {saliency.shape}"
-        )
-    if not np.isfinite(arr).all():
-        raise ValueError("saliency contains NaN or infinite values")
+    arr = one_map(saliency)
     low, high = float(arr.min()), float(arr.max())
     if low < 0 or high > 1:
         arr = (arr - low) / (high - low) if high > low else np.zeros_like(arr)

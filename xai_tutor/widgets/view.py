@@ -742,7 +742,7 @@ class Explorer:
         return figure
 
     def _caption(self, e: Any, job: Job) -> str:
-        """``Grad-CAM, layer x: flamingo (p = 0.97; class #3, logit 5.21)``."""
+        """``<b>Grad-CAM</b>, layer <code>x</code>: flamingo (p = 0.97) (class #3, logit 5.21)``."""
         from ..viz import method_title, panel_title
 
         target = int(e.target[0])
