@@ -7,7 +7,9 @@ import torch
 
 import xai_tutor
 from xai_tutor.explanation import normalise_per_image, pixel_map, upsample_map
-from xai_tutor.methods.base import check_images, default_layer, resolve_target
+from xai_tutor.methods import default_layer
+from xai_tutor.methods.inputs import check_images
+from xai_tutor.methods.targets import resolve_target
 
 from conftest import make_small, small_input
 

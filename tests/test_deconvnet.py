@@ -11,7 +11,7 @@ from torch import nn
 
 import xai_tutor
 from xai_tutor.hooks import capture, model_guard
-from xai_tutor.methods.deconvnet import (
+from xai_tutor.methods.deconvnet_projection import (
     DeconvNet,
     UnsupportedArchitectureError,
     project,

@@ -20,7 +20,10 @@ from PIL import Image, PngImagePlugin
 from test_widgets import _explorer, _image, _upload
 
 import xai_tutor
-from xai_tutor.methods.base import MethodInfo, check_images, progress, resolve_target
+from xai_tutor.methods import MethodInfo
+from xai_tutor.methods.inputs import check_images
+from xai_tutor.methods.progress import progress
+from xai_tutor.methods.targets import resolve_target
 from xai_tutor.widgets import Explorer, Job, Runner, Session
 from xai_tutor.widgets.controls import UploadError, read_upload
 

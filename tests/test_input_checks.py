@@ -4,13 +4,15 @@ parameters, finite values, and the size the model needs."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
 import xai_tutor
 from xai_tutor.methods import METHODS
-from xai_tutor.methods.base import check_input, size_problem
+from xai_tutor.methods.inputs import check_input, size_problem
 
 from conftest import make_small, small_input
 
@@ -96,3 +98,101 @@ def test_other_runtime_errors_pass_through() -> None:
 
     with pytest.raises(RuntimeError, match="broken on purpose"):
         xai_tutor.explain(Broken(), small_input(1), "gradient")
+
+
+# ---------------------------------------------------------------------- one home for every check
+
+
+def _module_function(method: str):
+    """The method's function as its module exports it (``xai_tutor.methods.cam.gradcam.gradcam``)."""
+    import importlib
+
+    info = METHODS[method]
+    module = importlib.import_module(info.unchecked.__module__)
+    fn = getattr(module, info.unchecked.__name__)
+    assert fn is info.fn and fn.__wrapped__ is info.unchecked  # the checked wrapper
+    return fn
+
+
+def _bad_value(param):
+    """A value the declaration ``param`` refuses, or None when it has no such value to offer."""
+    if param.kind == "float":
+        return math.inf
+    if param.kind in ("int", "seed"):
+        return 2.5
+    if param.kind == "bool":
+        return "yes"
+    if param.kind == "choice":
+        return "no-such-choice"
+    if param.check_fn is not None:  # an "object" with a check: a value of the wrong type
+        return {"fc": 3, "low": "abc", "high": "abc"}.get(param.name, ["not", "a", "value"])
+    return None
+
+
+def _bad_calls() -> list[tuple[str, str, dict]]:
+    """(method, case id, keyword arguments) for every method: a bad value of each declared
+    parameter, an unknown parameter, a non-bool progress, a layer the method cannot take, a
+    target outside the classes."""
+    cases = []
+    for name in ALL:
+        info = METHODS[name]
+        for p in info.params:
+            value = _bad_value(p)
+            if value is not None:
+                cases.append((name, f"{p.name}={value!r}", {p.name: value}))
+        cases.append((name, "unknown", {"no_such_parameter": 1}))
+        cases.append((name, "progress", {"progress": "no"}))
+        cases.append((name, "layer", {"layer": "no_such_layer" if info.takes_layer
+                                      else "features.0"}))
+        cases.append((name, "target", {"target": 99}))
+    return cases
+
+
+BAD_IMAGES = {
+    "channels-last": torch.rand(1, 16, 16, 3),
+    "float64": torch.rand(1, 3, 16, 16).double(),
+    "nan": torch.full((1, 3, 16, 16), float("nan")),
+    "too-small": torch.rand(1, 3, 2, 2),
+    "rank2": torch.rand(16, 16),
+    "numpy": np.zeros((1, 3, 16, 16), np.float32),
+}
+
+
+def _error(call) -> BaseException:
+    with pytest.raises((TypeError, ValueError, KeyError)) as info:
+        call()
+    return info.value
+
+
+@pytest.mark.parametrize("method, case, kwargs", _bad_calls(),
+                         ids=[f"{m}-{c}" for m, c, _ in _bad_calls()])
+def test_direct_call_and_explain_refuse_a_bad_argument_alike(method, case, kwargs) -> None:
+    model, x = make_small("vgg"), small_input(1)
+    through_explain = _error(lambda: xai_tutor.explain(model, x, method, **kwargs))
+    direct = _error(lambda: _module_function(method)(model, x, **kwargs))
+    assert type(direct) is type(through_explain)
+    assert str(direct) == str(through_explain)
+    if case not in ("layer", "target"):  # parameter checks name the method
+        assert str(direct).startswith(method) or f"{method}:" in str(direct), str(direct)
+
+
+@pytest.mark.parametrize("method", ALL)
+@pytest.mark.parametrize("kind", sorted(BAD_IMAGES))
+def test_direct_call_and_explain_refuse_bad_images_alike(method, kind) -> None:
+    model = make_small("vgg")
+    images = BAD_IMAGES[kind]
+    through_explain = _error(lambda: xai_tutor.explain(model, images, method))
+    direct = _error(lambda: _module_function(method)(model, images))
+    assert type(direct) is type(through_explain) and str(direct) == str(through_explain)
+
+
+def test_positional_arguments_follow_the_signature() -> None:
+    from xai_tutor.methods.cam.gradcampp import gradcampp
+
+    model, x = make_small("vgg"), small_input(1)
+    e = gradcampp(model, x, 1, None, "grad-cam")   # target, layer, variant
+    assert e.target.tolist() == [1] and e.params["variant"] == "grad-cam"
+    with pytest.raises(ValueError, match="gradcampp: variant must be one of"):
+        gradcampp(model, x, 1, None, "fast")
+    with pytest.raises(TypeError, match="multiple values for 'target'"):
+        gradcampp(model, x, 1, target=2)

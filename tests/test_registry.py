@@ -11,9 +11,9 @@ import pytest
 import torch
 
 import xai_tutor
-from xai_tutor.methods import METHODS, MethodInfo, Param
-from xai_tutor.methods.base import default_layer, progress_listener
-from xai_tutor.methods.params import Passes
+from xai_tutor.methods import METHODS, MethodInfo, Param, default_layer
+from xai_tutor.methods.declarations import Passes
+from xai_tutor.methods.progress import progress_listener
 
 from conftest import make_small, small_input
 
@@ -59,11 +59,14 @@ def test_registry_flags_match_the_functions() -> None:
 
 
 def test_methodinfo_stays_callable_with_its_old_fields() -> None:
-    info = MethodInfo("demo", lambda *a, **k: "ran", "pixel", "a demo", True)
-    assert info("x") == "ran" and info.expensive and info.family == "pixel"
-    assert info.params == () and not info.takes_layer and info.passes().describe()
-    # calling a registered method through its MethodInfo checks its parameters too
     model = make_small("vgg")
+    info = MethodInfo("demo", lambda *a, **k: "ran", "pixel", "a demo", True)
+    assert info(model, small_input(1)) == "ran" and info.expensive and info.family == "pixel"
+    assert info.params == () and not info.takes_layer and info.passes().describe()
+    assert info.title == "demo" and info.resolution == "pixel" and info.notebook is None
+    with pytest.raises(TypeError, match="demo has no parameter 'x'"):
+        info(model, small_input(1), x=1)
+    # calling a registered method through its MethodInfo checks its parameters too
     e = METHODS["gradcampp"](model, small_input(1), target=1, variant="grad-cam")
     assert e.params["variant"] == "grad-cam" and e.target.tolist() == [1]
     with pytest.raises(ValueError, match="lrp: gamma"):

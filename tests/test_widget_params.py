@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from xai_tutor.methods import METHODS, Param
-from xai_tutor.methods.base import register
+from xai_tutor.methods.registry import register
 from xai_tutor.widgets.params import AUTO, NO_LAYER, PARAM_SPECS, method_params, spec_from_param
 
 
@@ -32,10 +32,10 @@ def test_controls_are_the_registry_declarations() -> None:
 
 
 def test_a_newly_registered_method_gets_its_controls(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("xai_tutor.methods.base.METHODS", dict(METHODS))
-    import xai_tutor.methods.base as base
+    monkeypatch.setattr("xai_tutor.methods.registry.METHODS", dict(METHODS))
+    import xai_tutor.methods.registry as registry
 
-    monkeypatch.setattr("xai_tutor.widgets.params.METHODS", base.METHODS)
+    monkeypatch.setattr("xai_tutor.widgets.params.METHODS", registry.METHODS)
 
     @register("demo_method", "cam", "demo", params=(
         Param("strength", "float", low=0.0, high=1.0, slider=(0.0, 1.0, 0.1), explorer=True,

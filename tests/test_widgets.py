@@ -15,7 +15,10 @@ import torchvision
 from PIL import Image
 
 import xai_tutor
-from xai_tutor.methods.base import MethodInfo, check_images, progress, resolve_target
+from xai_tutor.methods import MethodInfo
+from xai_tutor.methods.inputs import check_images
+from xai_tutor.methods.progress import progress
+from xai_tutor.methods.targets import resolve_target
 from xai_tutor.widgets import (
     PARAM_SPECS,
     PNG_SIGNATURE,

@@ -10,7 +10,6 @@ from torch import nn
 
 from .explanation import Explanation
 from .methods import METHODS
-from .methods.base import check_input, size_problem
 
 __all__ = ["explain"]
 
@@ -30,7 +29,7 @@ def explain(
             was (mode, ``requires_grad``, ``.grad``, hooks), also when the method raises.
         images: ``(B, 3, H, W)`` or ``(3, H, W)`` normalised float tensor on the model's device,
             of the model's dtype. Checked once for every method
-            (:func:`~xai_tutor.methods.base.check_input`): rank, channels against the model's
+            (:func:`~xai_tutor.methods.inputs.check_input`): rank, channels against the model's
             first convolution (channels-last arrays are recognised), dtype and device against
             the model's parameters, finite values; an image too small for the model gives a
             ``ValueError`` with the size it needs instead of torch's ``RuntimeError``.
@@ -40,9 +39,11 @@ def explain(
             :func:`xai_tutor.methods.default_layer`.
         **params: the method's own parameters (see its docstring and
             ``METHODS[method].params``). Every value is checked against the registry's
-            declaration before the method runs: an unknown name, a value of the wrong type, a
-            non-finite number or a value out of range raises ``TypeError``/``ValueError``
-            naming the method, the parameter, the value and the allowed range.
+            declaration before the method runs (the same checks, with the same messages, as a
+            direct call of the method's function, see :mod:`xai_tutor.methods.registry`): an
+            unknown name, a value of the wrong type, a non-finite number or a value out of
+            range raises ``TypeError``/``ValueError`` naming the method, the parameter, the
+            value and the allowed range.
             ``progress=True/False`` is accepted by every method; only the methods with
             ``METHODS[method].supports_progress`` (the ones that loop) show a bar.
 
@@ -55,18 +56,7 @@ def explain(
         >>> e.saliency.shape == (1, 96, 96)
         True
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
     if not isinstance(method, str) or method not in METHODS:
         known = ", ".join(sorted(METHODS))
         raise ValueError(f"unknown method {method!r}; available methods: {known}")
-    info = METHODS[method]
-    checked = info.validate(params)
-    x = check_input(model, images)
-    try:
-        return info.fn(model, x, target=target, layer=layer, **checked)
-    except RuntimeError as err:  # torch's own error: is the image too small for the model?
-        problem = size_problem(model, x)
-        if problem is not None:
-            raise ValueError(problem) from err
-        raise
+    return METHODS[method](model, images, target=target, layer=layer, **params)

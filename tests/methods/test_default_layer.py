@@ -11,7 +11,7 @@ from torch import nn
 
 import xai_tutor
 from xai_tutor.hooks import capture
-from xai_tutor.methods.base import default_layer
+from xai_tutor.methods import default_layer
 
 from conftest import make_small
 

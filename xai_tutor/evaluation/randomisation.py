@@ -50,8 +50,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..methods.base import check_images
-from ..methods.base import progress as progress_bar
+from ..methods.inputs import check_images
+from ..methods.progress import progress as progress_bar
 from ._checks import saliency_map
 
 __all__ = ["RANDOMISATION_THRESHOLD", "RandomisationResult", "rankdata", "spearman",

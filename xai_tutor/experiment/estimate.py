@@ -138,7 +138,7 @@ def _forward_s(model: nn.Module, x: torch.Tensor, repeats: int) -> tuple[float, 
 def _channels(model: nn.Module, x: torch.Tensor) -> int:
     """Channels of the model's default CAM layer on input ``x``."""
     from ..hooks import capture, model_guard
-    from ..methods.base import default_layer
+    from ..methods import default_layer
 
     with model_guard(model), capture(model, default_layer(model)) as cap, torch.no_grad():
         model(x)

@@ -8,7 +8,7 @@ positive (DeconvNet's rectification)::
     R_l = R_{l+1} * 1[x_l > 0] * 1[R_{l+1} > 0]
 
 The rule is :func:`xai_tutor.methods.relu_rules.relu_rule` with ``"guided"``; the backward pass
-is :func:`xai_tutor.methods.gradient.pixel_explanation`.
+is :func:`xai_tutor.methods.pixel_backward.pixel_explanation`.
 
 Example::
 
@@ -27,9 +27,9 @@ import torch
 from torch import nn
 
 from ..explanation import Explanation
-from .base import register
-from .gradient import pixel_explanation
-from .params import reduce_param
+from .declarations import reduce_param
+from .pixel_backward import pixel_explanation
+from .registry import register
 
 __all__ = ["guided_backprop"]
 
@@ -40,6 +40,9 @@ __all__ = ["guided_backprop"]
     "Guided backpropagation (Springenberg et al. 2015): gradient with only positive signals "
     "passed back through ReLUs where the forward input was positive",
     params=(reduce_param(),),
+    title="Guided backprop",
+    notebook="03_deconvnet",
+    position=2,
 )
 def guided_backprop(
     model: nn.Module,
@@ -60,6 +63,5 @@ def guided_backprop(
 
         e = xai_tutor.explain(model, x, "guided_backprop")
     """
-    return pixel_explanation(
-        model, images, target, layer, method="guided_backprop", rule="guided", reduce=reduce
-    )
+    return pixel_explanation(model, images, target, "guided_backprop", "guided",
+                             {"reduce": reduce})

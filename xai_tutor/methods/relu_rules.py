@@ -16,12 +16,12 @@ rule           backward through ``y = max(x, 0)``             paper
 ``deconvnet`` is the "rectification" step of Zeiler & Fergus' deconvolutional network: their
 unpooling with switches and filtering with transposed weights are exactly what autograd already
 does for max-pooling and convolution, so swapping the ReLU backward turns the gradient into the
-DeconvNet projection (:mod:`xai_tutor.methods.deconvnet` also builds it by hand).
+DeconvNet projection (:mod:`xai_tutor.methods.deconvnet_projection` also builds it by hand).
 
 This module holds the rules only; the methods that use them live in
 :mod:`xai_tutor.methods.guided_backprop` and :mod:`xai_tutor.methods.deconvnet`, and the engine
-that runs the backward pass in :mod:`xai_tutor.methods.gradient` (which imports this module, never
-the other way round).
+that runs the backward pass in :mod:`xai_tutor.methods.pixel_backward` (which imports this
+module, never the other way round).
 
 Mechanics: :func:`relu_rule` is a context manager that, while it is active, intercepts every ReLU
 call of the forward pass with a :class:`torch.overrides.TorchFunctionMode`: ``nn.ReLU`` modules,

@@ -50,9 +50,10 @@ from torch import nn
 
 from ..explanation import Explanation, normalise_per_image, pixel_map
 from ..hooks import model_guard
-from .base import METHODS, check_images, register, resolve_target
-from .base import progress as progress_iter
-from .params import Param, batch_param, samples_param, seed_param, sigma_param
+from .declarations import Param, batch_param, samples_param, seed_param, sigma_param
+from .progress import progress as progress_iter
+from .registry import METHODS, register
+from .targets import resolve_target
 
 __all__ = ["smoothgrad", "noise_scale", "noise_generator", "draw_noise"]
 
@@ -64,25 +65,7 @@ def noise_scale(images: torch.Tensor, sigma: float) -> torch.Tensor:
     return (sigma * span).reshape(-1, 1, 1, 1)
 
 
-def _check_params(n: Any, sigma: Any, batch_size: Any, seed: Any, generator: Any) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n (number of noisy samples) must be a positive int; got {n!r}")
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma >= 0:
-        raise ValueError(
-            f"sigma is the noise level as a fraction of the image range, a number >= 0 "
-            f"(the paper suggests 0.1-0.2); got {sigma!r}"
-        )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
-    if seed is not None and generator is not None:
-        raise ValueError("pass either seed or generator, not both")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise TypeError(f"seed must be an int or None; got {seed!r}")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None; got {generator!r}")
-
-
-# ---- declarations checked by explain (see xai_tutor.methods.params)
+# ---- declarations checked on every call (see xai_tutor.methods.registry)
 
 
 def _check_base(base: Any) -> str:
@@ -150,6 +133,10 @@ def draw_noise(
     cost="n passes",
     relations=_seed_or_generator,
     extra=_base_params,
+    layer_via="base",
+    title="SmoothGrad",
+    notebook="08_smoothgrad",
+    position=1,
 )
 def smoothgrad(
     model: nn.Module,
@@ -187,16 +174,12 @@ def smoothgrad(
 
         e = xai_tutor.explain(model, x, "smoothgrad", base="guided_backprop", n=25)
     """
-    if base == "smoothgrad" or base not in METHODS:
-        known = ", ".join(sorted(m for m in METHODS if m != "smoothgrad"))
-        raise ValueError(f"base must be a registered method other than smoothgrad ({known}); "
-                         f"got {base!r}")
-    _check_params(n, sigma, batch_size, seed, generator)
-    x = check_images(images).detach()
+    x = images.detach()
     info = METHODS[base]
     call_params = dict(base_params)
     if info.accepts_progress:
         call_params["progress"] = False
+    run_base = info.unchecked if info.unchecked is not None else info.fn
     if seed is not None:
         generator = noise_generator(seed)
 
@@ -219,7 +202,7 @@ def smoothgrad(
         idx = torch.tensor([b for b, _ in chunk], device=x.device)
         noise = torch.stack([draw_noise(tuple(x.shape[1:]), generator, x) for _ in chunk])
         noisy = x[idx] + scale[idx] * noise
-        last = info.fn(model, noisy, target=chosen[idx], layer=layer, **call_params)
+        last = run_base(model, noisy, target=chosen[idx], layer=layer, **call_params)
         attr = last.attribution.detach()
         sal = last.saliency.detach()
         if attr_sum is None:

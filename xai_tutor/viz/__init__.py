@@ -39,10 +39,6 @@ Example::
 from .figures import NotApplicable, grid, representations, show, show_masks
 from .maps import ROBUST_PERCENTILE, as_image, as_saliency, display_map, robust_scale, signed_map
 from .names import (
-    COURSE_ORDER,
-    METHOD_TITLES,
-    PIXEL_METHODS,
-    SIGNED_METHODS,
     ExplainedClass,
     course_order,
     explained_class,
@@ -60,12 +56,8 @@ from .views import (
 )
 
 __all__ = [
-    "COURSE_ORDER",
-    "METHOD_TITLES",
-    "PIXEL_METHODS",
     "REPRESENTATIONS",
     "ROBUST_PERCENTILE",
-    "SIGNED_METHODS",
     "ExplainedClass",
     "NotApplicable",
     "as_image",

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .maps import ROBUST_PERCENTILE, as_image, display_map
-from .names import _method_key, course_order, method_title
+from .names import course_order, method_key, method_title
 from .views import REPRESENTATIONS, _colour_map, render, signed_heatmap
 
 __all__ = ["NotApplicable", "grid", "representations", "show", "show_masks"]
@@ -157,8 +157,8 @@ def grid(
         cell_titles: optional ``{row label: [title per column]}`` (e.g. :func:`panel_title` of
             each cell's explained class), drawn above the cells.
         colorbar: one colour bar per method row (its scale: linear, robust or signed).
-        order: ``"course"`` puts method rows in :data:`COURSE_ORDER` (other rows keep their
-            order, after them); ``None`` keeps the given order.
+        order: ``"course"`` puts method rows in the course's order (:func:`course_order`; other
+            rows keep their order, after them); ``None`` keeps the given order.
         method_titles: label rows named by a registry name with the paper's name ("Grad-CAM++").
         method: the method shown in rows whose label names no method (e.g. rows keyed by model:
             ``method="lrp"`` draws them as LRP maps, robust-scaled).
@@ -180,7 +180,7 @@ def grid(
         raise ValueError(f"order must be 'course' or None; got {order!r}")
     labels = course_order(rows) if order == "course" else list(rows)
     specs = [(label, rows[label], representation,
-              label if _method_key(label) is not None or method is None else method)
+              label if method_key(label) is not None or method is None else method)
              for label in labels]
     return _grid_figure(images, specs, column_titles, title, cell_width, cell_titles, colorbar,
                         method_titles, signed, percentile, blur, kwargs)

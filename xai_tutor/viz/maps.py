@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from ..explanation import one_map
-from .names import PIXEL_METHODS, SIGNED_METHODS, _method_key
+from ..methods import METHODS
+from .names import method_key
 
 __all__ = ["ROBUST_PERCENTILE", "as_image", "as_saliency", "display_map", "robust_scale",
            "signed_map"]
@@ -179,29 +180,30 @@ def display_map(value: Any, method: str | None = None, signed: bool | None = Non
     Returns ``(map, kind)`` with ``kind`` one of
 
     * ``"signed"``: a signed map in ``[-1, 1]`` (:func:`signed_map`, robust-scaled, centred at 0),
-      for an Explanation of a method in :data:`SIGNED_METHODS` (unless ``signed=False``) or for an
-      array with negative values;
-    * ``"robust"``: a non-negative map robust-scaled to ``[0, 1]``, for pixel methods
-      (:data:`PIXEL_METHODS`), optionally blurred by a Gaussian of ``blur`` pixels first;
+      for an Explanation of a method registered with ``signed=True`` (unless ``signed=False``) or
+      for an array with negative values;
+    * ``"robust"``: a non-negative map robust-scaled to ``[0, 1]``, for methods whose map lives
+      on single pixels (registered ``resolution="pixel"``), optionally blurred by a Gaussian of
+      ``blur`` pixels first;
     * ``"linear"``: the saliency as :func:`as_saliency` gives it (CAM family).
 
     ``method`` (a registry name or row label) defaults to the Explanation's method; ``size``
     resizes the map (bilinear) before scaling.
     """
-    key = _method_key(method) if method is not None else None
+    key = method_key(method) if method is not None else None
     is_expl = hasattr(value, "saliency") and hasattr(value, "method")
     if is_expl and key is None:
-        key = _method_key(value.method)
+        key = method_key(value.method)
     if signed is None:
         if is_expl:
-            signed = key in SIGNED_METHODS
+            signed = key in METHODS and METHODS[key].signed
         else:
             signed = float(_array(value, "saliency").min(initial=0.0)) < 0
     if signed:
         a = _resize(signed_map(value), size)
         return robust_scale(_blur(a, blur or 0.0), percentile, signed=True), "signed"
     sal = value.saliency if is_expl else value
-    if key in PIXEL_METHODS:
+    if key in METHODS and METHODS[key].resolution == "pixel":
         arr = _array(sal, "saliency")
         while arr.ndim > 2 and arr.shape[0] == 1:
             arr = arr[0]

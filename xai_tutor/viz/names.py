@@ -1,11 +1,20 @@
 """Method names, the course's order of methods, and panel titles naming the explained class.
 
-* :data:`COURSE_ORDER`: the registry names in the order the notebooks teach them;
-  :func:`course_order` sorts row labels that way, :func:`method_title` gives the papers' spelling.
-* :data:`PIXEL_METHODS` (drawn robust-scaled) and :data:`SIGNED_METHODS` (drawn on a diverging
-  colour map): how :mod:`xai_tutor.viz.maps` prepares each method's map.
+What is known about each method is declared where it is registered (:mod:`xai_tutor.methods`)
+and read from there:
+
+* :func:`course_order` sorts row labels in the order the notebooks teach the methods (the
+  registry's ``notebook`` and ``position``), :func:`method_title` gives the papers' spelling
+  (``title``); :func:`method_key` turns a row label back into a registry name;
 * :func:`explained_class` (index, name, softmax probability) and :func:`panel_title`
   (``"Grad-CAM: flamingo (p = 0.97)"``).
+
+Example::
+
+    >>> course_order(["Score-CAM", "gradcam", "a row", "lrp edges"])
+    ['lrp edges', 'gradcam', 'Score-CAM', 'a row']
+    >>> method_title("gradcampp")
+    'Grad-CAM++'
 """
 
 from __future__ import annotations
@@ -15,89 +24,56 @@ from typing import Any, NamedTuple
 
 import torch
 
-__all__ = ["COURSE_ORDER", "METHOD_TITLES", "PIXEL_METHODS", "SIGNED_METHODS", "ExplainedClass",
-           "course_order", "explained_class", "method_title", "panel_title"]
+from ..methods import METHODS
 
-COURSE_ORDER = (
-    "gradient",
-    "deconvnet",
-    "guided_backprop",
-    "lrp",
-    "cam",
-    "gradcam",
-    "gradcampp",
-    "xgradcam",
-    "smoothgrad",
-    "smoothgradcampp",
-    "fullgrad",
-    "ablationcam",
-    "scorecam",
-)
-"""Registry names in the order the notebooks teach them (02 gradient, 03 DeconvNet and guided
-backprop, 04 LRP, 05 CAM, 06 Grad-CAM, 07 Grad-CAM++ and XGrad-CAM, 08 SmoothGrad and Smooth
-Grad-CAM++, 09 FullGrad, 10 Ablation-CAM and Score-CAM)."""
+__all__ = ["ExplainedClass", "course_order", "explained_class", "method_key", "method_title",
+           "panel_title"]
 
 
-METHOD_TITLES = {
-    "gradient": "Gradient",
-    "deconvnet": "DeconvNet",
-    "guided_backprop": "Guided backprop",
-    "lrp": "LRP",
-    "cam": "CAM",
-    "gradcam": "Grad-CAM",
-    "gradcampp": "Grad-CAM++",
-    "xgradcam": "XGrad-CAM",
-    "smoothgrad": "SmoothGrad",
-    "smoothgradcampp": "Smooth Grad-CAM++",
-    "fullgrad": "FullGrad",
-    "ablationcam": "Ablation-CAM",
-    "scorecam": "Score-CAM",
-}
-
-
-PIXEL_METHODS = frozenset({"gradient", "deconvnet", "guided_backprop", "lrp", "smoothgrad"})
-"""Methods whose maps live on single pixels: shown robust-scaled (optionally blurred)."""
-
-
-SIGNED_METHODS = frozenset({"gradient", "lrp"})
-"""Methods whose raw attribution carries a meaningful sign: shown with a diverging colour map."""
-
-
-def _method_key(name: Any) -> str | None:
-    """The registry name a row label or method stands for (``"Grad-CAM++"`` -> ``gradcampp``)."""
+def method_key(name: Any) -> str | None:
+    """The registry name a row label or method stands for (``"Grad-CAM++"`` -> ``gradcampp``,
+    ``"lrp edges"`` -> ``lrp``), or None."""
     if not isinstance(name, str):
         return None
-    if name in METHOD_TITLES:
+    if name in METHODS:
         return name
-    titles = {v.lower(): k for k, v in METHOD_TITLES.items()}
+    titles = {info.title.lower(): key for key, info in METHODS.items()}
     if name.lower() in titles:
         return titles[name.lower()]
     head = name.split()[0] if name.split() else name
     if head != name:
-        return _method_key(head)
+        return method_key(head)
     return None
 
 
+def _course_rank() -> dict[str, tuple[int, str, int]]:
+    """``{name: (0, notebook, position)}`` for the methods a notebook teaches; others rank last."""
+    return {key: (0, info.notebook, info.position) if info.notebook else (1, "", 0)
+            for key, info in METHODS.items()}
+
+
 def course_order(names: Iterable[str]) -> list[str]:
-    """``names`` sorted in :data:`COURSE_ORDER`; names that are no method keep their order, last.
+    """``names`` sorted in the order the notebooks teach the methods (by notebook, then position
+    within it, as registered); names that are no method keep their order, last.
 
     Row labels such as ``"Grad-CAM++"`` or ``"lrp edges"`` count as their method.
     """
     items = list(names)
-    rank = {m: i for i, m in enumerate(COURSE_ORDER)}
+    rank = _course_rank()
+    last = (2, "", 0)
 
-    def key(pair: tuple[int, str]) -> tuple[int, int]:
+    def key(pair: tuple[int, str]) -> tuple[tuple[int, str, int], int]:
         i, name = pair
-        m = _method_key(name)
-        return (rank[m], i) if m in rank else (len(rank), i)
+        m = method_key(name)
+        return (rank[m] if m in rank else last, i)
 
     return [name for _, name in sorted(enumerate(items), key=key)]
 
 
 def method_title(name: str) -> str:
-    """The method's name as the papers write it (``"gradcampp"`` -> ``"Grad-CAM++"``)."""
-    key = _method_key(name)
-    return METHOD_TITLES[key] if key == name else name
+    """The method's name as the papers write it (``"gradcampp"`` -> ``"Grad-CAM++"``); any other
+    label is returned as it is."""
+    return METHODS[name].title if name in METHODS else name
 
 
 class ExplainedClass(NamedTuple):

@@ -2,7 +2,7 @@
 
 :meth:`Runner.start` runs ``work()`` in a daemon thread and then ``done(result, error)`` in the
 same thread. *Cancel* sets a flag; :meth:`Runner.check`, called from the method's progress loop
-(:func:`xai_tutor.methods.base.progress_listener`), raises :class:`Cancelled` at the next step,
+(:func:`xai_tutor.methods.progress.progress_listener`), raises :class:`Cancelled` at the next step,
 so a method stops after the batch in flight. A method that never reports progress is only stopped
 when it finishes; the caller then throws its result away.
 

@@ -235,7 +235,7 @@ class Session:
         cached = self.cache.get(job)
         if cached is not None:
             return cached
-        from ..methods.base import progress_listener
+        from ..methods.progress import progress_listener
 
         call = dict(job.params)
         info = self.methods[job.method]

@@ -12,7 +12,7 @@ and every result is stored (``explorer.last_saliency``, ``explorer.last_figure``
 * Expensive methods (``METHODS[name].expensive``: Score-CAM, Ablation-CAM, ...) wait for the
   *Run* button, show what they cost ("~512 forwards"), fill a progress bar, and can be cancelled:
   the computation runs in a background thread and *Cancel* sets a flag that is checked between
-  two steps of the method's progress loop (:func:`xai_tutor.methods.base.progress_listener`), so
+  two steps of the method's progress loop (:func:`xai_tutor.methods.progress.progress_listener`), so
   it stops after the batch in flight. A method that never reports progress is only stopped when
   it finishes; its result is then thrown away. A run that finishes after its inputs changed
   (another image, model, method, layer, class or parameter) is cached but not drawn over the new
@@ -534,7 +534,7 @@ class Explorer:
         if not names:
             return
         if reset or old not in names:
-            from ..methods.base import default_layer
+            from ..methods import default_layer
 
             try:
                 default = default_layer(self.current_model)

@@ -42,14 +42,12 @@ import torch
 from torch import nn
 
 from ...explanation import Explanation
-from ..base import progress as progress_bar
-from ..base import register
-from ..params import Param, batch_param, per_channel_tail, variant_param
+from ..declarations import Param, batch_param, per_channel_tail, variant_param
+from ..progress import progress as progress_bar
+from ..registry import register
 from .base import (
     Target,
     cam_explanation,
-    check_choice,
-    check_positive_int,
     layer_pass,
     model_guard,
     safe_divide,
@@ -114,6 +112,9 @@ def _fast_ablator(tail, activation: torch.Tensor):
     progress=True,
     cost="per channel",
     estimate=per_channel_tail,
+    title="Ablation-CAM",
+    notebook="10_gradient_free_cams",
+    position=1,
 )
 def ablationcam(
     model: nn.Module,
@@ -133,9 +134,6 @@ def ablationcam(
         path: ``"auto"`` (tail when possible), ``"tail"`` (require it) or ``"full"``.
         progress: show a progress bar over the batches.
     """
-    check_choice("variant", variant, VARIANTS)
-    check_choice("path", path, PATHS)
-    check_positive_int("batch_size", batch_size)
     with model_guard(model), torch.no_grad():
         run = layer_pass(model, images, target, layer, gradients=False)
         if run.calls != 1:

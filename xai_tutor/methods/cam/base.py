@@ -4,24 +4,33 @@ A CAM method explains class ``c`` with the activations ``A`` (``(B, K, h, w)``) 
 
     L = ReLU( sum_k w_k A_k )          (B, h, w), at feature-map resolution
 
-and the methods differ only in the channel weights ``w_k``. This module does the rest once:
+and the methods differ only in the weights: one per channel, ``w_k`` (CAM, Grad-CAM, Grad-CAM++,
+XGrad-CAM, Score-CAM, Ablation-CAM), or one per channel *and position*, ``w_k(a, b)``, so that
+``L(a, b) = ReLU( sum_k w_k(a, b) A_k(a, b) )`` (HiResCAM, LayerCAM). This module does the rest
+once:
 
-* :func:`layer_pass` checks the input, runs **one** forward pass while recording ``A`` (with
+* :func:`layer_pass` runs **one** forward pass while recording ``A`` (with
   :func:`xai_tutor.hooks.capture`, so in-place ReLUs cannot overwrite it), picks the target
   class and, when asked, differentiates the target logit ``y = logits[b, c_b]`` with respect to
   ``A`` by ``torch.autograd.grad(y.sum(), A)`` (images are independent, so summing over the
   batch gives every image its own gradient).
-* :func:`weighted_map` forms ``sum_k w_k A_k`` and applies the method's ReLU.
+* :func:`weighted_map` forms ``sum_k w_k A_k`` (weights ``(B, K)`` or ``(B, K, h, w)``) and
+  applies the method's ReLU.
 * :func:`cam_explanation` turns the map into an :class:`~xai_tutor.explanation.Explanation`.
 
 Conventions (the same for every method of the family except FullGrad, see ``fullgrad.py``):
 
-* ``attribution`` is the map **after the method's own ReLU**, unnormalised, ``(B, h, w)`` at the
-  layer's resolution. CAM (Zhou et al. 2016) has no ReLU and keeps its sign.
+* ``attribution`` is the map at the layer's resolution, ``(B, h, w)``, unnormalised, **after the
+  method's ReLU when the method applies it there**. CAM (Zhou et al. 2016) has no ReLU and keeps
+  its sign. Score-CAM's authors apply the ReLU at input resolution, after upsampling (its
+  default, ``relu_at="input"``): its attribution is then the signed sum ``sum_k w_k A_k``.
 * ``saliency`` is ``attribution`` upsampled bilinearly to the input size
-  (``align_corners=False``, as OpenCV's ``resize`` used by most libraries) and then min-max
-  scaled per image by :func:`~xai_tutor.explanation.normalise_per_image`; a constant map
-  (e.g. all zeros) gives zeros, never NaN.
+  (``align_corners=False``, as OpenCV's ``resize`` used by most libraries), passed through the
+  ReLU when the method applies it at that resolution, and then min-max scaled per image by
+  :func:`~xai_tutor.explanation.normalise_per_image`; a constant map (e.g. all zeros) gives
+  zeros, never NaN. Bilinear upsampling is linear and keeps non-negative maps non-negative, so
+  the two orders of ReLU and upsampling agree whenever ``sum_k w_k A_k >= 0`` everywhere (e.g.
+  positive weights on a layer after a ReLU) and differ only where the sum changes sign.
 
 Everything stays on the model's device; no NumPy in the computation.
 
@@ -49,14 +58,12 @@ from torch import nn
 from ...explanation import Explanation, normalise_per_image, upsample_map
 from ...hooks import capture, find_layer, model_guard
 from ...numerics import safe_divide
-from ..base import check_images, default_layer, resolve_target
+from ..layer_choice import default_layer
+from ..targets import resolve_target
 
 __all__ = [
     "Target",
     "LayerPass",
-    "check_device",
-    "check_choice",
-    "check_positive_int",
     "layer_pass",
     "weighted_map",
     "cam_explanation",
@@ -92,30 +99,6 @@ class LayerPass:
     calls: int = 1
 
 
-def check_device(model: nn.Module, images: torch.Tensor) -> None:
-    """A clear error when the images are not on the model's device."""
-    param = next(model.parameters(), None)
-    if param is not None and param.device != images.device:
-        raise ValueError(
-            f"images are on {images.device} but the model is on {param.device}; move them with "
-            f"images.to({str(param.device)!r})"
-        )
-
-
-def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    """``value`` if it is one of ``choices``, else a ValueError listing them."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
-    return value
-
-
-def check_positive_int(name: str, value: Any) -> int:
-    """``value`` if it is an int >= 1, else a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
-    return value
-
-
 def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     out = model(x)
     if not isinstance(out, torch.Tensor) or out.dim() != 2:
@@ -126,19 +109,20 @@ def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def layer_pass(
     model: nn.Module,
-    images: Any,
+    images: torch.Tensor,
     target: Target,
     layer: str | nn.Module | None,
     gradients: bool,
 ) -> LayerPass:
     """One forward pass recording the layer's activations; optionally ``dy/dA`` by one backward.
 
-    Must be called inside :func:`~xai_tutor.hooks.model_guard`. Works for a whole batch; with
-    ``gradients=True`` the graph and the backward pass start at ``A`` (the forward records
-nothing before the layer; see :func:`~xai_tutor.hooks.capture`'s ``grad_from_layer``).
+    Must be called inside :func:`~xai_tutor.hooks.model_guard`, with images that passed
+    :func:`~xai_tutor.methods.inputs.check_input` (every registered method's call does both).
+    Works for a whole batch; with ``gradients=True`` the graph and the backward pass start at
+    ``A`` (the forward records nothing before the layer; see :func:`~xai_tutor.hooks.capture`'s
+    ``grad_from_layer``).
     """
-    x = check_images(images).detach()
-    check_device(model, x)
+    x = images.detach()
     name = default_layer(model) if layer is None else find_layer(model, layer)[0]
     # the forward runs without recording until the layer; from there on the hook records (when
     # gradients are asked for), so the graph holds only the layers after it, whatever the
@@ -172,8 +156,21 @@ nothing before the layer; see :func:`~xai_tutor.hooks.capture`'s ``grad_from_lay
 def weighted_map(
     weights: torch.Tensor, activation: torch.Tensor, relu: bool = True
 ) -> torch.Tensor:
-    """``L = sum_k w_k A_k`` for weights ``(B, K)`` and activations ``(B, K, h, w)``; ReLU'd."""
-    cam = torch.einsum("bk,bkhw->bhw", weights.to(activation.dtype), activation)
+    """``L = sum_k w_k A_k`` over the channels of activations ``(B, K, h, w)``; ReLU'd.
+
+    ``weights`` is ``(B, K)`` (one weight per channel) or ``(B, K, h, w)`` (one per channel and
+    position: ``L(a, b) = sum_k w_k(a, b) A_k(a, b)``).
+    """
+    weights = weights.to(activation.dtype)
+    if weights.dim() == 2:
+        cam = torch.einsum("bk,bkhw->bhw", weights, activation)
+    elif weights.shape == activation.shape:
+        cam = (weights * activation).sum(dim=1)
+    else:
+        raise ValueError(
+            f"weights must be (B, K) or (B, K, h, w) like the activations "
+            f"{tuple(activation.shape)}; got {tuple(weights.shape)}"
+        )
     return torch.relu(cam) if relu else cam
 
 
@@ -182,11 +179,19 @@ def cam_explanation(
     maps: torch.Tensor,
     run: LayerPass,
     params: dict[str, Any],
+    relu_after_upsampling: bool = False,
 ) -> Explanation:
-    """Wrap ``(B, h, w)`` maps into an Explanation; saliency = upsample, then per-image min-max."""
+    """Wrap ``(B, h, w)`` maps into an Explanation; saliency = upsample, then per-image min-max.
+
+    ``relu_after_upsampling``: ``maps`` is the signed sum and the method's ReLU comes after the
+    upsampling (saliency = min-max of ``ReLU(upsample(maps))``).
+    """
     maps = maps.detach()
     size = (int(run.images.shape[-2]), int(run.images.shape[-1]))
-    saliency = normalise_per_image(upsample_map(maps, size))
+    upsampled = upsample_map(maps, size)
+    if relu_after_upsampling:
+        upsampled = torch.relu(upsampled)
+    saliency = normalise_per_image(upsampled)
     return Explanation(
         attribution=maps,
         saliency=saliency,

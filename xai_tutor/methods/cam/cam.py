@@ -28,8 +28,8 @@ from torch import nn
 
 from ...explanation import Explanation
 from ...hooks import find_layer
-from ..base import register
-from ..params import Param, one_forward
+from ..declarations import Param, one_forward
+from ..registry import register
 from .base import Target, cam_explanation, layer_pass, model_guard, weighted_map
 
 __all__ = ["cam", "find_gap_head"]
@@ -97,6 +97,9 @@ def find_gap_head(
     ),
     cost="one pass",
     estimate=one_forward,
+    title="CAM",
+    notebook="05_cam",
+    position=1,
 )
 def cam(
     model: nn.Module,
@@ -112,8 +115,6 @@ def cam(
         fc: the head's linear layer (name or module); found and verified automatically if None.
         relu: clip negative evidence (the paper does not; Grad-CAM does).
     """
-    if not isinstance(relu, bool):
-        raise TypeError(f"relu must be True or False; got {relu!r}")
     with model_guard(model):
         run = layer_pass(model, images, target, layer, gradients=False)
         head = find_gap_head(model, run.activation, run.logits, run.layer, fc)

@@ -57,9 +57,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...explanation import Explanation, normalise_per_image
-from ..base import check_images, register, resolve_target
-from ..params import variant_param
-from .base import Target, check_choice, check_device, model_guard
+from ..declarations import variant_param
+from ..inputs import check_input
+from ..registry import register
+from ..targets import resolve_target
+from .base import Target, model_guard
 
 __all__ = ["fullgrad", "fullgrad_terms", "FullGradTerms", "bias_layers", "effective_bias"]
 
@@ -160,8 +162,7 @@ def _terms(model: nn.Module, x: torch.Tensor, target: Target) -> FullGradTerms:
 
 def fullgrad_terms(model: nn.Module, images: torch.Tensor, target: Target = None) -> FullGradTerms:
     """The raw signed terms of the full-gradient decomposition (see the module docstring)."""
-    x = check_images(images).detach()
-    check_device(model, x)
+    x = check_input(model, images).detach()
     with model_guard(model):
         return _terms(model, x, target)
 
@@ -196,6 +197,10 @@ def _resize(maps: torch.Tensor, size: tuple[int, int], variant: str) -> torch.Te
     params=(variant_param(VARIANTS, "authors' code (per layer, align_corners=True), per layer "
                           "with align_corners=False, or per channel (pytorch-grad-cam)"),),
     takes_layer=False,
+    title="FullGrad",
+    resolution="input",
+    notebook="09_fullgrad",
+    position=1,
 )
 def fullgrad(
     model: nn.Module,
@@ -213,11 +218,7 @@ def fullgrad(
             with ``align_corners=False``) or ``"channel"`` (pytorch-grad-cam: every channel
             normalised separately, ``align_corners=False``).
     """
-    check_choice("variant", variant, VARIANTS)
-    if layer is not None:
-        raise ValueError("fullgrad uses the bias of every layer; leave layer=None")
-    x = check_images(images).detach()
-    check_device(model, x)
+    x = images.detach()
     size = (int(x.shape[-2]), int(x.shape[-1]))
     with model_guard(model):
         terms = _terms(model, x, target)

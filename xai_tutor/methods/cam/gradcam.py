@@ -24,13 +24,20 @@ import torch
 from torch import nn
 
 from ...explanation import Explanation
-from ..base import register
+from ..registry import register
 from .base import Target, cam_explanation, layer_pass, model_guard, weighted_map
 
 __all__ = ["gradcam"]
 
 
-@register("gradcam", "cam", "Grad-CAM (Selvaraju et al. 2017): channels weighted by mean gradient")
+@register(
+    "gradcam",
+    "cam",
+    "Grad-CAM (Selvaraju et al. 2017): channels weighted by mean gradient",
+    title="Grad-CAM",
+    notebook="06_gradcam",
+    position=1,
+)
 def gradcam(
     model: nn.Module,
     images: torch.Tensor,

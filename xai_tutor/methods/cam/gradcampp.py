@@ -42,12 +42,11 @@ import torch
 from torch import nn
 
 from ...explanation import Explanation
-from ..base import register
-from ..params import variant_param
+from ..declarations import variant_param
+from ..registry import register
 from .base import (
     Target,
     cam_explanation,
-    check_choice,
     layer_pass,
     model_guard,
     safe_divide,
@@ -104,6 +103,9 @@ def derivative_weights(
     "Grad-CAM++ (Chattopadhyay et al. 2018): pixel-weighted positive gradients",
     params=(variant_param(VARIANTS, "weights as in the paper (Eq. 19), pytorch-grad-cam (+1e-6) "
                           "or the authors' code (alphas normalised per channel)"),),
+    title="Grad-CAM++",
+    notebook="07_gradcampp_xgradcam",
+    position=1,
 )
 def gradcampp(
     model: nn.Module,
@@ -119,7 +121,6 @@ def gradcampp(
             denominator) or ``"authors"`` (adityac94's code: alphas normalised per channel over
             the positions with a positive gradient).
     """
-    check_choice("variant", variant, VARIANTS)
     with model_guard(model):
         run = layer_pass(model, images, target, layer, gradients=True)
         weights = gradcampp_weights(run.activation, run.gradients, variant)

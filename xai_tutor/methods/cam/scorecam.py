@@ -52,14 +52,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...explanation import Explanation
-from ..base import progress as progress_bar
-from ..base import register
-from ..params import batch_param, variant_param
+from ..declarations import batch_param, variant_param
+from ..progress import progress as progress_bar
+from ..registry import register
 from .base import (
     Target,
     cam_explanation,
-    check_choice,
-    check_positive_int,
     layer_pass,
     model_guard,
     safe_divide,
@@ -139,6 +137,9 @@ def distinct_channels(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     ),
     progress=True,
     cost="per channel",
+    title="Score-CAM",
+    notebook="10_gradient_free_cams",
+    position=2,
 )
 def scorecam(
     model: nn.Module,
@@ -158,9 +159,6 @@ def scorecam(
             layout) from the device and the image size, see :func:`auto_batch`.
         progress: show a progress bar over the batches.
     """
-    check_choice("variant", variant, VARIANTS)
-    if batch_size is not None:
-        check_positive_int("batch_size", batch_size)
     with model_guard(model), torch.no_grad():
         run = layer_pass(model, images, target, layer, gradients=False)
         x, act = run.images, run.activation

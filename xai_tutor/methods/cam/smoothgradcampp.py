@@ -42,15 +42,13 @@ import torch
 from torch import nn
 
 from ...explanation import Explanation
-from ..base import progress as progress_bar
-from ..base import register
-from ..params import Param, batch_param, samples_param, seed_param, sigma_param, variant_param
+from ..declarations import Param, batch_param, samples_param, seed_param, sigma_param, variant_param
+from ..progress import progress as progress_bar
+from ..registry import register
 from ..smoothgrad import draw_noise, noise_generator, noise_scale
 from .base import (
     Target,
     cam_explanation,
-    check_choice,
-    check_positive_int,
     layer_pass,
     model_guard,
     weighted_map,
@@ -81,6 +79,9 @@ AVERAGES = ("derivatives", "gradient")
     ),
     progress=True,
     cost="n passes",
+    title="Smooth Grad-CAM++",
+    notebook="08_smoothgrad",
+    position=2,
 )
 def smoothgradcampp(
     model: nn.Module,
@@ -110,16 +111,6 @@ def smoothgradcampp(
             or ``"gradient"`` (powers of the mean gradient).
         progress: show a progress bar over the noisy batches.
     """
-    check_positive_int("n", n)
-    check_positive_int("batch_size", batch_size)
-    check_choice("variant", variant, VARIANTS)
-    check_choice("average", average, AVERAGES)
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma >= 0:
-        raise ValueError(
-            f"sigma must be a number >= 0 (a fraction of the image range); got {sigma!r}"
-        )
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise TypeError(f"seed must be an int or None; got {seed!r}")
     with model_guard(model):
         clean = layer_pass(model, images, target, layer, gradients=False)
         x = clean.images

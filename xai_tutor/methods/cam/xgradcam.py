@@ -24,12 +24,11 @@ import torch
 from torch import nn
 
 from ...explanation import Explanation
-from ..base import register
-from ..params import variant_param
+from ..declarations import variant_param
+from ..registry import register
 from .base import (
     Target,
     cam_explanation,
-    check_choice,
     layer_pass,
     model_guard,
     safe_divide,
@@ -57,6 +56,9 @@ def xgradcam_weights(
     "cam",
     "XGrad-CAM (Fu et al. 2020): gradients weighted by normalised activations",
     params=(variant_param(VARIANTS, "weights as in the paper or as in pytorch-grad-cam"),),
+    title="XGrad-CAM",
+    notebook="07_gradcampp_xgradcam",
+    position=2,
 )
 def xgradcam(
     model: nn.Module,
@@ -71,7 +73,6 @@ def xgradcam(
         variant: ``"paper"`` (zero weight for a channel summing to 0) or ``"grad-cam"``
             (denominator ``sum A + 1e-7`` as in pytorch-grad-cam).
     """
-    check_choice("variant", variant, VARIANTS)
     with model_guard(model):
         run = layer_pass(model, images, target, layer, gradients=True)
         weights = xgradcam_weights(run.activation, run.gradients, variant)

@@ -32,8 +32,9 @@ from torch import nn
 from ...constants import IMAGENET_MEAN, IMAGENET_STD
 from ...explanation import Explanation, normalise_per_image, pixel_map
 from ...hooks import model_guard
-from ..base import check_images, register, resolve_target
-from ..params import Param
+from ..declarations import Param
+from ..registry import register
+from ..targets import resolve_target
 from .canonizers import CanonicalModel, canonize
 from .composites import COMPOSITES, assign_rules, default_composite
 from .engine import check_graph
@@ -53,16 +54,7 @@ def _fingerprint(model: nn.Module, images: torch.Tensor) -> tuple:
     return (images.dtype, images.device, tuple((t.data_ptr(), t._version) for t in tensors))
 
 
-def _check_dtype(model: nn.Module, images: torch.Tensor) -> None:
-    p = next(model.parameters(), None)
-    if p is not None and p.dtype != images.dtype:
-        raise TypeError(
-            f"images are {images.dtype} but the model's weights are {p.dtype}; convert one of "
-            "them (e.g. images.to(torch.float32))"
-        )
-
-
-# ---- declarations checked by explain (see xai_tutor.methods.params)
+# ---- declarations checked on every call (see xai_tutor.methods.registry)
 
 
 def _check_rules(rules: Any) -> Mapping[Any, Any]:
@@ -216,7 +208,7 @@ def _propagate(
 
 def _run(
     model: nn.Module,
-    images: Any,
+    images: torch.Tensor,
     target: Any,
     composite: str | None,
     rules: Mapping[Any, Any] | None,
@@ -228,13 +220,7 @@ def _run(
     zero_bias: bool,
     record: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list, dict[str, Any]]:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
-    images = check_images(images)
-    _check_dtype(model, images)
-    for pname, value in (("epsilon", epsilon), ("gamma", gamma), ("stabilizer", stabilizer)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise ValueError(f"{pname} must be a number >= 0; got {value!r}")
+    """The LRP pass on checked inputs (see :func:`lrp`)."""
     with model_guard(model), torch.enable_grad():
         fingerprint = _fingerprint(model, images)
         trusted = not zero_bias and _VERIFIED.get(model) == fingerprint
@@ -289,6 +275,10 @@ def _run(
         Param("return_layers", "bool", doc="also return the relevance sum per layer"),
     ),
     relations=_check_box,
+    title="LRP",
+    signed=True,
+    notebook="04_lrp",
+    position=1,
 )
 def lrp(
     model: nn.Module,
@@ -304,7 +294,6 @@ def lrp(
     high: Bounds = None,
     zero_bias: bool = False,
     return_layers: bool = False,
-    progress: bool = True,
 ) -> Explanation:
     """Layer-wise Relevance Propagation of the target logit down to the input pixels.
 
@@ -328,7 +317,6 @@ def lrp(
         return_layers: also store the relevance sum per layer, ``params["layers"]``: a list of
             ``(name, (B,) tensor)`` in the order of the backward pass (``"output"`` first,
             ``"input"`` last).
-        progress: accepted for a uniform interface; LRP is one pass, there is nothing to show.
 
     Returns:
         :class:`~xai_tutor.Explanation` with ``attribution`` = signed input relevance
@@ -344,9 +332,6 @@ def lrp(
         >>> tuple(e.attribution.shape)
         (1, 3, 64, 64)
     """
-    del progress
-    if layer is not None:
-        raise ValueError("LRP explains the input pixels; leave layer=None")
     relevance, tgt, score, records, params = _run(
         model, images, target, composite, rules, epsilon, gamma, stabilizer, low, high,
         zero_bias, return_layers,
@@ -380,6 +365,8 @@ def lrp_layerwise(
 ) -> list[tuple[str, torch.Tensor]]:
     """Total relevance per layer: ``[(name, (B,) sums), ...]`` from ``"output"`` to ``"input"``.
 
+    The same pass as :func:`lrp` (and the same checks of every argument), keeping only the sums.
+
     Each entry is the relevance that the layer ``name`` handed to its input (for a residual
     block's name: the total arriving at the block input). With ``composite="zero"`` and
     ``zero_bias=True`` every entry of a plain chain equals the target logit (conservation).
@@ -396,8 +383,9 @@ def lrp_layerwise(
         >>> max(totals) - min(totals) < 1e-9    # conservation: every layer hands on the logit
         True
     """
-    _, _, _, records, _ = _run(
-        model, images, target, composite, rules, epsilon, gamma, stabilizer, low, high,
-        zero_bias, True,
+    explained = lrp(
+        model, images, target=target, composite=composite, rules=rules, epsilon=epsilon,
+        gamma=gamma, stabilizer=stabilizer, low=low, high=high, zero_bias=zero_bias,
+        return_layers=True,
     )
-    return records
+    return explained.params["layers"]
