@@ -73,6 +73,25 @@ def test_methodinfo_stays_callable_with_its_old_fields() -> None:
         METHODS["lrp"](model, small_input(1), gamma=float("inf"))
 
 
+def test_every_method_declares_what_the_course_and_figures_read() -> None:
+    from pathlib import Path
+
+    from xai_tutor.methods.registry import RESOLUTIONS
+
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    places = [(i.notebook, i.position) for i in METHODS.values()]
+    assert len(set(places)) == len(places)  # one place in the course per method
+    for name, info in METHODS.items():
+        assert info.title and info.resolution in RESOLUTIONS, name
+        assert (notebooks / f"{info.notebook}.md").exists(), (name, info.notebook)
+        text = (notebooks / f"{info.notebook}.md").read_text()
+        assert f'"{name}"' in text, f"{info.notebook} never explains with {name!r}"
+    assert {n for n, i in METHODS.items() if i.signed} == {"gradient", "lrp"}
+    assert {n for n, i in METHODS.items() if i.resolution == "pixel"} == {
+        n for n, i in METHODS.items() if i.family == "pixel"}
+    assert METHODS["fullgrad"].resolution == "input"
+
+
 # ---------------------------------------------------------------------- Param.check
 
 
