@@ -52,7 +52,8 @@ def test_registry_flags_match_the_functions() -> None:
     looping = {"smoothgrad", "smoothgradcampp", "scorecam", "ablationcam"}
     assert {n for n, i in METHODS.items() if i.supports_progress} == looping
     assert {n for n, i in METHODS.items() if i.takes_layer} == {
-        "cam", "gradcam", "gradcampp", "xgradcam", "smoothgradcampp", "scorecam", "ablationcam"
+        "cam", "gradcam", "gradcampp", "xgradcam", "hirescam", "layercam", "smoothgradcampp",
+        "scorecam", "ablationcam",
     }
     assert METHODS["scorecam"].cost == "per channel" and METHODS["smoothgrad"].cost == "n passes"
     assert METHODS["gradcam"].cost == "one pass"

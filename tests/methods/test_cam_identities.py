@@ -163,3 +163,33 @@ def test_ablationcam_falls_back_to_full_path_inside_a_block():
             w[:, k] = (y - head(z)[torch.arange(2), t]) / y
     expected = torch.relu((w[:, :, None, None] * a).sum(1))
     torch.testing.assert_close(auto.attribution, expected, atol=1e-10, rtol=1e-8)
+
+
+def _scene_input():
+    x, _ = xai_tutor.load_image(xai_tutor.make_scene("single").image)
+    return x
+
+
+@pytest.mark.parametrize("name", ["tiny_resnet", "resnet18"])
+def test_hirescam_is_gradcam_on_a_gap_linear_head(name, resnet18):
+    """dy/dA_k(a, b) = W[c, k] / (h w) at every position: HiResCAM's elementwise product is
+    Grad-CAM's averaged weight times A."""
+    model = resnet18 if name == "resnet18" else xai_tutor.load_model(name)
+    x = _scene_input() if name == "tiny_resnet" else torch.randn(
+        2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    hires = xai_tutor.explain(model, x, "hirescam", layer="layer4")
+    grad = xai_tutor.explain(model, x, "gradcam", layer="layer4")
+    scale = float(grad.attribution.abs().max())
+    assert scale > 0
+    torch.testing.assert_close(hires.attribution, grad.attribution, atol=1e-6 * scale, rtol=1e-5)
+
+
+def test_hirescam_and_layercam_differ_from_gradcam_on_a_dense_head():
+    """tiny_vgg ends in adaptive pooling to 3 x 3, flatten and dense layers: the gradient varies
+    over positions, so the elementwise maps are not Grad-CAM's."""
+    model = xai_tutor.load_model("tiny_vgg")
+    x = _scene_input()
+    grad = xai_tutor.explain(model, x, "gradcam")
+    for method in ("hirescam", "layercam"):
+        other = xai_tutor.explain(model, x, method)
+        assert (other.saliency - grad.saliency).abs().max() > 0.1, method

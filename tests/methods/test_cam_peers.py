@@ -52,6 +52,8 @@ GRADIENT_CASES = [
     ("gradcam", "GradCAM", {}),
     ("xgradcam", "XGradCAM", {"variant": "grad-cam"}),
     ("gradcampp", "GradCAMPlusPlus", {"variant": "grad-cam"}),
+    ("hirescam", "HiResCAM", {}),
+    ("layercam", "LayerCAM", {}),
 ]
 
 
@@ -63,6 +65,18 @@ def test_gradient_cams_match_grad_cam(method, cls, params, net, layer, request):
     e = xai_tutor.explain(model, x, method, layer=layer, **params)
     theirs = peer(getattr(gradcam_lib, cls), model, layer, x, e.target)
     np.testing.assert_allclose(e.saliency.numpy(), theirs, atol=ATOL)
+
+
+@pytest.mark.parametrize("kind,layer", [("vgg", "features.7"), ("vgg_dense", "features.4")])
+def test_layercam_matches_torchcam(kind, layer):
+    """torchcam returns one layer's map at feature-map resolution, min-max scaled (eps 1e-8); its
+    tanh scaling (the paper's Eq. 9) only enters when maps of several layers are fused."""
+    model = make_small(kind)
+    x = small_input(1, 16, seed=7)
+    ours = xai_tutor.explain(model, x, "layercam", layer=layer)
+    with torchcam_methods.LayerCAM(model, layer, input_shape=(3, 16, 16)) as ext:
+        theirs = ext(int(ours.target), model(x))[0].detach()
+    torch.testing.assert_close(theirs, _norm(ours.attribution), atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize("net", ["resnet18", "vgg11"])

@@ -139,6 +139,32 @@ def test_xgradcam(kind):
     check(xai_tutor.explain(model, x, "xgradcam", variant="grad-cam"), combine(w_gc, a), x)
 
 
+def positionwise_ref(a: np.ndarray, g: np.ndarray, positive_only: bool) -> np.ndarray:
+    """HiResCAM (w = g) and LayerCAM (w = max(g, 0)) element by element:
+    L(i, j) = max(sum_k w_k(i, j) A_k(i, j), 0)."""
+    b_, k_, h_, w_ = a.shape
+    out = np.zeros((b_, h_, w_))
+    for b in range(b_):
+        for i in range(h_):
+            for j in range(w_):
+                total = 0.0
+                for k in range(k_):
+                    weight = max(g[b, k, i, j], 0.0) if positive_only else g[b, k, i, j]
+                    total += weight * a[b, k, i, j]
+                out[b, i, j] = max(total, 0.0)
+    return out
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_hirescam_and_layercam(kind):
+    model, x, a, g, _, _, _ = reference_inputs(kind)
+    for method, positive in [("hirescam", False), ("layercam", True)]:
+        maps = torch.as_tensor(positionwise_ref(a.numpy(), g.numpy(), positive))
+        check(xai_tutor.explain(model, x, method), maps, x)
+    if kind == "vgg_dense":  # a dense head: the gradient varies over positions
+        assert bool((g < 0).any())
+
+
 @pytest.mark.parametrize("kind", ["vgg", "resnet"])
 def test_cam(kind):
     model, x, a, _, _, target, _ = reference_inputs(kind)

@@ -2,8 +2,8 @@
 
 Every method here computes a coarse map ``L = sum_k w_k A_k`` from the activations ``A`` of one
 convolutional layer and differs from the others only in how it chooses the channel weights
-``w_k`` (:mod:`.base` holds what they share). FullGrad is the exception: it sums gradient-times-bias
-maps of every layer and works at input resolution.
+``w_k`` (or position-wise weights ``w_k(a, b)``; :mod:`.base` holds what they share). FullGrad is
+the exception: it sums gradient-times-bias maps of every layer and works at input resolution.
 
 ===================  ==========================================================
 name (module .py)    channel weight ``w_k``
@@ -12,6 +12,8 @@ name (module .py)    channel weight ``w_k``
 ``gradcam``          ``mean_ab dy/dA``
 ``gradcampp``        ``sum_ab alpha ReLU(dy/dA)``, closed-form ``alpha``
 ``xgradcam``         ``sum_ab dy/dA * A / sum_ab A``
+``hirescam``         ``dy/dA_k(a, b)`` at each position (no averaging)
+``layercam``         ``ReLU(dy/dA_k(a, b))`` at each position
 ``smoothgradcampp``  Grad-CAM++ on gradients averaged over noisy copies
 ``ablationcam``      ``(y - y_k) / y``, ``y_k`` = score with channel ``k`` zeroed
 ``scorecam``         class probability of the image masked by channel ``k``
