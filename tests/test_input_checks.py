@@ -104,7 +104,7 @@ def test_other_runtime_errors_pass_through() -> None:
 
 
 def _module_function(method: str):
-    """The method's function as its module exports it (``xai_tutor.methods.cam.gradcam.gradcam``)."""
+    """The method's function as its module exports it (e.g. ``methods.cam.gradcam.gradcam``)."""
     import importlib
 
     info = METHODS[method]
