@@ -131,7 +131,8 @@ CASES: dict[str, Case] = {
                      (Peer("grad-cam", "FullGrad", "saliency"),)),
     "ablationcam": Case("forward", {"progress": False},
                         (Peer("grad-cam", "AblationCAM", "saliency", slow=True),)),
-    "scorecam": Case("batched_forwards", {"variant": "channel_softmax", "progress": False},
+    "scorecam": Case("batched_forwards", {"variant": "channel_softmax", "relu_at": "layer",
+                                          "progress": False},
                      (Peer("grad-cam", "ScoreCAM", "saliency", slow=True),
                       Peer("torchcam", "ScoreCAM", "fmap", slow=True)), slow=True),
 }

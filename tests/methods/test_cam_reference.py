@@ -340,3 +340,56 @@ def test_fullgrad_reference(variant):
     for (_, mine), ref in zip(raw.bias_terms, terms[1:] + [fc_term]):
         torch.testing.assert_close(mine, ref, atol=ATOL, rtol=0)
     assert len(raw.bias_terms) == len(terms)  # three convs and the fc
+
+
+def scorecam_probabilities(model, x, a, target) -> torch.Tensor:
+    """The authors' Score-CAM weights: class probability of the image masked by each upsampled,
+    min-max scaled channel; constant channels are skipped (weight 0)."""
+    w = torch.zeros(a.shape[:2], dtype=a.dtype)
+    with torch.no_grad():
+        for b in range(a.shape[0]):
+            for k in range(a.shape[1]):
+                m = F.interpolate(a[b, k][None, None], size=x.shape[-2:], mode="bilinear",
+                                  align_corners=False)
+                if m.max() == m.min():
+                    continue
+                m = (m - m.min()) / (m.max() - m.min())
+                w[b, k] = model(x[b : b + 1] * m)[0].softmax(0)[target[b]]
+    return w
+
+
+def minmax(m: torch.Tensor) -> torch.Tensor:
+    flat = m.flatten(1)
+    low, span = flat.amin(1), flat.amax(1) - flat.amin(1)
+    return ((m - low[:, None, None]) / torch.where(span > 0, span, 1.0)[:, None, None])
+
+
+@pytest.mark.parametrize("layer, signed", [("features.3", True), ("features.4", False)])
+def test_scorecam_applies_its_relu_after_upsampling_as_the_authors_do(layer, signed):
+    """haofanwang/Score-CAM: ReLU(upsample(sum_k w_k A_k)) at input resolution. features.6 is a
+    convolution before its ReLU (signed activations, 8 x 8 upsampled to 16 x 16), features.4 that
+    ReLU's output."""
+    model = make_small("vgg", torch.float64)
+    x = small_input(2, 16, torch.float64, seed=3)
+    with torch.no_grad():
+        a = model.features[: int(layer.split(".")[1]) + 1](x.clone())
+        target = model(x).argmax(1)
+    assert bool((a < 0).any()) == signed
+    total = (scorecam_probabilities(model, x, a, target)[:, :, None, None] * a).sum(1)
+    up = F.interpolate(total[:, None], size=x.shape[-2:], mode="bilinear",
+                       align_corners=False)[:, 0]
+    authors = minmax(torch.relu(up))
+    relu_first = minmax(F.interpolate(torch.relu(total)[:, None], size=x.shape[-2:],
+                                      mode="bilinear", align_corners=False)[:, 0])
+    e = xai_tutor.explain(model, x, "scorecam", layer=layer, progress=False)
+    assert e.params["relu_at"] == "input"
+    torch.testing.assert_close(e.attribution, total, atol=ATOL, rtol=0)
+    torch.testing.assert_close(e.saliency, authors, atol=ATOL, rtol=0)
+    other = xai_tutor.explain(model, x, "scorecam", layer=layer, relu_at="layer", progress=False)
+    torch.testing.assert_close(other.attribution, torch.relu(total), atol=ATOL, rtol=0)
+    torch.testing.assert_close(other.saliency, relu_first, atol=ATOL, rtol=0)
+    apart = float((authors - relu_first).abs().max())
+    if signed:
+        assert apart > 0.2, apart       # the order matters where the sum changes sign
+    else:
+        assert apart < 1e-9, apart      # non-negative sums: both orders give one map

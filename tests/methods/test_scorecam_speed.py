@@ -53,7 +53,7 @@ def test_channels_with_equal_masks_are_run_once() -> None:
             m = torch.nn.functional.interpolate(act[k][None, None], size=(8, 8), mode="bilinear")
             m = (m - m.min()) / (m.max() - m.min())
             probs.append(torch.softmax(model(x * m), 1)[0, e.target[0]])
-        ref = torch.relu((torch.stack(probs)[:, None, None] * act).sum(0))
+        ref = (torch.stack(probs)[:, None, None] * act).sum(0)  # the ReLU comes after upsampling
     torch.testing.assert_close(e.attribution[0], ref, rtol=1e-5, atol=1e-6)
 
 

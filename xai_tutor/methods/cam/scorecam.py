@@ -7,7 +7,22 @@ channel's weight::
 
     M_k = normalise( upsample(A_k) )                     min-max per channel
     w_k = softmax( f(x * M_k) )[c]                       class probability (variant "paper")
-    L   = ReLU( sum_k w_k A_k )
+    L   = ReLU( upsample( sum_k w_k A_k ) )              at input resolution (relu_at "input")
+
+**Where the ReLU goes.** The authors' code (haofanwang/Score-CAM) sums the weighted, upsampled
+activation maps and applies the ReLU to that sum at input resolution: ``relu_at="input"``, the
+default. pytorch-grad-cam and torchcam, like the rest of the CAM family here, apply it at the
+layer's resolution and upsample afterwards, ``upsample(ReLU(sum_k w_k A_k))``:
+``relu_at="layer"``. Every weight is positive (a probability, or a softmax), so on a layer whose
+activations are non-negative (after a ReLU: the default layers of the course and torchvision
+models) the sum is non-negative and the two orders give the same map. On a layer with signed
+activations (a convolution before its ReLU, a BatchNorm output) they differ where the sum changes
+sign: bilinear interpolation between a positive and a negative value is clipped after
+upsampling in the authors' order, before it in the other (measured in
+``tests/methods/test_cam_reference.py``). With ``relu_at="input"`` the ``attribution`` is the
+signed sum ``sum_k w_k A_k`` at the layer's resolution and the saliency is
+``normalise(ReLU(upsample(attribution)))``; with ``"layer"`` it is ``ReLU(sum_k w_k A_k)`` and
+the saliency ``normalise(upsample(attribution))``.
 
 ``variant="paper"`` follows the authors' code: the softmax is over the classes, and channels
 that are constant (their mask carries no location) are skipped (``w_k = 0``, no forward pass).
@@ -52,7 +67,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...explanation import Explanation
-from ..declarations import batch_param, variant_param
+from ..declarations import Param, batch_param, variant_param
 from ..progress import progress as progress_bar
 from ..registry import register
 from .base import (
@@ -67,6 +82,7 @@ from .base import (
 __all__ = ["scorecam", "channel_masks", "auto_batch", "distinct_channels"]
 
 VARIANTS = ("paper", "channel_softmax")
+RELU_AT = ("input", "layer")
 
 
 def channel_masks(
@@ -134,6 +150,9 @@ def distinct_channels(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
                       "or pytorch-grad-cam's softmax over channels"),
         batch_param("masked images per forward pass (None: chosen from the model, input size "
                     "and device)", explorer=True, optional=True),
+        Param("relu_at", "choice", choices=RELU_AT,
+              doc="apply the final ReLU at input resolution after upsampling (the authors' "
+                  "code) or at the layer's resolution before it (pytorch-grad-cam, torchcam)"),
     ),
     progress=True,
     cost="per channel",
@@ -148,6 +167,7 @@ def scorecam(
     layer: str | nn.Module | None = None,
     variant: str = "paper",
     batch_size: int | None = None,
+    relu_at: str = "input",
     progress: bool = True,
 ) -> Explanation:
     """Score-CAM of ``images`` for ``target`` at ``layer``.
@@ -157,6 +177,8 @@ def scorecam(
             ``"channel_softmax"`` (pytorch-grad-cam: softmax over channels of the target logit).
         batch_size: masked images per forward pass; ``None`` chooses it (and the memory
             layout) from the device and the image size, see :func:`auto_batch`.
+        relu_at: ``"input"`` (the authors: ReLU after upsampling the weighted sum) or
+            ``"layer"`` (ReLU at the layer's resolution, then upsampling).
         progress: show a progress bar over the batches.
     """
     with model_guard(model), torch.no_grad():
@@ -201,7 +223,7 @@ def scorecam(
         for b, ks, reps, inverse in shared:  # channels with the same mask share its score
             scores[b, ks] = scores[b, reps][inverse]
         weights = torch.softmax(scores, dim=1) if variant != "paper" else scores
-        maps = weighted_map(weights, act)
-    params = {"variant": variant, "batch_size": batch_size, "batch": batch,
+        maps = weighted_map(weights, act, relu=relu_at == "layer")
+    params = {"variant": variant, "batch_size": batch_size, "relu_at": relu_at, "batch": batch,
               "channels_last": channels_last}
-    return cam_explanation("scorecam", maps, run, params)
+    return cam_explanation("scorecam", maps, run, params, relu_after_upsampling=relu_at == "input")
