@@ -24,9 +24,14 @@ The noise is drawn as :func:`xai_tutor.methods.smoothgrad.smoothgrad` draws it: 
 one copy at a time, on the CPU from a generator seeded with ``seed``, then moved to the model's
 device, so the result depends neither on ``batch_size`` nor on the device's generator.
 
-Differences from torchcam's ``SmoothGradCAMpp``: its averages of ``g^2`` and ``g^3`` are ours,
-but it takes ``ReLU(g)`` and the activations from the *last noisy* pass, not ``ReLU(mean g)``
-and the clean image.
+Differences from torchcam's ``SmoothGradCAMpp`` (0.5; both pinned in
+``tests/methods/test_cam_peers.py``): its averages of ``g^2`` and ``g^3`` are ours, but
+
+* its denominator is ``2 mean(g^2)(i, j) + sum_ab A_k(a, b) mean(g^3)(a, b)`` (+ 1e-8): one
+  number per channel, the sum of ``A g^3`` over the positions, where the paper (Grad-CAM++'s
+  Eq. 19, averaged) has ``(sum_ab A_k(a, b)) mean(g^3)(i, j)``, which varies with the position;
+* it takes ``ReLU(g)`` and the activations from the *last noisy* pass, not ``ReLU(mean g)`` and
+  the clean image.
 
 Example::
 
