@@ -305,6 +305,45 @@ def test_other_activations_are_named_in_a_warning() -> None:
     assert torch.isfinite(e.attribution).all()
 
 
+class FunctionalActivations(nn.Module):
+    """ReLU modules, plus SiLU and GELU called as functions in forward() (no module for them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.relu = nn.Conv2d(3, 4, 3), nn.ReLU()
+        self.conv2, self.conv3 = nn.Conv2d(4, 4, 3), nn.Conv2d(4, 4, 1)
+        self.fc = nn.Linear(4 * 4 * 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.silu(self.conv2(self.relu(self.conv1(x))))
+        h = F.gelu(self.conv3(F.silu(h)))
+        return self.fc(h.flatten(1))
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvnet"])
+def test_functional_activations_are_named_in_a_warning(method) -> None:
+    model = FunctionalActivations().eval()
+    with pytest.warns(UserWarning, match=r"as functions \(silu \(2 calls\), gelu \(1 call\)\)"):
+        e = xai_tutor.explain(model, small_input(1, 8), method)
+    assert torch.isfinite(e.attribution).all()
+
+
+def test_a_module_activation_is_not_reported_twice_as_a_function() -> None:
+    """nn.SiLU's forward calls F.silu: the module warning covers it, no second warning."""
+    import warnings
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.SiLU(),
+                          nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        xai_tutor.explain(model, small_input(1, 8), "guided_backprop")
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1 and "(SiLU)" in messages[0], messages
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a ReLU-only model: nothing to warn about
+        xai_tutor.explain(make_small("vgg"), small_input(1, 16), "guided_backprop")
+
+
 def test_rules_module_imports_no_method_module() -> None:
     """relu_rules holds the rules only: no import of gradient.py (no cycle), at any level."""
     import ast

@@ -33,8 +33,10 @@ torchvision's DenseNet, which hooks on modules would miss), and ``nn.ReLU6`` / `
 :class:`torch.autograd.Function` with the same forward values and the modified backward; an
 in-place call writes the result back into its input, as the original would. Other non-linearities
 (SiLU, GELU, Hardswish, ...) have no such rule and keep their plain gradient: the context warns,
-naming the modules, when the model has any. A forward pass in which no ReLU ran is refused on exit,
-because the rule would silently have had no effect.
+naming the modules, when the model has any as modules, and on exit, naming the functions and how
+often they ran, when its ``forward`` called them as functions (``F.silu``, ``F.gelu``,
+``torch.sigmoid``, ``x.tanh()``, ...) without a module of that kind. A forward pass in which no
+ReLU ran is refused on exit, because the rule would silently have had no effect.
 
 Example::
 
@@ -99,17 +101,33 @@ _OTHER_ACTIVATIONS = (
 )
 
 
+# the same activations called as functions (the module each one stands for, to warn only once)
+_OTHER_FUNCTIONS: dict[Any, type[nn.Module]] = {
+    F.silu: nn.SiLU, F.gelu: nn.GELU, F.hardswish: nn.Hardswish, F.mish: nn.Mish,
+    F.elu: nn.ELU, F.elu_: nn.ELU, F.selu: nn.SELU, F.selu_: nn.SELU, F.celu: nn.CELU,
+    F.celu_: nn.CELU, F.leaky_relu: nn.LeakyReLU, F.leaky_relu_: nn.LeakyReLU,
+    F.prelu: nn.PReLU, torch.prelu: nn.PReLU, F.softplus: nn.Softplus,
+    F.hardsigmoid: nn.Hardsigmoid,
+    torch.tanh: nn.Tanh, torch.tanh_: nn.Tanh, torch.Tensor.tanh: nn.Tanh,
+    torch.Tensor.tanh_: nn.Tanh,
+    torch.sigmoid: nn.Sigmoid, torch.sigmoid_: nn.Sigmoid, torch.Tensor.sigmoid: nn.Sigmoid,
+    torch.Tensor.sigmoid_: nn.Sigmoid, F.sigmoid: nn.Sigmoid,
+}
+
+
 def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
     return args[index] if len(args) > index else kwargs.get(name, default)
 
 
 class _RuleMode(TorchFunctionMode):
-    """Replaces every ReLU-like call by :class:`_RuleReLU` with ``rule``; counts the calls."""
+    """Replaces every ReLU-like call by :class:`_RuleReLU` with ``rule``; counts the calls, and
+    the calls of other activations (:data:`_OTHER_FUNCTIONS`) by name."""
 
     def __init__(self, rule: str) -> None:
         super().__init__()
         self.rule = rule
         self.calls = 0
+        self.others: dict[Any, int] = {}
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
         kwargs = kwargs or {}
@@ -124,6 +142,8 @@ class _RuleMode(TorchFunctionMode):
             upper = float(_arg(args, kwargs, 2, "max_val", 1.0))
             inplace = func is F.hardtanh_ or bool(_arg(args, kwargs, 3, "inplace", False))
         else:
+            if func in _OTHER_FUNCTIONS:
+                self.others[func] = self.others.get(func, 0) + 1
             return func(*args, **kwargs)
         x = args[0]
         self.calls += 1
@@ -142,7 +162,8 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[list[nn.Module]]:
     ``rule`` is one of ``"gradient"``, ``"guided"``, ``"deconvnet"``. ReLU modules and functional
     ReLUs (``F.relu`` in a ``forward``) alike; the forward values are unchanged. Yields the list of
     the model's ``nn.ReLU``/``nn.ReLU6`` modules (for information; functional calls have none).
-    Warns when the model has other activations (their gradient is left plain). Raises a
+    Warns when the model has other activations (their gradient is left plain): as modules on
+    entry, as functions called in ``forward`` (``F.silu``, ``F.gelu``, ...) on exit. Raises a
     ValueError on exit when no ReLU ran inside the block. Nothing of the model is modified.
 
     Example::
@@ -155,6 +176,7 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[list[nn.Module]]:
         raise ValueError(f"unknown ReLU rule {rule!r}; use one of {', '.join(RULES)}")
     others = [f"{n} ({type(m).__name__})" for n, m in model.named_modules()
               if isinstance(m, _OTHER_ACTIVATIONS)]
+    module_types = {type(m) for m in model.modules()}
     if others and rule != "gradient":
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         warnings.warn(
@@ -165,6 +187,15 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[list[nn.Module]]:
     mode = _RuleMode(rule)
     with mode:
         yield _relu_modules(model)
+    functional = [f"{getattr(f, '__name__', f)} ({count} call{'s' if count > 1 else ''})"
+                  for f, count in mode.others.items() if _OTHER_FUNCTIONS[f] not in module_types]
+    if functional and rule != "gradient":
+        warnings.warn(
+            f"the {rule!r} rule applies to ReLUs only; the forward() of {type(model).__name__} "
+            f"also calls other activations as functions ({', '.join(functional)}), whose "
+            "backward stays the plain gradient",
+            stacklevel=3,
+        )
     if mode.calls == 0:
         raise ValueError(
             f"no ReLU ran in the forward pass of {type(model).__name__}, so the {rule!r} ReLU "
