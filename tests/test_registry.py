@@ -263,3 +263,26 @@ def test_passes_estimates_and_descriptions() -> None:
     assert sg == Passes(11, 10, 0, 4) and "forward/backward" in sg.describe()
     assert METHODS["gradcam"].passes().describe() == "~1 forward/backward pass"
     assert METHODS["cam"].passes().describe() == "~1 forward pass"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, i in METHODS.items() if i.supports_progress))
+def test_short_runs_print_no_progress_bar(name: str, capfd: pytest.CaptureFixture) -> None:
+    model = make_small("vgg")
+    params = {"n": 4} if "n" in FAST.get(name, {}) else {}   # SmoothGrad with 4 samples
+    steps: list[int] = []
+    with progress_listener(lambda desc, done, total: steps.append(done)):
+        xai_tutor.explain(model, small_input(1), name, progress=True, **params)
+    assert steps  # the loop ran and reported, but was too short to show a bar
+    assert capfd.readouterr().err == ""
+
+
+def test_long_loops_show_their_bar(monkeypatch: pytest.MonkeyPatch,
+                                   capfd: pytest.CaptureFixture) -> None:
+    import time
+
+    from xai_tutor.methods import progress as module
+
+    monkeypatch.setattr(module, "DELAY_S", 0.05)
+    for _ in module.progress(range(3), True, "long work"):
+        time.sleep(0.06)
+    assert "long work" in capfd.readouterr().err

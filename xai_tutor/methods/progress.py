@@ -2,6 +2,9 @@
 
 :func:`progress` wraps a method's loop in a ``tqdm.auto`` bar when asked; :func:`progress_listener`
 lets a caller (the explorer) follow every step, and stop the method between two steps.
+
+A bar appears only once the loop has run for :data:`DELAY_S` seconds: short work (SmoothGrad
+with a few samples, Score-CAM on a tiny model) prints nothing, long work shows its bar.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["ProgressCallback", "progress", "progress_listener"]
+__all__ = ["DELAY_S", "ProgressCallback", "progress", "progress_listener"]
+
+#: seconds a loop runs before its progress bar is shown (tqdm's ``delay``)
+DELAY_S = 1.5
 
 
 ProgressCallback = Callable[[str, int, "int | None"], None]
@@ -52,9 +58,11 @@ def _reported(iterable: Any, callback: ProgressCallback, desc: str, total: int |
 
 
 def progress(iterable: Any, enabled: bool, desc: str, total: int | None = None) -> Any:
-    """Wrap ``iterable`` in a ``tqdm.auto`` progress bar when ``enabled``.
+    """Wrap ``iterable`` in a ``tqdm.auto`` progress bar when ``enabled``; the bar is shown only
+    once the loop has lasted :data:`DELAY_S` seconds.
 
-    Inside :func:`progress_listener` every step is also reported to the listener.
+    Inside :func:`progress_listener` every step is also reported to the listener (at once,
+    whatever the delay).
     """
     callback = _LISTENER.get()
     if callback is not None:
@@ -63,4 +71,4 @@ def progress(iterable: Any, enabled: bool, desc: str, total: int | None = None) 
         return iterable
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, desc=desc, total=total, leave=False)
+    return tqdm(iterable, desc=desc, total=total, leave=False, delay=DELAY_S)
