@@ -66,29 +66,39 @@ RULES = ("gradient", "guided", "deconvnet")
 
 
 class _RuleReLU(torch.autograd.Function):
-    """``y = clamp(x, 0, upper)`` forward; the backward named by ``rule`` (see module docstring).
+    """``y = clamp(x, 0, upper)`` forward (in place when the model asked for it); the backward
+    named by ``rule`` (see module docstring).
 
-    The forward mask is saved rather than ``x``, so that an in-place ReLU may overwrite ``x``.
+    Like torch's own ReLU it saves its *output*: ``y > 0`` exactly where ``x > 0`` (and
+    ``0 < y < upper`` where ``0 < x < upper``), so the forward mask costs no extra tensor, an
+    in-place ReLU may overwrite ``x``, and the backward is one fused masking pass
+    (``threshold_backward``) like the plain gradient's, plus a clamp for the rectification.
     """
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, rule: str, upper: float | None) -> torch.Tensor:
-        ctx.rule = rule
-        passes = x > 0
-        if upper is not None:
-            passes = passes & (x < upper)
-        ctx.save_for_backward(passes)
-        return x.clamp(min=0) if upper is None else x.clamp(min=0, max=upper)
+    def forward(ctx: Any, x: torch.Tensor, rule: str, upper: float | None,
+                inplace: bool) -> torch.Tensor:
+        ctx.rule, ctx.upper = rule, upper
+        if inplace:
+            out = torch.relu_(x) if upper is None else x.clamp_(0, upper)
+            ctx.mark_dirty(x)
+        else:
+            out = torch.relu(x) if upper is None else x.clamp(0, upper)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:
-        (passes,) = ctx.saved_tensors
-        zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
-        if ctx.rule == "deconvnet":
-            return torch.where(grad > 0, grad, zero), None, None
-        if ctx.rule == "guided":
-            passes = passes & (grad > 0)
-        return torch.where(passes, grad, zero), None, None
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None, None]:
+        if ctx.rule == "deconvnet":  # rectify the signal; the forward mask is ignored
+            return grad.clamp(min=0), None, None, None
+        (out,) = ctx.saved_tensors
+        if ctx.upper is None:
+            passed = torch.ops.aten.threshold_backward(grad, out, 0)
+        else:
+            passed = torch.ops.aten.hardtanh_backward(grad, out, 0.0, ctx.upper)
+        if ctx.rule == "guided":  # and keep only the positive signal
+            passed = passed.clamp_(min=0)
+        return passed, None, None, None
 
 
 _RELU = (F.relu, torch.relu, torch.Tensor.relu)
@@ -145,14 +155,8 @@ class _RuleMode(TorchFunctionMode):
             if func in _OTHER_FUNCTIONS:
                 self.others[func] = self.others.get(func, 0) + 1
             return func(*args, **kwargs)
-        x = args[0]
         self.calls += 1
-        out = _RuleReLU.apply(x, self.rule, upper)
-        return x.copy_(out) if inplace else out
-
-
-def _relu_modules(model: nn.Module) -> list[nn.Module]:
-    return [m for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]
+        return _RuleReLU.apply(args[0], self.rule, upper, inplace)
 
 
 @contextlib.contextmanager
@@ -174,9 +178,9 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[list[nn.Module]]:
     """
     if rule not in RULES:
         raise ValueError(f"unknown ReLU rule {rule!r}; use one of {', '.join(RULES)}")
-    others = [f"{n} ({type(m).__name__})" for n, m in model.named_modules()
-              if isinstance(m, _OTHER_ACTIVATIONS)]
-    module_types = {type(m) for m in model.modules()}
+    named = list(model.named_modules())  # one walk over the model serves every question below
+    others = [f"{n} ({type(m).__name__})" for n, m in named if isinstance(m, _OTHER_ACTIVATIONS)]
+    module_types = {type(m) for _, m in named}
     if others and rule != "gradient":
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         warnings.warn(
@@ -186,7 +190,7 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[list[nn.Module]]:
         )
     mode = _RuleMode(rule)
     with mode:
-        yield _relu_modules(model)
+        yield [m for _, m in named if isinstance(m, (nn.ReLU, nn.ReLU6))]
     functional = [f"{getattr(f, '__name__', f)} ({count} call{'s' if count > 1 else ''})"
                   for f, count in mode.others.items() if _OTHER_FUNCTIONS[f] not in module_types]
     if functional and rule != "gradient":
