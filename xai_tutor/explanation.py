@@ -84,8 +84,10 @@ class Explanation:
 
     Attributes:
         attribution: the method's raw output, unnormalised and signed as the method defines it:
-            ``(B, h, w)`` at feature-map resolution for the CAM family, ``(B, 3, H, W)`` for pixel
-            methods.
+            ``(B, h, w)`` at feature-map resolution for the CAM family (after the method's ReLU
+            where it applies it there; Score-CAM applies it after upsampling, see
+            :mod:`xai_tutor.methods.cam.base`), ``(B, H, W)`` for FullGrad, ``(B, 3, H, W)`` for
+            pixel methods.
         saliency: ``(B, H, W)`` at input resolution, non-negative, min-max scaled per image.
         target: ``(B,)`` class indices that were explained.
         score: ``(B,)`` the target logits of the unmodified forward pass.
