@@ -1,6 +1,7 @@
-"""explain checks its input once, for every method (issue 13 item 9): rank, channels against
-the model's first convolution, channels-last arrays, dtype and device against the model's
-parameters, finite values, and the size the model needs."""
+"""Every call of a method checks its input once, directly or through explain: rank, channels
+against the model's first convolution, channels-last arrays, dtype and device against the model's
+parameters, finite values, and the size the model needs; a direct call and explain refuse the
+same bad arguments with the same message."""
 
 from __future__ import annotations
 
