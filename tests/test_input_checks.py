@@ -1,4 +1,4 @@
-"""explain checks its input once, for every method (issue 13 item 9): rank, channels against
+"""explain checks its input once, for every method: rank, channels against
 the model's first convolution, channels-last arrays, dtype and device against the model's
 parameters, finite values, and the size the model needs."""
 

@@ -1,4 +1,4 @@
-"""Each shared constant and helper has one home (issue 10 item 4): ImageNet statistics, scene
+"""Each shared constant and helper has one home: ImageNet statistics, scene
 kinds, safe division."""
 
 from __future__ import annotations

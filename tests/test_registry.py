@@ -1,5 +1,5 @@
 """The method registry: parameter declarations, their checks in explain, layer use, progress
-support and cost models (issue 10 item 4, issue 13 items 5 and 13)."""
+support and cost models."""
 
 from __future__ import annotations
 

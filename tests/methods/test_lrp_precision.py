@@ -1,5 +1,5 @@
-"""LRP's canonical-copy check: reduced-precision arithmetic never refuses a correct copy (issue 12,
-item 6: TF32 convolutions on CUDA put EfficientNet-Lite0's copy 0.0059 off), a wrong copy is
+"""LRP's canonical-copy check: reduced-precision arithmetic never refuses a correct copy
+(TF32 convolutions on CUDA put EfficientNet-Lite0's copy 0.0059 off), a wrong copy is
 still refused. Reproduced on the CPU with bfloat16 weights, whose rounding is coarser than TF32's
 (8 mantissa bits against 10)."""
 

@@ -4,7 +4,7 @@ Every registered method lists its parameters with :class:`Param` in its ``@regis
 :func:`xai_tutor.explain` checks every value against that declaration *before* the method runs,
 so a bad value is blamed by name (``lrp: gamma must be a finite float in [0, inf); got inf``)
 instead of surfacing later as NaN maps or a torch traceback. The explorer builds its controls
-from the same declarations (:mod:`xai_tutor.widgets.params`).
+from the same declarations (:mod:`xai_tutor.widgets.param_specs`).
 
 A numeric range is ``[low, high]``; ``low_open`` / ``high_open`` make an end exclusive, ``None``
 means unbounded. Every float must be finite, whatever its range. ``optional=True`` lets ``None``

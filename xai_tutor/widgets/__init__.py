@@ -15,7 +15,7 @@ from __future__ import annotations
 from .cache import LRUCache
 from .figure import PNG_SIGNATURE, download_link, png_bytes
 from .layers import layer_shapes, spatial_layers
-from .params import PARAM_SPECS, ParamSpec, method_params
+from .param_specs import PARAM_SPECS, ParamSpec, method_params
 from .runner import Cancelled, Runner
 from .session import Job, Session
 from .view import Explorer, method_explorer

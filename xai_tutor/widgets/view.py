@@ -62,7 +62,7 @@ from .controls import (
     read_upload,
 )
 from .figure import download_link, png_bytes, side_by_side
-from .params import AUTO, NO_LAYER, ParamSpec, method_params
+from .param_specs import AUTO, NO_LAYER, ParamSpec, method_params
 from .runner import Cancelled, Runner
 from .session import MAX_SHOWN_SIDE, Job, Session, course_scenes
 
