@@ -525,3 +525,19 @@ def test_run_all_leaves_every_explorer_on_the_heatmap():
     left = {(name, ex, view) for name, views in seen.items() for ex, view in views.items()
             if view != "heatmap"}
     assert not left, f"notebooks leave explorers in another view: {sorted(left)}"
+
+
+def test_explorer_shows_itself_as_a_widget_in_a_notebook():
+    """``explorer`` as the last line of a cell shows the widget, with ipywidgets 8 and with
+    Colab's 7 (whose widgets display through ``_ipython_display_``)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    ex = _explorer(method="gradcam")
+    with capture_output() as shown:
+        display(ex)
+    views = [o.data["application/vnd.jupyter.widget-view+json"] for o in shown.outputs
+             if "application/vnd.jupyter.widget-view+json" in o.data]
+    assert [v["model_id"] for v in views] == [ex.widget.model_id]

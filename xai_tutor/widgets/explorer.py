@@ -285,8 +285,12 @@ class Explorer:
         self._sync_visibility()
         self.request_update()
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+    def _ipython_display_(self) -> None:
+        """Show the widget as the last expression of a cell (ipywidgets 8, and 7 on Colab,
+        whose widgets have no ``_repr_mimebundle_``)."""
+        from IPython.display import display
+
+        display(self.widget)
 
     @contextlib.contextmanager
     def _hold(self) -> Iterator[None]:
