@@ -65,6 +65,20 @@ __all__ = ["Explorer", "method_explorer", "Cancelled"]
 REPRESENTATIONS = ("heatmap", "opacity", "edges")
 
 
+class _FromController:
+    """A read-only attribute of the explorer that is its controller's attribute of that name
+    (the results and messages: see :class:`Explorer`)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, explorer: Any, owner: type | None = None) -> Any:
+        return self if explorer is None else getattr(explorer.control, self.name)
+
+    def __set__(self, explorer: Any, value: Any) -> None:
+        raise AttributeError(f"explorer.{self.name} is a result; set the controls instead")
+
+
 def _methods() -> Mapping[str, Any]:
     from ..methods import METHODS
 
@@ -145,47 +159,16 @@ class Explorer:
         self._start()
 
     # ------------------------------------------------------------------ results (the controller's)
-    @property
-    def message(self) -> str:
-        """``""`` when all is well, else what went wrong (the red status line)."""
-        return self.control.message
-
-    @property
-    def notes(self) -> list[str]:
-        """Lasting remarks: skipped models, left-out or resized images."""
-        return self.control.notes
-
-    @property
-    def last_saliency(self) -> np.ndarray | None:
-        return self.control.last_saliency
-
-    @property
-    def last_saliency2(self) -> np.ndarray | None:
-        return self.control.last_saliency2
-
-    @property
-    def last_explanation(self) -> Any:
-        return self.control.last_explanation
-
-    @property
-    def last_explanation2(self) -> Any:
-        return self.control.last_explanation2
-
-    @property
-    def last_jobs(self) -> list[Job]:
-        return self.control.last_jobs
-
-    @property
-    def discarded(self) -> list[Job] | None:
-        return self.control.discarded
-
-    @property
-    def top5(self) -> list[tuple[int, str, float]]:
-        return self.control.top5
-
-    @property
-    def class_names(self) -> list[str]:
-        return self.control.class_names
+    message = _FromController()
+    notes = _FromController()
+    last_saliency = _FromController()
+    last_saliency2 = _FromController()
+    last_explanation = _FromController()
+    last_explanation2 = _FromController()
+    last_jobs = _FromController()
+    discarded = _FromController()
+    top5 = _FromController()
+    class_names = _FromController()
 
     @property
     def current_model(self) -> nn.Module:
