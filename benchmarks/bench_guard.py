@@ -1,6 +1,6 @@
 """What xai_tutor adds around Grad-CAM: its time against the bare work, with and without ``.grad``.
 
-Issue 12 (item 8) measured on a GPU that Grad-CAM took 2-3x longer once a training step had left
+An earlier measurement on a GPU found that Grad-CAM took 2-3x longer once a training step had left
 ``.grad`` on the parameters. The bare work of Grad-CAM is one forward pass and one backward pass
 from the target logit to the layer; ``floor`` below does exactly that with a plain forward hook
 (no xai_tutor code). ``ratio`` = Grad-CAM / floor, target <= 1.2 at batch 1 and 16, both with

@@ -15,10 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from xai_tutor import colab
 
-from xai_tutor import colab  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 BADGE = re.compile(r"^(<!-- colab -->\n)[^\n]*$", re.M)
 SETUP = re.compile(r"^(```\{code-cell\}[^\n]*\n)# Colab set-up.*?(?=^```$)", re.M | re.S)

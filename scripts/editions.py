@@ -32,10 +32,10 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from atomic import atomic_folder  # noqa: E402
+from xai_tutor.atomic import atomic_folder
+from xai_tutor.notebook_format import strip
 
-from notebooks import NOTEBOOKS, strip  # noqa: E402
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 BEGIN = re.compile(r"^### BEGIN SOLUTION(?: (\S+))?\s*$")
 END = re.compile(r"^### END SOLUTION\s*$")

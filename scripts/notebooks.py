@@ -22,40 +22,10 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from xai_tutor.notebook_format import cell_signature, stripped_text
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
-LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}
-VOLATILE_CELL_KEYS = ("execution", "collapsed", "scrolled", "ExecuteTime")
-VOLATILE_NOTEBOOK_KEYS = ("widgets", "toc", "varInspector", "jupytext")
-
-
-def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Remove outputs, execution counts and volatile metadata in place; number the cell ids."""
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-        for key in VOLATILE_CELL_KEYS:
-            cell.metadata.pop(key, None)
-        cell["id"] = f"cell-{i:03d}"  # stable ids keep diffs small
-    nb.metadata["kernelspec"] = dict(KERNELSPEC)
-    nb.metadata.setdefault("language_info", dict(LANGUAGE_INFO))
-    for key in VOLATILE_NOTEBOOK_KEYS:
-        nb.metadata.pop(key, None)
-    nb.nbformat, nb.nbformat_minor = 4, 5
-    return nb
-
-
-def stripped_text(nb: nbformat.NotebookNode) -> str:
-    """The exact text a stripped notebook is committed as."""
-    return nbformat.writes(strip(nb)) + "\n"
-
-
-def cell_signature(nb: nbformat.NotebookNode) -> list[tuple[str, str, tuple[str, ...]]]:
-    """What both files of a pair must agree on: per cell its type, source and tags."""
-    return [(c.cell_type, c.source.strip("\n"), tuple(c.metadata.get("tags", ())))
-            for c in nb.cells]
 
 
 def pairs(folder: Path = NOTEBOOKS) -> list[tuple[Path, Path]]:

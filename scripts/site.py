@@ -23,8 +23,7 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from atomic import atomic_folder  # noqa: E402
+from xai_tutor.atomic import atomic_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 MATHJAX_SCRIPT = "tex-svg-full.js"  # MathJax 3, SVG output: one file, no web fonts to fetch

@@ -21,12 +21,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
 import torchvision
+
+from xai_tutor.atomic import atomic_write
 
 # torchvision builder -> weights enum, the ``IMAGENET1K_V1`` weights the course uses
 MODELS: dict[str, str] = {
@@ -64,14 +65,7 @@ def write_standin_weights(torch_home: str | Path, force: bool = False,
         paths.append(path)
         if path.exists() and not force:
             continue
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            torch.save(standin_state(name), tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda fh, n=name: torch.save(standin_state(n), fh))
     return paths
 
 

@@ -1,6 +1,6 @@
 """The course models on fresh scenes: accuracy, a hidden quadrant of the bird, the CAM family.
 
-Issue 11: on fresh held-out single-bird scenes each course model is right on >= 95 % of them and,
+On fresh held-out single-bird scenes each course model is right on >= 95 % of them and,
 with any one quadrant of the bird's box replaced by the scene's own background, on >= 80 % (per
 quadrant); on ``tiny_vgg`` (VGG's head) Grad-CAM, Grad-CAM++, XGrad-CAM and Smooth Grad-CAM++
 give maps that differ, and CAM refuses it as it refuses VGG16.

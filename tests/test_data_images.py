@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 
@@ -210,3 +211,23 @@ def test_bad_arrays_and_types():
         load_image(Image.new("RGB", (3, 30)))
     with pytest.raises(ValueError, match="denormalise expects"):
         denormalise(torch.zeros(2, 5, 5))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float8_e4m3fn, torch.complex64])
+def test_tensor_of_a_dtype_numpy_lacks_names_it_and_says_what_to_pass(dtype):
+    x = torch.rand(3, 16, 16).to(dtype)
+    name = str(dtype)
+    with pytest.raises(TypeError, match=re.escape(name)) as info:
+        load_image(x)
+    assert "x.float()" in str(info.value) and "[0, 1]" in str(info.value)
+    # the advice works: the same picture as a float32 tensor loads
+    if not dtype.is_complex:
+        got, shown = load_image(x.float())
+        assert got.dtype == torch.float32 and shown.shape == (16, 16, 3)
+
+
+def test_half_precision_tensor_loads_like_float32():
+    x = torch.rand(3, 16, 16).half()
+    _, shown = load_image(x)
+    _, ref_shown = load_image(x.float())
+    np.testing.assert_array_equal(shown, ref_shown)

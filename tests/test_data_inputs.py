@@ -1,5 +1,5 @@
-"""Data inputs checked at the door (issue 13 items 6, 8, 10, 13): scene seeds, huge files refused
-from their header, max_side, one RGB conversion for files and uploads."""
+"""Data inputs checked at the door: scene seeds, huge files refused from their header, max_side,
+one RGB conversion for files and uploads."""
 
 from __future__ import annotations
 

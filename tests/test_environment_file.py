@@ -105,3 +105,23 @@ def test_torch_ranges_admit_the_capped_releases() -> None:
     reqs = _runtime()
     assert reqs["torch"].specifier.contains("2.14.1")
     assert reqs["torchvision"].specifier.contains("0.29.1")
+
+
+def test_ipywidgets_range_leaves_out_the_release_vs_code_cannot_render() -> None:
+    """ipywidgets 8.1.9 displays nothing in VS Code's Jupyter extension (vscode-jupyter#17504,
+    open; 8.1.8 renders), so both files exclude it; Colab's 7.7.1 and 8.1.8 stay allowed."""
+    spec = _runtime()["ipywidgets"].specifier
+    assert not spec.contains("8.1.9")
+    assert spec.contains("8.1.8") and spec.contains("7.7.1")
+    conda = SpecifierSet(_conda_specs(_environment())["ipywidgets"])
+    assert not conda.contains("8.1.9")
+
+
+def test_the_installed_ipywidgets_is_one_users_get() -> None:
+    """The suite runs on a version the ranges allow, so it tests what a learner installs."""
+    from importlib.metadata import version
+
+    installed = version("ipywidgets")
+    assert _runtime()["ipywidgets"].specifier.contains(installed), (
+        f"ipywidgets {installed} is installed, which pyproject.toml excludes: "
+        "pip install -e . picks an allowed one")

@@ -4,7 +4,7 @@ architecture of the ImageNet path, no download), at 64 x 64 to stay fast.
 On a deep model a float64 reference pass flips a few ReLUs whose input is close to 0 compared with
 the learner's float32 pass, and each flip changes guided backprop near it by far more than
 rounding: with this input the float64 reference rejected the notebook's own float32 Guided
-Grad-CAM (issue 14). The checks now run the model in its own dtype and scale their tolerances with
+Grad-CAM. The checks now run the model in its own dtype and scale their tolerances with
 the dtype, so the notebooks' solutions pass and the known slips are still named.
 """
 

@@ -1,4 +1,4 @@
-"""The explorer under hostile input and bad timing (issue 13 items 3, 6, 8, 10, 13).
+"""The explorer under hostile input and bad timing.
 
 A background run whose inputs changed while it ran is not drawn over the new inputs; uploads take
 the same path as files (transparency on white), are refused by their declared size before

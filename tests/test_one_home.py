@@ -1,4 +1,4 @@
-"""Each shared constant and helper has one home (issue 10 item 4): ImageNet statistics, scene
+"""Each shared constant and helper has one home: ImageNet statistics, scene
 kinds, safe division."""
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ def test_imagenet_statistics_are_defined_once() -> None:
 def test_scene_kinds_are_defined_once() -> None:
     from xai_tutor.data import KINDS
     from xai_tutor.experiment import DEFAULT_KINDS
-    from xai_tutor.widgets.view import SCENE_KINDS
+    from xai_tutor.widgets import explorer
 
-    assert DEFAULT_KINDS is KINDS and SCENE_KINDS is KINDS
+    assert DEFAULT_KINDS is KINDS and explorer.KINDS is KINDS
     for path in sorted(PACKAGE.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         if path.name != "scenes.py":

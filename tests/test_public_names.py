@@ -65,6 +65,3 @@ def test_old_module_paths_still_work():
         to_html,
     )
     from xai_tutor.widgets import Cancelled, Explorer, method_explorer  # noqa: F401
-    from xai_tutor.widgets.explorer import Explorer as Old
-
-    assert Old is Explorer

@@ -163,7 +163,7 @@ def test_quiz_widget_gives_immediate_feedback_and_score() -> None:
 
 
 def test_the_taxonomy_package_imports_nothing_from_exercises() -> None:
-    """Data and quiz sit below the exercises: no upward import (issue 10)."""
+    """Data and quiz sit below the exercises: no upward import."""
     import ast
     from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""The explorer's parameter controls come from the method registry (issue 13 item 5)."""
+"""The explorer's parameter controls come from the method registry."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import pytest
 
 from xai_tutor.methods import METHODS, Param
 from xai_tutor.methods.registry import register
-from xai_tutor.widgets.params import AUTO, NO_LAYER, PARAM_SPECS, method_params, spec_from_param
+from xai_tutor.widgets.param_specs import (
+    AUTO,
+    NO_LAYER,
+    PARAM_SPECS,
+    method_params,
+    spec_from_param,
+)
 
 
 def test_controls_are_the_registry_declarations() -> None:
@@ -35,7 +41,7 @@ def test_a_newly_registered_method_gets_its_controls(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr("xai_tutor.methods.registry.METHODS", dict(METHODS))
     import xai_tutor.methods.registry as registry
 
-    monkeypatch.setattr("xai_tutor.widgets.params.METHODS", registry.METHODS)
+    monkeypatch.setattr("xai_tutor.widgets.param_specs.METHODS", registry.METHODS)
 
     @register("demo_method", "cam", "demo", params=(
         Param("strength", "float", low=0.0, high=1.0, slider=(0.0, 1.0, 0.1), explorer=True,

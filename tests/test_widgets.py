@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import html
 import io
 import re
 import threading
@@ -19,11 +20,13 @@ from xai_tutor.methods import MethodInfo
 from xai_tutor.methods.inputs import check_images
 from xai_tutor.methods.progress import progress
 from xai_tutor.methods.targets import resolve_target
+from xai_tutor.viz import figures
 from xai_tutor.widgets import (
     PARAM_SPECS,
     PNG_SIGNATURE,
     Explorer,
     LRUCache,
+    drawing,
     method_explorer,
     method_params,
     spatial_layers,
@@ -32,6 +35,7 @@ from xai_tutor.widgets import (
 from conftest import make_small
 
 SIZE = 32
+FRAMED = drawing.LINE + SIZE + drawing.BAR + 2 * drawing.LINE + 4  # title, map, colour bar
 
 
 def _image(seed: int = 0, size: int = SIZE) -> tuple[torch.Tensor, np.ndarray]:
@@ -126,7 +130,8 @@ def test_explorer_renders_and_method_change_changes_saliency():
     np.testing.assert_allclose(
         ex.last_saliency, _direct(ex, "gradcam", layer=ex.layer.value), atol=1e-6
     )
-    assert ex.last_figure.shape == (SIZE, SIZE, 3) and ex.last_figure.dtype == np.uint8
+    assert ex.last_panels[0].image.shape == (SIZE, SIZE, 3)
+    assert ex.last_figure.shape == (FRAMED, SIZE, 3) and ex.last_figure.dtype == np.uint8
     assert bytes(ex.figure.value) == ex.png()
 
 
@@ -195,13 +200,13 @@ def test_bad_upload_shows_message_and_explorer_keeps_working():
 def test_representation_changes_figure_not_saliency_and_uses_cache():
     ex = _explorer(method="gradcam")
     sal, fig = ex.last_saliency.copy(), ex.last_figure.copy()
-    misses = ex.cache.misses
+    misses = ex.session.cache.misses
     ex.representation.value = "opacity"
-    assert ex.cache.misses == misses
+    assert ex.session.cache.misses == misses
     np.testing.assert_array_equal(ex.last_saliency, sal)
     assert not np.array_equal(ex.last_figure, fig)
-    np.testing.assert_array_equal(
-        ex.last_figure, xai_tutor.viz.render(ex.current_image[1], sal, "opacity")
+    np.testing.assert_array_equal(  # a CAM map is drawn linearly
+        ex.last_panels[0].image, xai_tutor.viz.render(ex.current_image[1], sal, "opacity")
     )
     ex.representation.value = "edges"
     assert not np.array_equal(ex.last_figure, fig)
@@ -209,7 +214,7 @@ def test_representation_changes_figure_not_saliency_and_uses_cache():
     ex.method.value = "gradient"
     ex.method.value = "gradcam"
     assert ex.last_explanation is explanation  # cached object came back
-    assert ex.cache.hits >= 1
+    assert ex.session.cache.hits >= 1
 
 
 def test_switching_image_changes_saliency():
@@ -225,7 +230,7 @@ def test_switching_image_changes_saliency():
 def test_compare_mode_side_by_side():
     ex = _explorer(method="gradcam", compare="gradient")
     assert ex.compare.value and ex.last_saliency2 is not None
-    assert ex.last_figure.shape == (SIZE, 2 * SIZE + 8, 3)
+    assert ex.last_figure.shape == (FRAMED, 2 * SIZE + 8, 3)
     np.testing.assert_allclose(ex.last_saliency2, _direct(ex, "gradient"), atol=1e-6)
     ex.method2.value = "gradcampp"
     assert ex.last_explanation2.method == "gradcampp"
@@ -233,7 +238,7 @@ def test_compare_mode_side_by_side():
         ex.last_saliency2, _direct(ex, "gradcampp", layer=ex.layer.value), atol=1e-6
     )
     ex.compare.value = False
-    assert ex.last_saliency2 is None and ex.last_figure.shape == (SIZE, SIZE, 3)
+    assert ex.last_saliency2 is None and ex.last_figure.shape == (FRAMED, SIZE, 3)
 
 
 def test_every_panel_caption_names_the_explained_class_and_its_probability():
@@ -437,3 +442,105 @@ def test_method_explorer_defaults_to_the_course_models():
     ex = method_explorer("gradcam", image_size=(96, 64), background=False)
     assert list(ex.model.options) == list(models)
     assert ex.message == "" and ex.last_saliency.shape == (64, 96)
+
+
+# ----------------------------------------------------------------------------- what is drawn
+
+
+@pytest.mark.parametrize("method, representation, kind", [
+    ("gradcam", "heatmap", "linear"),  # a CAM map, drawn as computed
+    ("guided_backprop", "heatmap", "robust"),  # a pixel method, divided by its 99th percentile
+    ("gradient", "heatmap", "signed"),  # a signed map on a diverging scale
+    ("gradient", "opacity", "robust"),  # ... whose magnitude the opacity view shows
+    ("gradcam", "edges", "linear"),
+])
+def test_every_panel_has_a_colour_bar_that_says_its_scale(method, representation, kind):
+    ex = _explorer(method="gradcam", compare=method)
+    ex.representation.value = representation
+    assert ex.message == "" and len(ex.last_panels) == 2
+    display = ex.current_image[1]
+    for panel, explanation in zip(ex.last_panels, (ex.last_explanation, ex.last_explanation2)):
+        # the map as every course figure draws it, and the colour bar that labels those figures
+        image, drawn_as = figures.draw_map(display, explanation, representation)
+        np.testing.assert_array_equal(panel.image, image)
+        assert panel.scale == figures.colour_scale(drawn_as, representation)
+        assert f"colour: {panel.scale.label}" in html.unescape(ex.caption.value)
+    wanted = figures.colour_scale(kind, representation)
+    assert ex.last_panels[1].scale.label == wanted.label
+    # under each map, in the figure shown and downloaded: that colour bar
+    bar = drawing.colour_bar(wanted, SIZE)
+    right = ex.last_figure[-bar.shape[0]:, SIZE + 8:]
+    np.testing.assert_array_equal(right, bar)
+
+
+def test_colour_bar_runs_through_the_maps_colours_from_low_to_high():
+    for scale in (figures.colour_scale("linear"), figures.colour_scale("signed")):
+        bar = drawing.colour_bar(scale, 200)
+        row = bar[2 + drawing.BAR // 2]  # the middle of the ramp
+        low, high = drawing.MARGIN + 1, 200 - drawing.MARGIN - 2
+        for x, value in ((low, 0.0), (high, 1.0)):
+            want = np.round(np.asarray(scale.colours(value))[:3] * 255)
+            assert np.abs(row[x].astype(int) - want).max() <= 12, (scale.label, x)
+        assert bar[drawing.BAR + 4:].min() < 100  # tick values and the label are written
+
+
+def test_a_panel_names_what_it_explains():
+    ex = _explorer(method="gradcam")
+    panel = ex.last_panels[0]
+    target = int(ex.last_explanation.target[0])
+    assert panel.title.startswith(f"Grad-CAM, layer {ex.layer.value}: ")
+    assert panel.class_name == ex.class_names[target] and panel.target == target
+    assert ex.last_figure[:drawing.LINE].min() < 100  # the title is written above the map
+
+
+# ----------------------------------------------------------------------------- notebooks
+
+
+def _assigned_views(path) -> dict[str, str]:
+    """``{explorer name: the last view a code cell of the notebook sets}``."""
+    import ast
+
+    import jupytext
+
+    views: dict[str, str] = {}
+    for cell in jupytext.read(path).cells:
+        if cell.cell_type != "code":
+            continue
+        code = "\n".join(ln for ln in cell.source.splitlines()
+                         if not ln.lstrip().startswith(("!", "%")))
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+                for t in node.targets:
+                    text = ast.unparse(t)
+                    if text.endswith(".representation.value"):
+                        views[text.split(".")[0]] = node.value.value
+    return views
+
+
+def test_run_all_leaves_every_explorer_on_the_heatmap():
+    """A cell that shows another view from code puts it back: otherwise Run All leaves the
+    explorer displayed above in the faded opacity (or edge) view."""
+    from pathlib import Path
+
+    notebooks = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9]*.md"))
+    seen = {p.name: _assigned_views(p) for p in notebooks}
+    assert seen["12_playground.md"], "notebook 12 shows the views from code"
+    left = {(name, ex, view) for name, views in seen.items() for ex, view in views.items()
+            if view != "heatmap"}
+    assert not left, f"notebooks leave explorers in another view: {sorted(left)}"
+
+
+def test_explorer_shows_itself_as_a_widget_in_a_notebook():
+    """``explorer`` as the last line of a cell shows the widget, with ipywidgets 8 and with
+    Colab's 7 (whose widgets display through ``_ipython_display_``)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    ex = _explorer(method="gradcam")
+    with capture_output() as shown:
+        display(ex)
+    views = [o.data["application/vnd.jupyter.widget-view+json"] for o in shown.outputs
+             if "application/vnd.jupyter.widget-view+json" in o.data]
+    assert [v["model_id"] for v in views] == [ex.widget.model_id]

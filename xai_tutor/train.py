@@ -59,7 +59,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -68,6 +67,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from xai_tutor.atomic import atomic_write
 from xai_tutor.data import IMAGENET_MEAN, IMAGENET_STD, SPECIES, make_scene
 from xai_tutor.data.training import QUADRANTS, hide_quadrant, scene_background
 from xai_tutor.models.tiny import ARCHITECTURES
@@ -263,7 +263,7 @@ def prepare_data(args: argparse.Namespace):
     }
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(cache, lambda fh: torch.save(data, fh))
+        atomic_write(cache, lambda fh: torch.save(data, fh))
     return data
 
 
@@ -349,29 +349,12 @@ def train_model(name: str, args: argparse.Namespace, data: dict) -> tuple[dict, 
     return state, entry
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(fh)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_models(out: Path, trained: dict[str, tuple[dict, dict]]) -> dict[str, dict]:
     """Write each state dict atomically, then ``models.json`` (merged, atomically) last."""
     entries = {}
     for name, (state, entry) in trained.items():
         path = out / entry["file"]
-        _atomic_write(path, lambda fh, s=state: torch.save(s, fh))
+        atomic_write(path, lambda fh, s=state: torch.save(s, fh))
         entries[name] = {**entry, "sha256": sha256_of(path)}
     meta_path = out / "models.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
@@ -379,7 +362,7 @@ def write_models(out: Path, trained: dict[str, tuple[dict, dict]]) -> dict[str, 
         meta = {}
     meta.update(entries)
     text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-    _atomic_write(meta_path, lambda fh: fh.write(text.encode()))
+    atomic_write(meta_path, lambda fh: fh.write(text.encode()))
     return entries
 
 

@@ -255,10 +255,29 @@ def _array_to_float(arr: np.ndarray, where: str | None) -> np.ndarray:
             )
         out = np.clip(arr.astype(np.float32), 0.0, 1.0)
     else:
-        raise TypeError(f"unsupported image array dtype {arr.dtype}{_name(where)}")
+        raise TypeError(f"load_image cannot read an image array of dtype {arr.dtype}; "
+                        f"{_WHAT_TO_PASS}{_name(where)}")
     if out.ndim == 2:
         out = np.repeat(out[..., None], 3, axis=-1)
     return out
+
+
+_WHAT_TO_PASS = ("pass uint8 values in [0, 255] or float32 values in [0, 1] (a tensor: "
+                 "`x.float()`)")
+
+
+def _tensor_array(tensor: torch.Tensor) -> np.ndarray:
+    """The tensor as a numpy array, or a ``TypeError`` naming a dtype numpy cannot hold
+    (bfloat16, the float8 types, complex, quantised) and what to pass instead."""
+    floats = (torch.float16, torch.float32, torch.float64)
+    if (tensor.is_complex() or tensor.is_quantized
+            or (tensor.is_floating_point() and tensor.dtype not in floats)):
+        raise TypeError(f"load_image cannot read a {tensor.dtype} tensor; {_WHAT_TO_PASS}")
+    try:
+        return tensor.detach().cpu().numpy()
+    except TypeError:  # a dtype numpy has no counterpart for
+        raise TypeError(f"load_image cannot read a {tensor.dtype} tensor; {_WHAT_TO_PASS}"
+                        ) from None
 
 
 def _pil_to_float(im: Image.Image, where: str | None) -> np.ndarray:
@@ -352,7 +371,9 @@ def load_image(
 ) -> tuple[torch.Tensor, np.ndarray]:
     """Load an image as the ImageNet-normalised tensor (1, 3, H, W) and a uint8 (H, W, 3) copy.
 
-    ``source``: a path (str or Path), a PIL image, or a numpy array (see the module docstring).
+    ``source``: a path (str or Path), a PIL image, a numpy array (see the module docstring) or
+    a tensor read as that array; a tensor numpy cannot hold (bfloat16, float8, complex) is
+    refused with a ``TypeError`` that names its dtype: pass ``x.float()``.
     A file's declared size is checked before it is decoded (:func:`check_declared_size`).
     ``size``: optional (W, H) to resize to (bilinear, antialiased). ``max_side``: optional
     limit on the longer side; a larger image is shrunk to it, keeping its aspect ratio, and an
@@ -378,7 +399,7 @@ def load_image(
     elif isinstance(source, np.ndarray):
         rgb = _array_to_float(source, None)
     elif isinstance(source, torch.Tensor):
-        arr = source.detach().cpu().numpy()
+        arr = _tensor_array(source)
         rgb = _array_to_float(arr[0] if arr.ndim == 4 and arr.shape[0] == 1 else arr, None)
     else:
         raise TypeError(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from ..atomic import atomic_folder
 
 
 class ResultsExistError(FileExistsError):
@@ -52,35 +53,11 @@ def staging(out: Path, force: bool) -> Iterator[Path]:
 
     On success the folder is renamed to ``out``. An existing empty ``out`` is removed first; a
     non-empty one (``force`` only) is renamed aside, the new folder renamed in, then the old one
-    deleted, so ``out`` always holds one complete run. On any exception (``KeyboardInterrupt``
-    included) the temporary folder is deleted and ``out`` is left as it was.
+    deleted, so ``out`` always holds one complete run (:func:`xai_tutor.atomic.atomic_folder`).
+    Just before that swap ``out`` is checked again: filled meanwhile, it is refused without
+    ``force``. On any exception (``KeyboardInterrupt`` included) the temporary folder is deleted
+    and ``out`` is left as it was.
     """
     out = check_out(out, force)
-    out.absolute().parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.absolute().parent))
-    try:
+    with atomic_folder(out, before_swap=lambda: check_out(out, force)) as tmp:
         yield tmp
-        publish(tmp, out, force)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def publish(tmp: Path, out: Path, force: bool) -> None:
-    if out.is_dir() and not any(out.iterdir()):
-        out.rmdir()
-    if not out.exists():
-        os.replace(tmp, out)
-        return
-    check_out(out, force)  # someone filled it meanwhile: refuse without force
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
-    old.rmdir()
-    os.replace(out, old)
-    try:
-        os.replace(tmp, out)
-    except BaseException:
-        os.replace(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-

@@ -5,7 +5,7 @@ Every call of the method (through :func:`xai_tutor.explain` or its module's func
 value against that declaration *before* the method runs,
 so a bad value is blamed by name (``lrp: gamma must be a finite float in [0, inf); got inf``)
 instead of surfacing later as NaN maps or a torch traceback. The explorer builds its controls
-from the same declarations (:mod:`xai_tutor.widgets`).
+from the same declarations (:mod:`xai_tutor.widgets.param_specs`).
 
 A numeric range is ``[low, high]``; ``low_open`` / ``high_open`` make an end exclusive, ``None``
 means unbounded. Every float must be finite, whatever its range. ``optional=True`` lets ``None``

@@ -20,12 +20,13 @@ Example::
     >>> [row["method"] for row in filter_table(dependency="model-agnostic", explanation="rules")]
     ['Anchors', 'Bayesian Rule List', 'DeepRED']
 
-The package: :mod:`.table` (the data), :mod:`.view` (HTML table, interactive filter) and
+The package: :mod:`.table` (the data), :mod:`.browse` (HTML table, interactive filter) and
 :mod:`.quiz` (questions and the quiz widget). It imports nothing from :mod:`xai_tutor.exercises`.
 """
 
 from __future__ import annotations
 
+from .browse import taxonomy_table, to_html
 from .quiz import QUESTIONS, Answer, Question, check_answer, quiz
 from .table import (
     COLUMNS,
@@ -39,7 +40,6 @@ from .table import (
     normalise_label,
     table,
 )
-from .view import taxonomy_table, to_html
 
 __all__ = [
     "Method",

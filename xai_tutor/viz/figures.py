@@ -18,7 +18,8 @@ from .maps import ROBUST_PERCENTILE, as_image, display_map
 from .names import course_order, method_key, method_title
 from .views import REPRESENTATIONS, _colour_map, render, signed_heatmap
 
-__all__ = ["NotApplicable", "grid", "representations", "show", "show_masks"]
+__all__ = ["ColourScale", "NotApplicable", "colour_scale", "draw_map", "grid", "representations",
+           "show", "show_masks"]
 
 
 @dataclass(frozen=True)
@@ -51,33 +52,68 @@ def _not_applicable(value: Any) -> NotApplicable | None:
     return None
 
 
+@dataclass(frozen=True)
+class ColourScale:
+    """What a colour bar shows: the colours from ``low`` to ``high`` and what the values mean."""
+
+    colours: Any
+    low: float
+    high: float
+    label: str
+
+
+def colour_scale(kind: str, representation: str = "heatmap", cmap: str = "jet",
+                 percentile: float = ROBUST_PERCENTILE) -> ColourScale:
+    """The colour bar of a panel drawn by :func:`draw_map` as ``kind`` in ``representation``.
+
+    ``"signed"``: ``"bwr"`` from -1 to 1, labelled ``relevance / 99th pct of |a|``; otherwise 0
+    to 1 in the heatmap's ``cmap`` (opacity and edges: white to black, the strength of the
+    effect), labelled ``saliency`` (``linear``) or ``saliency / 99th pct`` (``robust``), with
+    ``(opacity)`` or ``(edge darkness)`` added for those views.
+
+    >>> colour_scale("robust", "opacity").label
+    'saliency / 99th pct (opacity)'
+    """
+    from matplotlib.colors import LinearSegmentedColormap
+
+    if kind == "signed":
+        label = f"relevance / {percentile:g}th pct of |a|"
+        return ColourScale(_colour_map("bwr"), -1.0, 1.0, label)
+    if representation == "heatmap":
+        colours = _colour_map(cmap)
+    else:  # opacity: the image shows through; edges: edges darken
+        colours = LinearSegmentedColormap.from_list("importance", ["white", "black"])
+    label = f"saliency / {percentile:g}th pct" if kind == "robust" else "saliency"
+    if representation != "heatmap":
+        label += " (opacity)" if representation == "opacity" else " (edge darkness)"
+    return ColourScale(colours, 0.0, 1.0, label)
+
+
 def _colorbar(fig: Any, axes: Any, kind: str, representation: str, cmap: str,
               percentile: float) -> Any:
     """One colour bar for ``axes`` showing the colour (or opacity/darkness) of each value."""
     from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import LinearSegmentedColormap, Normalize
+    from matplotlib.colors import Normalize
 
-    if kind == "signed":
-        mappable = ScalarMappable(Normalize(-1.0, 1.0), _colour_map("bwr"))
-        label = f"relevance / {percentile:g}th pct of |a|"
-    else:
-        if representation == "heatmap":
-            colours = _colour_map(cmap)
-        else:  # opacity: the image shows through; edges: edges darken
-            colours = LinearSegmentedColormap.from_list("importance", ["white", "black"])
-        mappable = ScalarMappable(Normalize(0.0, 1.0), colours)
-        label = (f"saliency / {percentile:g}th pct" if kind == "robust" else "saliency")
-        if representation != "heatmap":
-            label += " (opacity)" if representation == "opacity" else " (edge darkness)"
+    scale = colour_scale(kind, representation, cmap, percentile)
+    mappable = ScalarMappable(Normalize(scale.low, scale.high), scale.colours)
     bar = fig.colorbar(mappable, ax=axes, fraction=0.04, pad=0.01, shrink=0.9)
-    bar.set_label(label, fontsize=7)
+    bar.set_label(scale.label, fontsize=7)
     bar.ax.tick_params(labelsize=7)
     return bar
 
 
-def _draw(image: np.ndarray, value: Any, representation: str, method: str | None,
-          signed: bool | None, percentile: float, blur: float | None,
-          kwargs: dict[str, Any]) -> tuple[np.ndarray, str]:
+def draw_map(image: Any, value: Any, representation: str = "heatmap", method: str | None = None,
+             signed: bool | None = None, percentile: float = ROBUST_PERCENTILE,
+             blur: float | None = None, **kwargs: Any) -> tuple[np.ndarray, str]:
+    """``value`` drawn over ``image`` as a figure panel draws it, and its ``kind`` (the scale).
+
+    The map comes from :func:`display_map`; a signed map is drawn on the diverging
+    :func:`signed_heatmap` in the heatmap view and by its magnitude (robust-scaled) in the
+    opacity and edge views. ``kwargs`` go to the heatmap (``alpha``, ``cmap``). Returns
+    ``(uint8 (H, W, 3), kind)``; :func:`colour_scale` gives the matching colour bar.
+    """
+    image = as_image(image)
     m, kind = display_map(value, method, signed, percentile, blur, image.shape[:2])
     if kind == "signed":
         if representation == "heatmap":
@@ -115,7 +151,8 @@ def show(image: Any, saliency: Any, representation: str = "heatmap", ax: Any = N
         ax.text(0.5, 0.5, na.text(), ha="center", va="center", fontsize=9,
                 transform=ax.transAxes, wrap=True)
     else:
-        out, kind = _draw(img, saliency, representation, method, signed, percentile, blur, kwargs)
+        out, kind = draw_map(img, saliency, representation, method, signed, percentile, blur,
+                             **kwargs)
         ax.imshow(out)
         if colorbar:
             _colorbar(fig, ax, kind, representation, kwargs.get("cmap", "jet"), percentile)
@@ -263,7 +300,8 @@ def _grid_figure(images, specs, column_titles, title, cell_width, cell_titles, c
                 ax.text(0.5, 0.5, na.text(wrap), ha="center", va="center", fontsize=8,
                         color="#444", transform=ax.transAxes)
             elif maps[c] is not None:
-                out, kind = _draw(imgs[c], maps[c], rep, method, signed, percentile, blur, kwargs)
+                out, kind = draw_map(imgs[c], maps[c], rep, method, signed, percentile, blur,
+                                     **kwargs)
                 ax.imshow(out)
                 kinds.append(kind)
             if r > 0 and cell_titles and label in cell_titles and cell_titles[label][c]:

@@ -4,7 +4,7 @@ Everything here is plain Python around ipywidgets 8, so that it can be tested wi
 
 Example::
 
-    >>> from xai_tutor.widgets.params import ParamSpec
+    >>> from xai_tutor.widgets.param_specs import ParamSpec
     >>> w = param_control(ParamSpec("n_samples", "int", 25, 1, 100, 1))
     >>> w.value, w.continuous_update
     (25, False)
@@ -23,7 +23,7 @@ import ipywidgets as W
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .params import ParamSpec
+from .param_specs import ParamSpec
 
 __all__ = ["param_control", "parse_target", "read_upload", "TargetError", "UploadError"]
 

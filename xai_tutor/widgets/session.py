@@ -29,7 +29,7 @@ from torch import nn
 from .cache import LRUCache
 from .controls import as_uint8
 from .layers import layer_shapes
-from .params import AUTO, NO_LAYER, method_params
+from .param_specs import AUTO, NO_LAYER, method_params
 
 __all__ = ["Job", "Loaded", "Session", "MAX_SHOWN_SIDE", "class_names"]
 
