@@ -27,6 +27,31 @@ def toy():
     return s, masks
 
 
+def near_bird(point, masks, tolerance):
+    """The right answer: Euclidean distance to the nearest pixel of any mask."""
+    rows, cols = np.nonzero(np.asarray(masks).any(axis=0))
+    return bool(rows.size and np.sqrt((rows - point[0]) ** 2 + (cols - point[1]) ** 2).min()
+                <= tolerance)
+
+
+def square_window(point, masks, tolerance):
+    rows, cols = np.nonzero(np.asarray(masks).any(axis=0))
+    return bool(np.maximum(abs(rows - point[0]), abs(cols - point[1])).min() <= tolerance)
+
+
+def strictly_closer(point, masks, tolerance):
+    rows, cols = np.nonzero(np.asarray(masks).any(axis=0))
+    return bool(np.sqrt((rows - point[0]) ** 2 + (cols - point[1]) ** 2).min() < tolerance)
+
+
+def first_bird_only(point, masks, tolerance):
+    return near_bird(point, np.asarray(masks)[:1], tolerance)
+
+
+def always(value):
+    return lambda point, masks, tolerance: value
+
+
 def random_case(seed: int):
     rng = np.random.default_rng(seed)
     h, w = rng.integers(5, 40, size=2)
@@ -50,8 +75,8 @@ def test_pointing_constant_map_is_a_miss():
     masks = np.ones((1, 4, 4), bool)
     assert ex._expected_point(np.zeros((4, 4))) is None
     assert not ex._expected_hit(np.zeros((4, 4)), masks)
-    assert ex.check_pointing((0, 0), False, np.zeros((4, 4)), masks).ok
-    assert not ex.check_pointing((0, 0), True, np.zeros((4, 4)), masks).ok
+    assert ex.check_pointing((0, 0), near_bird, np.zeros((4, 4)), masks).ok
+    assert not ex.check_pointing((0, 0), always(True), np.zeros((4, 4)), masks).ok
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -65,20 +90,39 @@ def test_check_pointing_diagnoses(toy):
     s, masks = toy
     assert ex._expected_point(s) == (10, 17)
     # 3 px from bird 1's left edge (column 20): a hit with 15 px, a miss with 2 px
-    assert ex.check_pointing((10, 17), True, s, masks, 15).ok
-    assert ex.check_pointing((10, 17), False, s, masks, 2).ok
-    assert "placeholder" in ex.check_pointing(None, True, s, masks).message
+    assert ex.check_pointing((10, 17), near_bird, s, masks, 15).ok
+    assert ex.check_pointing((10, 17), near_bird, s, masks, 2).ok
+    assert "placeholder" in ex.check_pointing(None, near_bird, s, masks).message
     assert "placeholder" in ex.check_pointing((10, 17), ..., s, masks).message
-    assert "(col, row)" in ex.check_pointing((17, 10), True, s, masks).message
+    stub = ex.check_pointing((10, 17), always(None), s, masks)
+    assert "placeholder" in stub.message and not stub.answered
+    assert "(col, row)" in ex.check_pointing((17, 10), near_bird, s, masks).message
     low = tuple(int(v) for v in np.unravel_index(s.argmin(), s.shape))
-    assert "minimum" in ex.check_pointing(low, True, s, masks).message
-    assert "argmax" in ex.check_pointing((0, 0), True, s, masks).message
-    fb = ex.check_pointing((10, 17), False, s, masks, 15)
+    assert "minimum" in ex.check_pointing(low, near_bird, s, masks).message
+    assert "argmax" in ex.check_pointing((0, 0), near_bird, s, masks).message
+    fb = ex.check_pointing((10, 17), always(False), s, masks, 15)
     assert not fb.ok and "near miss" in fb.message
-    fb = ex.check_pointing((10, 17), True, s, masks, 2)
+    fb = ex.check_pointing((10, 17), always(True), s, masks, 2)
     assert not fb.ok and "Euclidean" in fb.message
-    assert "True or False" in ex.check_pointing((10, 17), "yes", s, masks).message
-    assert ex.check_pointing(np.array([10, 17]), np.bool_(True), s, masks).ok
+    assert "True or False" in ex.check_pointing((10, 17), always("yes"), s, masks).message
+    assert ex.check_pointing(np.array([10, 17]), lambda p, m, t: np.bool_(near_bird(p, m, t)),
+                             s, masks).ok
+    fb = ex.check_pointing((10, 17), lambda p, m, t: 1 / 0, s, masks)
+    assert not fb.ok and "ZeroDivisionError" in fb.message
+
+
+def test_check_pointing_rejects_a_square_window_the_data_cannot_show(toy):
+    """On the toy map a square window gives the right hit; the check's own diagonal case does
+    not, and the feedback names the Euclidean distance."""
+    s, masks = toy
+    assert square_window((10, 17), masks, 15) == near_bird((10, 17), masks, 15)
+    fb = ex.check_pointing((10, 17), square_window, s, masks, 15)
+    assert not fb.ok and "Euclidean" in fb.message and "square window" in fb.message
+    assert "diagonal near miss" in fb.details[0]
+    fb = ex.check_pointing((10, 17), strictly_closer, s, masks, 15)
+    assert not fb.ok and "distance <= tolerance" in fb.message
+    fb = ex.check_pointing((10, 17), first_bird_only, s, masks, 15)
+    assert not fb.ok and "SECOND bird" in fb.message
 
 
 def test_check_pointing_tie_and_far_miss(toy):
@@ -86,16 +130,16 @@ def test_check_pointing_tie_and_far_miss(toy):
     t = s.copy()
     t[0, 0] = t.max()  # an earlier maximum
     assert ex._expected_point(t) == (0, 0)
-    assert "first one" in ex.check_pointing((10, 17), True, t, masks).message
+    assert "first one" in ex.check_pointing((10, 17), near_bird, t, masks).message
     # diagonal distance: square window would call it a hit, Euclidean does not
     u = np.zeros((20, 30))
     u[16, 17] = 1.0  # to bird 1's corner (13, 20): dr = 3, dc = 3 -> 4.24 px
-    fb = ex.check_pointing((16, 17), True, u, masks, 3)
+    fb = ex.check_pointing((16, 17), always(True), u, masks, 3)
     assert not fb.ok and "Euclidean" in fb.message
-    assert ex.check_pointing((16, 17), True, u, masks, 4.3).ok
+    assert ex.check_pointing((16, 17), near_bird, u, masks, 4.3).ok
     far = np.zeros((20, 30))
     far[19, 0] = 1.0
-    fb = ex.check_pointing((19, 0), True, far, masks, 2)
+    fb = ex.check_pointing((19, 0), always(True), far, masks, 2)
     assert not fb.ok and "too far" in fb.message
 
 
@@ -159,6 +203,22 @@ def test_check_verdict_diagnoses():
         ex._expected_paired([1, 2], [1, 2, 3])
 
 
+def test_check_verdict_names_the_standard_deviation_with_sqrt_n():
+    """A standard deviation given for the standard error is named, with sqrt(n), also when it
+    was computed in float32 or with NumPy's default ddof=0 (it used to read "off by 5.385")."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random(29), rng.random(29)
+    d = a - b
+    mean = float(d.mean())
+    for std in (np.float32(d.astype(np.float32).std(ddof=1)), d.std(ddof=1) * (1 + 3e-6),
+                d.std()):
+        fb = ex.check_verdict(mean, std, "inconclusive", a, b)
+        assert not fb.ok and "standard deviation" in fb.message, fb.text()
+        assert "sqrt(29)" in fb.message
+    se32 = np.float32(d.std(ddof=1) / np.sqrt(29))
+    assert ex.check_verdict(mean, se32, "inconclusive", a, b).ok
+
+
 def test_solutions_pass_their_checks(toy):
     s, masks = toy
     ns = {"np": np, "ex_map": s, "ex_masks": masks, "tolerance": 15,
@@ -166,4 +226,4 @@ def test_solutions_pass_their_checks(toy):
     for key in ("comparison.pointing", "comparison.relevance_mass", "comparison.verdict"):
         fb = run_solution(key, ns)
         assert fb.ok, (key, fb.text())
-    assert ns["hit"] is True and ns["point"] == (10, 17)
+    assert ns["near_bird"](ns["point"], masks, 15) is True and ns["point"] == (10, 17)

@@ -16,6 +16,8 @@ from torch import nn
 import xai_tutor
 from xai_tutor.exercises import cam as ex_cam
 from xai_tutor.exercises import deconvnet as ex_dc
+from xai_tutor.exercises import oracle
+from xai_tutor.exercises.core import EXERCISES
 
 from conftest import make_small, small_input
 from solutions import checks, run_solution
@@ -110,8 +112,8 @@ def test_relu_rules_agree_with_the_library_rule(vgg, x) -> None:
 
 
 def test_gap_logit_check(vgg, x) -> None:
-    rec = ex_cam.record_layer(vgg, x, target=2)
-    fc = ex_cam.last_linear(vgg)
+    rec = oracle.record_layer(vgg, x, target=2)
+    fc = oracle.last_linear(vgg)
     pooled = rec.activation.mean(dim=(1, 2))
     y = pooled @ fc.weight.double()[2] + fc.bias.double()[2]
     assert torch.allclose(y, rec.logits[2], atol=1e-5)
@@ -123,7 +125,7 @@ def test_gap_logit_check(vgg, x) -> None:
 
 def test_cam_check_against_library_and_float64_formula(vgg, x) -> None:
     for target in (0, 3):
-        rec = ex_cam.record_layer(vgg, x, target=target)
+        rec = oracle.record_layer(vgg, x, target=target)
         w = vgg.fc.weight.double()[target]
         ref = (w[:, None, None] * rec.activation).sum(0)
         e = xai_tutor.explain(vgg, x, "cam", target=target)
@@ -133,7 +135,7 @@ def test_cam_check_against_library_and_float64_formula(vgg, x) -> None:
             assert "ReLU" in ex_cam.check_cam(ref.clamp(min=0), vgg, x, target).message
         hw = ref.shape[0] * ref.shape[1]
         assert "h*w" in ex_cam.check_cam(ref / hw, vgg, x, target).message
-    other = ex_cam.record_layer(vgg, x, target=1)
+    other = oracle.record_layer(vgg, x, target=1)
     wrong = (vgg.fc.weight.double()[1][:, None, None] * other.activation).sum(0)
     assert not ex_cam.check_cam(wrong, vgg, x, 0).ok
 
@@ -143,7 +145,7 @@ def test_gradcam_checks_against_library(kind, vgg, resnet, x) -> None:
     model = vgg if kind == "vgg" else resnet
     e = xai_tutor.explain(model, x, "gradcam", target=1)
     assert ex_cam.check_gradcam(e.attribution[0], model, x, 1).ok
-    rec = ex_cam.record_layer(model, x, target=1)
+    rec = oracle.record_layer(model, x, target=1)
     alpha = rec.gradient.mean(dim=(1, 2))
     assert ex_cam.check_gradcam_weights(alpha, model, x, 1).ok
     fb = ex_cam.check_gradcam_weights(rec.gradient.sum(dim=(1, 2)), model, x, 1)
@@ -158,7 +160,7 @@ def test_gradcam_checks_against_library(kind, vgg, resnet, x) -> None:
 
 
 def test_gradcam_is_relu_cam_over_hw_on_a_gap_head(vgg, x) -> None:
-    rec = ex_cam.record_layer(vgg, x, target=4)
+    rec = oracle.record_layer(vgg, x, target=4)
     h, w = rec.activation.shape[1:]
     cam = (vgg.fc.weight.double()[4][:, None, None] * rec.activation).sum(0)
     assert ex_cam.check_gradcam(cam.clamp(min=0) / (h * w), vgg, x, 4).ok
@@ -191,14 +193,15 @@ def test_checks_leave_the_model_as_it_was(resnet, x) -> None:
 
 def test_every_registered_solution_passes_its_own_check(vgg, x) -> None:
     keys = [k for k in checks() if k.split(".")[0] in ("deconvnet", "cam")
-            and k != "cam.occlusion"]   # needs a trained model and a scene: see the next test
+            and k != "cam.occlusion"   # needs a trained model and a scene: see the next test
+            and not EXERCISES[k].prediction]   # tests/test_exercises_predictions.py
     assert len(keys) == 8, keys
     gen = torch.Generator().manual_seed(7)
     a = torch.randn(1, 2, 6, 6, generator=gen)
     conv = nn.Conv2d(3, 4, 5, stride=2, padding=2)
     with torch.no_grad():
         fc = vgg.fc
-        rec = ex_cam.record_layer(vgg, x, target=1)
+        rec = oracle.record_layer(vgg, x, target=1)
     base = {
         "torch": torch, "F": F, "xai_tutor": xai_tutor, "model": vgg, "x": x, "c": 1,
         "a": a, "signal": torch.randn(1, 2, 3, 3, generator=gen),
@@ -242,3 +245,42 @@ def test_occlusion_solution_and_check_on_a_course_model() -> None:
     fb = ex_cam.check_occlusion(ns["quadrant"], not ns["still_right"], model, scene, saliency)
     assert not fb.ok and fb.name == "still_right"
     assert "placeholder" in ex_cam.check_occlusion(None, None, model, scene, saliency).message
+
+
+def test_occlusion_names_a_row_column_swap() -> None:
+    """Indexing the map as saliency[x, y], or calling the rows left and right, is named as the
+    row/column swap it is (it used to get a generic "not the expected value")."""
+    import numpy as np
+
+    from xai_tutor.data import course_scenes
+
+    scene = course_scenes()["single"]
+    x0, y0, x1, y1 = (int(v) for v in scene.boxes[0])
+    h, w = scene.masks.shape[1:]
+    for seed in range(50):  # a map whose swapped reading picks another quadrant
+        rng = np.random.default_rng(seed)
+        saliency = rng.random((h, w)) ** 8
+        right = ex_cam._quadrant_shares(saliency, scene.boxes[0])
+        swapped = ex_cam._quadrant_shares(saliency, scene.boxes[0], swap=True)
+        best, slip = max(right, key=right.get), max(swapped, key=swapped.get)
+        if slip != best and slip != min(right, key=right.get):
+            break
+    else:
+        raise AssertionError("no map separates the swapped reading")
+    parts = {"top-left": saliency[y0:(y0 + y1) // 2, x0:(x0 + x1) // 2]}
+    assert right["top-left"] == parts["top-left"].sum()
+    fb = ex_cam.check_occlusion(slip, True, None, scene, saliency)
+    assert not fb.ok and "saliency[x, y]" in fb.message and "[row, column]" in fb.message
+    quadrant = np.zeros((h, w))
+    quadrant[y0 + 1, x1 - 2] = 1.0                     # all the mass in the top-right quadrant
+    fb = ex_cam.check_occlusion("bottom-left", True, None, scene, quadrant)
+    assert not fb.ok and "'top' and 'bottom' are rows" in fb.message
+
+
+def test_feedback_names_the_notebook_variable(vgg, x) -> None:
+    """Each check names the answer as the notebook calls it (XGrad-CAM's are `x_weights`)."""
+    from xai_tutor.exercises import gradcampp as ex_pp
+
+    fb = ex_pp.check_xgradcam_weights(torch.zeros(3), vgg, x)
+    assert not fb.ok and fb.name == "x_weights" and "`x_weights`" in fb.message
+    assert ex_pp.check_xgradcam_weights(None, vgg, x).message.startswith("`x_weights` is still")

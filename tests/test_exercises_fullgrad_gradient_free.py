@@ -19,6 +19,7 @@ from torch import nn
 import xai_tutor
 from xai_tutor.exercises import fullgrad as ex_fg
 from xai_tutor.exercises import gradient_free as ex_gf
+from xai_tutor.exercises import oracle
 from xai_tutor.hooks import capture, model_guard
 from xai_tutor.methods.cam.scorecam import channel_masks
 
@@ -280,17 +281,17 @@ def test_ablated_scores_check_diagnoses(vgg, x16):
     cumulative = a.repeat(k, 1, 1, 1)
     for i in range(k):
         cumulative[i, : i + 1] = 0
-    got = ex_gf.scores_with_layer_output(vgg, x16, cumulative, layer)[:, c]
+    got = oracle.forward_replacing(vgg, x16, cumulative, layer)[:, c]
     fb = ex_gf.check_ablated_scores(got, vgg, x16, c, layer)
     assert not fb.ok and "add up" in fb.message
     keep = torch.zeros_like(a).repeat(k, 1, 1, 1)
     keep[torch.arange(k), torch.arange(k)] = a[0]
-    got = ex_gf.scores_with_layer_output(vgg, x16, keep, layer)[:, c]
+    got = oracle.forward_replacing(vgg, x16, keep, layer)[:, c]
     fb = ex_gf.check_ablated_scores(got, vgg, x16, c, layer)
     assert not fb.ok and "kept channel k" in fb.message
     copies = a.repeat(k, 1, 1, 1)
     copies[torch.arange(k), torch.arange(k)] = 0
-    probs = torch.softmax(ex_gf.scores_with_layer_output(vgg, x16, copies, layer), dim=1)[:, c]
+    probs = torch.softmax(oracle.forward_replacing(vgg, x16, copies, layer), dim=1)[:, c]
     fb = ex_gf.check_ablated_scores(probs, vgg, x16, c, layer)
     assert not fb.ok and "probabilities" in fb.message
 

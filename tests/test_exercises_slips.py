@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from xai_tutor.exercises import check_with_slips
-from xai_tutor.exercises.core import PRECISION_ULPS, check_close
+from xai_tutor.exercises.feedback import PRECISION_ULPS, check_close
 
 X = np.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.5]])
 

@@ -1,8 +1,17 @@
-"""Exercises: ``check_*`` functions that tell the learner what is wrong.
+"""Exercises: ``check_*`` functions that tell the learner what is wrong, and why.
 
-The shared core lives in :mod:`xai_tutor.exercises.core`; each notebook has its own module of
-checks (:mod:`~xai_tutor.exercises.taxonomy` for notebook 01, :mod:`~xai_tutor.exercises.gradient`
-for notebook 02, ...). Typical use in a notebook (the student edition)::
+Three shared modules and one module of checks per notebook (:mod:`~xai_tutor.exercises.taxonomy`
+for notebook 01, :mod:`~xai_tutor.exercises.gradient` for 02, ...):
+
+* :mod:`~xai_tutor.exercises.feedback`: :class:`Feedback` and the comparisons that diagnose a
+  wrong answer (a shape, a sign, a factor, a known slip);
+* :mod:`~xai_tutor.exercises.core`: :func:`~xai_tutor.exercises.core.exercise`, the one
+  declaration of an exercise (placeholders, strict mode, registration, the check log, and
+  :func:`solved`, which the student edition uses to skip the cells that need an answer);
+* :mod:`~xai_tutor.exercises.oracle`: the independent passes through a model that the checks
+  compute their expected values from.
+
+Typical use in a notebook (the student edition)::
 
     from xai_tutor.exercises.gradient import check_saliency
 
@@ -10,44 +19,48 @@ for notebook 02, ...). Typical use in a notebook (the student edition)::
     check_saliency(saliency, model, x)
 
 The solutions are in the teacher edition of the notebooks only (see CONTRIBUTING.md).
-
-Writing a new check module: compute the expected value independently (in private helpers), then
-return :func:`check_with_slips` with the exercise's known slips (each a wrong value and the
-sentence that names it), ``hints`` for :func:`check_close`'s diagnoses, and ``precision=x.dtype``
-so that the tolerances follow the dtype the learner computes in (or :func:`check_shape` /
-:func:`check_class` / :func:`check_set` / :func:`check_equal`); run the model in its own dtype,
-as the learner does. Decorate the public check with :func:`exercise_check` and register how to
-check a notebook namespace with :func:`register_check` under ``"<module>.<exercise>"``.
 """
 
 from __future__ import annotations
 
 from .core import (
-    NOT_ANSWERED,
+    EXERCISES,
     SOLUTION_CHECKS,
+    Expect,
+    call_answer,
+    exercise,
+    register_check,
+    solved,
+    strict_checks,
+)
+from .feedback import (
+    NOT_ANSWERED,
     Feedback,
+    check_choice,
     check_class,
     check_close,
     check_equal,
     check_set,
     check_shape,
     check_with_slips,
-    exercise_check,
-    register_check,
-    strict_checks,
 )
 
 __all__ = [
     "Feedback",
+    "Expect",
+    "exercise",
+    "call_answer",
     "check_close",
     "check_with_slips",
     "check_equal",
     "check_shape",
     "check_class",
     "check_set",
+    "check_choice",
     "SOLUTION_CHECKS",
+    "EXERCISES",
     "NOT_ANSWERED",
-    "exercise_check",
     "register_check",
     "strict_checks",
+    "solved",
 ]

@@ -1,16 +1,19 @@
-"""Checks and solutions for notebook 11 (comparing the methods with numbers).
+"""Checks for notebook 11 (comparing the methods with numbers).
 
-Three exercises, each computed here independently of :mod:`xai_tutor.evaluation` (plain NumPy,
+Four exercises, each computed here independently of :mod:`xai_tutor.evaluation` (plain NumPy,
 written from the definitions, so that a bug in either shows up as a disagreement):
 
 1. **Pointing game** (Zhang et al. 2016): the map's first maximum ``(row, col)`` in row-major
-   order, and whether it lies within ``tolerance`` pixels (Euclidean) of any instance mask.
+   order, and a function ``near_bird(point, masks, tolerance)``: whether a point lies within
+   ``tolerance`` pixels (Euclidean) of any instance mask, tried on the notebook's map and on the
+   check's own cases (a diagonal near miss, a point exactly at the tolerance, a second bird).
 2. **Relevance mass**: ``sum(s on the union of the masks) / sum(s)``.
 3. **A verdict from paired numbers**: the per-scene differences ``d_j = a_j - b_j``, their mean,
    the standard error ``std(d, ddof=1) / sqrt(n)`` and the verdict by the 2-SE rule used by
    :func:`xai_tutor.experiment.evaluate_claims`: ``"supported"`` if the mean is more than two
    standard errors on the claimed side of 0, ``"contradicted"`` if it is more than two on the
    other side, else ``"inconclusive"``.
+4. **The chance level** (a prediction): the relevance mass of a map that ignores the image.
 
 Example::
 
@@ -25,26 +28,20 @@ Example::
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .core import (
-    Feedback,
-    Slip,
-    _not_answered,
-    check_close,
-    check_with_slips,
-    exercise_check,
-    register_check,
-)
+from .core import Expect, call_answer, exercise
+from .feedback import Feedback, Slip, check_choice, check_close, check_with_slips
 
 __all__ = [
     "VERDICTS",
     "check_pointing",
     "check_relevance_mass",
     "check_verdict",
+    "check_chance_level",
 ]
 
 VERDICTS = ("supported", "contradicted", "inconclusive")
@@ -103,66 +100,112 @@ def _expected_hit(saliency: Any, masks: Any, tolerance: float = 15.0) -> bool:
     return _distance_to_masks(point, m) <= tolerance
 
 
-@exercise_check
-def check_pointing(point: Any, hit: Any, saliency: Any, masks: Any,
+def _point_feedback(p: tuple[int, ...], exp_point: tuple[int, int] | None,
+                    s: np.ndarray) -> Feedback | None:
+    if exp_point is None:
+        return None  # a constant map: any point, the game counts a miss
+    if len(p) != 2:
+        return Feedback(False, f"`point` should hold two numbers (row, col); got {len(p)}.",
+                        name="point")
+    if p == exp_point:
+        return None
+    if p == exp_point[::-1]:
+        msg = ("`point` is (col, row): NumPy arrays are indexed [row, col], and "
+               "np.unravel_index(s.argmax(), s.shape) returns (row, col).")
+    elif p == _expected_point(-s):
+        msg = "`point` is the map's minimum: the game points with the maximum (argmax)."
+    elif all(0 <= v < n for v, n in zip(p, s.shape)) and s[p] == s.max():
+        msg = ("`point` is a maximum, but not the first one in row-major order (ties are broken "
+               "by np.argmax, which scans row by row).")
+    else:
+        msg = "`point` is not where the map is largest: use s.argmax() and np.unravel_index."
+    return Feedback(False, msg, [f"your point {p}, the expected point {exp_point}"], "point")
+
+
+def _hit_feedback(hit: Any, point: tuple[int, int] | None, masks: np.ndarray,
+                  tolerance: float) -> Feedback | None:
+    """None when ``hit`` is the pointing game's answer for ``point``, else what is wrong."""
+    if isinstance(hit, (np.bool_, np.integer)) or hasattr(hit, "item") and np.size(hit) == 1:
+        hit = bool(hit)
+    if not isinstance(hit, bool):
+        return Feedback(False, f"`near_bird` should return True or False, not a "
+                               f"{type(hit).__name__}.", name="near_bird")
+    exp_hit = point is not None and _distance_to_masks(point, masks) <= tolerance
+    if hit == exp_hit:
+        return None
+    d = _distance_to_masks(point, masks) if point is not None else math.inf
+    inside = point is not None and bool(masks[:, point[0], point[1]].any())
+    details = [f"point {point}: distance to the nearest mask pixel {d:.2f} px, tolerance "
+               f"{tolerance} px; near_bird said {hit}"]
+    if exp_hit and not inside:
+        msg = ("the point is outside every mask but within the tolerance, so it counts as a "
+               "hit: the game forgives a near miss of up to `tolerance` pixels (distance <= "
+               "tolerance).")
+    elif not exp_hit and point is not None and d <= tolerance * math.sqrt(2) + 1.5:
+        msg = ("close, but measure the Euclidean distance sqrt(dr**2 + dc**2) to the nearest mask "
+               "pixel: a square window (max(|dr|, |dc|) <= tolerance) or rounding reaches too "
+               "far along the diagonals.")
+    elif not exp_hit:
+        msg = "the point is too far from every mask to count as a hit."
+    else:
+        msg = "the point lies on a bird (or within the tolerance): a hit."
+    return Feedback(False, msg, details, "near_bird")
+
+
+def _probe_cases(tolerance: float) -> list[tuple[str, tuple[int, int], np.ndarray]]:
+    """The check's own pointing cases: (what, point, masks), with one-pixel birds."""
+    t = max(float(tolerance), 1.0)
+    n = int(math.ceil(2 * t)) + 4
+    one = np.zeros((2, n, n), bool)
+    one[0, n - 2, n - 2] = True                   # bird 0: one pixel in a corner
+    one[1, 1, n - 2] = True                       # bird 1: one pixel in another corner
+    d = int(math.floor(t / math.sqrt(2))) + 1     # a diagonal step just beyond the tolerance
+    k = int(math.floor(t))
+    return [("a diagonal near miss", (n - 2 - d, n - 2 - d), one[:1]),
+            ("a point on the bird", (n - 2, n - 2), one[:1]),
+            ("a point straight above the bird", (n - 2 - k, n - 2), one[:1]),
+            ("a point near the second bird only", (1 + k // 2, n - 2), one)]
+
+
+@exercise("comparison.pointing", "point", "near_bird", "ex_map", "ex_masks", "tolerance",
+          answers=2, notebook="11")
+def check_pointing(point: Any, near_bird: Any, saliency: Any, masks: Any,
                    tolerance: float = 15.0) -> Feedback:
-    """Exercise: ``point = (row, col)`` of the map's maximum and ``hit`` (a bool) of the pointing
-    game with ``tolerance`` pixels."""
-    for name, got in (("point", point), ("hit", hit)):
-        missing = _not_answered(name, got)
-        if missing is not None:
-            return missing
+    """``point = (row, col)`` of the map's first maximum, and ``near_bird(point, masks,
+    tolerance)``, a function that says whether ``point`` lies within ``tolerance`` pixels
+    (Euclidean) of a pixel of any of the masks ``(N, H, W)``: the pointing game in two steps."""
     s = _map(saliency)
     m = _masks(masks, s.shape)
     exp_point = _expected_point(s)
-    exp_hit = _expected_hit(s, m, tolerance)
     try:
         p = tuple(int(v) for v in np.asarray(point).reshape(-1))
     except (TypeError, ValueError):
         return Feedback(False, "`point` should be a pair of ints (row, col), e.g. "
-                               "np.unravel_index(s.argmax(), s.shape).", name="pointing")
-    if exp_point is None:
-        pass  # a constant map: any point, the game counts a miss
-    elif len(p) != 2:
-        return Feedback(False, f"`point` should hold two numbers (row, col); got {len(p)}.",
-                        name="pointing")
-    elif p != exp_point:
-        details = [f"your point {p}, the expected point {exp_point}"]
-        if p == exp_point[::-1]:
-            msg = ("`point` is (col, row): NumPy arrays are indexed [row, col], and "
-                   "np.unravel_index(s.argmax(), s.shape) returns (row, col).")
-        elif p == _expected_point(-s):
-            msg = "`point` is the map's minimum: the game points with the maximum (argmax)."
-        elif all(0 <= v < n for v, n in zip(p, s.shape)) and s[p] == s.max():
-            msg = ("`point` is a maximum, but not the first one in row-major order (ties are "
-                   "broken by np.argmax, which scans row by row).")
-        else:
-            msg = "`point` is not where the map is largest: use s.argmax() and np.unravel_index."
-        return Feedback(False, msg, details, "pointing")
-    if isinstance(hit, (np.bool_, np.integer)):
-        hit = bool(hit)
-    if not isinstance(hit, bool):
-        return Feedback(False, f"`hit` should be True or False, not a {type(hit).__name__}.",
-                        name="pointing")
-    if hit != exp_hit:
-        d = _distance_to_masks(exp_point, m) if exp_point is not None else math.inf
-        inside = exp_point is not None and bool(m[:, exp_point[0], exp_point[1]].any())
-        details = [f"distance from the point to the nearest mask pixel: {d:.2f} px, tolerance "
-                   f"{tolerance} px"]
-        if exp_hit and not inside:
-            msg = ("the point is outside every mask but within the tolerance, so it counts as a "
-                   "hit: the game forgives a near miss of up to `tolerance` pixels.")
-        elif not exp_hit and exp_point is not None and d <= tolerance + 1.5:
-            msg = ("close, but measure the Euclidean distance sqrt(dr**2 + dc**2) to the nearest "
-                   "mask pixel: a square window (max(|dr|, |dc|)) or rounding reaches too far.")
-        elif not exp_hit:
-            msg = "the point is too far from every mask to count as a hit."
-        else:
-            msg = "the point lies on a bird (or within the tolerance): a hit."
-        return Feedback(False, msg, details, "pointing")
+                               "np.unravel_index(s.argmax(), s.shape).", name="point")
+    wrong = _point_feedback(p, exp_point, s)
+    if wrong is not None:
+        return wrong
+    if exp_point is not None:
+        hit = call_answer("near_bird", near_bird, exp_point, m, tolerance)
+        wrong = hit if isinstance(hit, Feedback) else _hit_feedback(hit, exp_point, m, tolerance)
+        if wrong is not None:
+            return wrong
+    for what, probe, probe_masks in _probe_cases(tolerance):
+        hit = call_answer("near_bird", near_bird, probe, probe_masks, tolerance)
+        wrong = hit if isinstance(hit, Feedback) else _hit_feedback(hit, probe, probe_masks,
+                                                                     tolerance)
+        if wrong is not None:
+            if probe_masks.shape[0] > 1 and hit is False:
+                wrong.message = ("the point is near the SECOND bird: test every mask "
+                                 "(masks.any(axis=0)), not only the first.")
+            wrong.details.insert(0, f"on the check's own case: {what} ({probe_masks.shape[0]} "
+                                    f"one-pixel bird(s) on a {probe_masks.shape[1]} x "
+                                    f"{probe_masks.shape[2]} grid)")
+            return wrong
     where = ("constant map: a miss" if exp_point is None else
-             f"point {exp_point}, {'a hit' if exp_hit else 'a miss'}")
-    return Feedback(True, f"{where}.", name="pointing")
+             f"point {exp_point}, {'a hit' if _expected_hit(s, m, tolerance) else 'a miss'}")
+    return Feedback(True, f"{where}; near_bird is also right on the check's own cases.",
+                    name="pointing")
 
 
 # ---------------------------------------------------------------------------- relevance mass
@@ -176,12 +219,9 @@ def _expected_relevance_mass(saliency: Any, masks: Any) -> float:
     return float(s[union].sum() / total) if total > 0 else 0.0
 
 
-@exercise_check
+@exercise("comparison.relevance_mass", "mass", "ex_map", "ex_masks", notebook="11")
 def check_relevance_mass(mass: Any, saliency: Any, masks: Any) -> Feedback:
-    """Exercise: the share of the map's total saliency that falls inside the union of the masks."""
-    missing = _not_answered("mass", mass)
-    if missing is not None:
-        return missing
+    """The share of the map's total saliency that falls inside the union of the masks."""
     s = _map(saliency)
     m = _masks(masks, s.shape)
     expected = _expected_relevance_mass(s, m)
@@ -242,17 +282,14 @@ def _expected_verdict(mean: float, se: float, higher_supports: bool = True) -> s
     return "inconclusive"
 
 
-@exercise_check
+@exercise("comparison.verdict", "mean", "se", "verdict", "claim_a", "claim_b", answers=3,
+          notebook="11")
 def check_verdict(mean: Any, se: Any, verdict: Any, a: Sequence[float], b: Sequence[float],
                   higher_supports: bool = True) -> Feedback:
-    """Exercise: the mean paired difference ``a - b``, its standard error and the verdict.
+    """The mean paired difference ``a - b``, its standard error and the verdict.
 
     ``higher_supports`` says which side of 0 supports the claim (``True``: ``a`` larger).
     """
-    for name, got in (("mean", mean), ("se", se), ("verdict", verdict)):
-        missing = _not_answered(name, got)
-        if missing is not None:
-            return missing
     e_mean, e_se, n = _expected_paired(a, b)
     fb = check_close("mean", mean, e_mean, atol=1e-9, rtol=1e-6,
                      hints={"sign": "the difference is a - b (the claimed method minus the "
@@ -267,16 +304,25 @@ def check_verdict(mean: Any, se: Any, verdict: Any, a: Sequence[float], b: Seque
     except (TypeError, ValueError):
         return Feedback(False, f"`se` should be a number; got {type(se).__name__}.", name="se")
     seen = [f"got {g_se:.6g}, expected {e_se:.6g}"]
+    root = f"sqrt(n) = sqrt({n}) = {math.sqrt(n):.4g}"
     slips: list[Slip] = [
         (float(d.std(ddof=0) / math.sqrt(n)), "you used the population std (ddof=0); the "
          "standard error of a sample mean uses ddof=1: d.std(ddof=1) / sqrt(n).", seen),
-        (float(d.std(ddof=1)), "that is the standard deviation of the differences; the "
-         "standard error divides it by sqrt(n).", seen),
+        (float(d.std(ddof=1)), f"that is the standard deviation of the differences, {root} "
+         "times too large: the standard error divides it by sqrt(n).", seen),
+        (float(d.std(ddof=0)), f"that is the standard deviation of the differences (NumPy's "
+         f"default ddof=0), not its standard error: use d.std(ddof=1) / {root}.", seen),
         (float(math.sqrt(x.var(ddof=1) / n + y.var(ddof=1) / n)),
          "that is the unpaired standard error (two independent samples); the methods ran on the "
          "SAME scenes, so take the std of the per-scene differences.", seen),
     ]
-    fb = check_with_slips("se", g_se, e_se, slips, **_EXACT)
+    # an answer computed in float32 (a torch tensor, np.float32 scores) rounds at 1e-7
+    single = getattr(se, "dtype", None) in (np.float32, "float32") or "float32" in str(
+        getattr(se, "dtype", ""))
+    fb = check_with_slips("se", g_se, e_se, slips, **_EXACT, slip_rtol=1e-4,
+                          precision=np.float32 if single else None,
+                          hints={"factor": f"a factor of {root}: the standard error is the "
+                                           "standard deviation divided by sqrt(n)."})
     if not fb.ok:
         return fb
     e_verdict = _expected_verdict(e_mean, e_se, higher_supports)
@@ -300,24 +346,23 @@ def check_verdict(mean: Any, se: Any, verdict: Any, a: Sequence[float], b: Seque
     return Feedback(True, f"{e_verdict}: {interval} (n = {n} paired scenes).", name="verdict")
 
 
-# ---------------------------------------------------------------------------- solutions
+
+CHANCE = ("0", "the birds' share of the image area", "1 / the number of birds", "1")
 
 
-def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
-    return lambda ns: fn(*(ns[n] for n in names))
-
-
-register_check(
-    "comparison.pointing",
-    check=_ns_check(check_pointing, "point", "hit", "ex_map", "ex_masks", "tolerance"),
-)
-
-register_check(
-    "comparison.relevance_mass",
-    check=_ns_check(check_relevance_mass, "mass", "ex_map", "ex_masks"),
-)
-
-register_check(
-    "comparison.verdict",
-    check=_ns_check(check_verdict, "mean", "se", "verdict", "claim_a", "claim_b"),
-)
+@exercise("comparison.chance_level", "uniform_mass", "ex_masks", notebook="11", prediction=True)
+def check_chance_level(got: Any, masks: Any) -> Expect:
+    """Predict the relevance mass of a map that ignores the image (the same value at every
+    pixel) on the birds ``masks`` (one of :data:`CHANCE`). Computed here for a constant map."""
+    m = np.asarray(masks, dtype=bool)
+    m = m[None] if m.ndim == 2 else m
+    constant = np.ones(m.shape[1:])
+    mass = _expected_relevance_mass(constant, m)
+    area = float(m.any(axis=0).mean())
+    outcome = CHANCE[1] if abs(mass - area) < 1e-12 else "other"
+    why = (f"a constant map puts the same mass on every pixel, so the birds get exactly the share "
+           f"of the pixels they cover ({area:.1%} here): the chance level of relevance mass. A "
+           "map is informative about the birds only where it beats this number; always read a "
+           "mass next to its area share.")
+    return Expect(outcome, judge=check_choice, choices=CHANCE, why=why,
+                  details=[f"mass of a constant map {mass:.4f}, the birds' area share {area:.4f}"])

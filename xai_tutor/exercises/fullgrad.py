@@ -1,8 +1,8 @@
-"""Checks and solutions for notebook 09 (FullGrad).
+"""Checks for notebook 09 (FullGrad).
 
-The expected values are computed here from the paper's formulas (Srinivas & Fleuret 2019), in
-float64 on a copy of the model, with plain forward hooks and ``torch.autograd.grad``, not with
-:mod:`xai_tutor.methods.cam.fullgrad`:
+The expected values are computed here from the paper's formulas (Srinivas & Fleuret 2019), in the
+model's dtype, with plain forward hooks and ``torch.autograd.grad``
+(:mod:`~xai_tutor.exercises.oracle`), not with :mod:`xai_tutor.methods.cam.fullgrad`:
 
 * the effective bias of a BatchNorm layer in eval mode::
 
@@ -38,26 +38,20 @@ Example::
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hooks import model_guard
-from .core import (
-    Feedback,
-    _not_answered,
-    check_with_slips,
-    exercise_check,
-    image_size,
-    register_check,
-)
+from .core import Expect, exercise
+from .feedback import check_choice, image_size
+from .oracle import module_named, record_layer
 
 __all__ = [
     "check_bn_bias",
     "check_bias_term",
+    "check_relu6_scaling",
     "check_postprocess",
 ]
 
@@ -99,36 +93,17 @@ def _effective_bias(module: nn.Module) -> torch.Tensor:
 
 
 def _output_gradient(model: nn.Module, x: torch.Tensor, target: int | None,
-                     layer: str) -> tuple[torch.Tensor, nn.Module, int]:
-    """``dy/dz`` (float64, ``(1, C, h, w)``) at the output of ``layer`` of a float64 copy."""
-    modules = dict(model.named_modules())
-    if layer not in modules:
-        raise ValueError(f"no layer named {layer!r} in the model")
-    net = copy.deepcopy(model).double()
-    module = dict(net.named_modules())[layer]
-    kept: dict[str, torch.Tensor] = {}
-
-    def hook(_m: nn.Module, _i: tuple, out: torch.Tensor) -> torch.Tensor:
-        kept["z"] = out
-        return out.clone()  # in-place ReLUs / `+=` downstream must not touch the kept output
-
-    with model_guard(net), torch.enable_grad():
-        handle = module.register_forward_hook(hook)
-        try:
-            logits = net(x.detach().double().requires_grad_(True))
-        finally:
-            handle.remove()
-        c = int(logits[0].argmax()) if target is None else int(target)
-        (grad,) = torch.autograd.grad(logits[0, c], kept["z"])
-    return grad, modules[layer], c
+                     layer: str) -> tuple[torch.Tensor, nn.Module]:
+    """``dy/dz`` (float64, ``(1, C, h, w)``) at the output of ``layer``, and the layer."""
+    _, module = module_named(model, layer)
+    return record_layer(model, x, target, layer).gradient[None], module
 
 
 def _expected_bias_term(model: nn.Module, x: torch.Tensor, layer: str,
-                       target: int | None = None) -> torch.Tensor:
+                        target: int | None = None) -> torch.Tensor:
     """``b * dy/dz`` for ``layer`` (float64, ``(1, C, h, w)``); ``b`` is the effective bias."""
-    grad, module, _ = _output_gradient(model, x, target, layer)
-    b = _effective_bias(module)
-    return b.reshape(1, -1, 1, 1) * grad
+    grad, module = _output_gradient(model, x, target, layer)
+    return _effective_bias(module).reshape(1, -1, 1, 1) * grad
 
 
 def _layer_scale(t: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -159,13 +134,10 @@ def _expected_postprocess(term: torch.Tensor, size: Any) -> torch.Tensor:
     return _up(_layer_scale(t.abs()).sum(dim=1), image_size(size))
 
 
-@exercise_check
-def check_bn_bias(got: Any, bn: nn.Module) -> Feedback:
-    """Exercise: the effective bias ``beta - mu gamma / sqrt(var + eps)`` of the BatchNorm layer
-    ``bn`` (in eval mode), shape ``(C,)``."""
-    missing = _not_answered("bn_bias", got)
-    if missing is not None:
-        return missing
+@exercise("fullgrad.bn_bias", "bn_bias", "bn", notebook="09")
+def check_bn_bias(got: Any, bn: nn.Module) -> Expect:
+    """The effective bias ``beta - mu gamma / sqrt(var + eps)`` of the BatchNorm layer ``bn`` (in
+    eval mode), shape ``(C,)``."""
     expected = _expected_bn_bias(bn)
     mu, var, gamma, beta = _bn_parts(bn)
     slips = [
@@ -186,22 +158,18 @@ def check_bn_bias(got: Any, bn: nn.Module) -> Feedback:
         (mu * gamma / torch.sqrt(var + bn.eps) - beta, "every value has the wrong sign: "
                                                        "b = beta - mu gamma / sqrt(var + eps)."),
     ]
-    return check_with_slips("bn_bias", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
-                            precision=_dtype(bn),
-                            hints={"shape": "one value per channel: shape (C,), like bn.bias.",
-                                   "values": "use bn.running_mean, bn.running_var, bn.weight "
-                                             "(gamma), bn.bias (beta) and bn.eps."})
+    return Expect(expected, slips, rtol=1e-4, atol_rel=1e-5, precision=_dtype(bn),
+                  hints={"shape": "one value per channel: shape (C,), like bn.bias.",
+                         "values": "use bn.running_mean, bn.running_var, bn.weight (gamma), "
+                                   "bn.bias (beta) and bn.eps."})
 
 
-@exercise_check
+@exercise("fullgrad.bias_term", "term", "net64", "x64", "term_layer", "c64", notebook="09")
 def check_bias_term(got: Any, model: nn.Module, x: torch.Tensor, layer: str,
-                    target: int | None = None) -> Feedback:
-    """Exercise: the bias-gradient term ``b * dy/dz`` of ``layer`` (its effective bias times the
+                    target: int | None = None) -> Expect:
+    """The bias-gradient term ``b * dy/dz`` of ``layer`` (its effective bias times the
     gradient of the target logit at the layer's output), shape ``(1, C, h, w)``."""
-    missing = _not_answered("term", got)
-    if missing is not None:
-        return missing
-    grad, module, _ = _output_gradient(model, x, target, layer)
+    grad, module = _output_gradient(model, x, target, layer)
     b = _effective_bias(module)
     expected = b.reshape(1, -1, 1, 1) * grad
     slips = [
@@ -216,25 +184,20 @@ def check_bias_term(got: Any, model: nn.Module, x: torch.Tensor, layer: str,
         slips.append((beta.reshape(1, -1, 1, 1) * grad,
                       "you used beta (bn.bias); the bias BatchNorm adds in eval mode is the "
                       "effective bias beta - mu gamma / sqrt(var + eps) of exercise 1."))
-    return check_with_slips("term", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
-                            precision=x.dtype,
-                            hints={"shape_unreduced": "keep the channels and the positions: the "
-                                                      "term has the shape of the layer's output.",
-                                   "shape_overreduced": "do not sum: the term has the shape of "
-                                                        "the layer's output (1, C, h, w).",
-                                   "values": "term = bias.reshape(1, -1, 1, 1) * grad, with grad "
-                                             "the gradient of the class logit at the layer's "
-                                             "output."})
+    return Expect(expected, slips, rtol=1e-4, atol_rel=1e-5, precision=x.dtype,
+                  hints={"shape_unreduced": "keep the channels and the positions: the term has "
+                                            "the shape of the layer's output.",
+                         "shape_overreduced": "do not sum: the term has the shape of the layer's "
+                                              "output (1, C, h, w).",
+                         "values": "term = bias.reshape(1, -1, 1, 1) * grad, with grad the "
+                                   "gradient of the class logit at the layer's output."})
 
 
-@exercise_check
-def check_postprocess(got: Any, term: torch.Tensor, size: Any) -> Feedback:
-    """Exercise: FullGrad's post-processing of one term ``(1, C, h, w)``: absolute value, one
+@exercise("fullgrad.postprocess", "psi", "term", "size64", notebook="09")
+def check_postprocess(got: Any, term: torch.Tensor, size: Any) -> Expect:
+    """FullGrad's post-processing of one term ``(1, C, h, w)``: absolute value, one
     min-max scaling over all channels and positions (``+1e-6``), sum over the channels,
     bilinear upsampling to ``size`` = (H, W); shape ``(1, H, W)``."""
-    missing = _not_answered("psi", got)
-    if missing is not None:
-        return missing
     size = image_size(size)
     t = term.detach().double()
     expected = _expected_postprocess(t, size)
@@ -259,25 +222,60 @@ def check_postprocess(got: Any, term: torch.Tensor, size: Any) -> Feedback:
         (_up(_layer_scale(a).sum(dim=1), size, "nearest", None),
          "nearest-neighbour upsampling: use mode='bilinear', align_corners=True."),
     ]
-    return check_with_slips("psi", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
-                            precision=term.dtype,
-                            hints={"shape": f"upsample to the image size: shape (1, {size[0]}, "
-                                            f"{size[1]}) with F.interpolate(m[:, None], "
-                                            "size=..., mode='bilinear', "
-                                            "align_corners=True)[:, 0].",
-                                   "values": "psi = upsample(sum_c (|T| - min) / "
-                                             "(max - min + 1e-6))."})
+    return Expect(expected, slips, rtol=1e-4, atol_rel=1e-5, precision=term.dtype,
+                  hints={"shape": f"upsample to the image size: shape (1, {size[0]}, {size[1]}) "
+                                  "with F.interpolate(m[:, None], size=..., mode='bilinear', "
+                                  "align_corners=True)[:, 0].",
+                         "values": "psi = upsample(sum_c (|T| - min) / (max - min + 1e-6))."})
 
 
-def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
-    return lambda ns: fn(*(ns[n] for n in names))
+def _scaled_biases(net: nn.Module, t: float) -> nn.Module:
+    """A copy of ``net`` whose every bias (for BatchNorm: beta and the running mean, so that its
+    effective bias) is multiplied by ``t``."""
+    scaled = copy.deepcopy(net)
+    with torch.no_grad():
+        for m in scaled.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.bias.mul_(t)
+                m.running_mean.mul_(t)
+            elif getattr(m, "bias", None) is not None and isinstance(m.bias, torch.Tensor):
+                m.bias.mul_(t)
+    return scaled
 
 
-register_check("fullgrad.bn_bias", check=_ns_check(check_bn_bias, "bn_bias", "bn"))
+@exercise("fullgrad.relu6_scaling", "still_holds", "net64", "x64", "c64",
+          notebook="09", prediction=True)
+def check_relu6_scaling(got: Any, net: nn.Module, x: torch.Tensor, target: int,
+                        t: float = 2.5) -> Expect:
+    """Predict whether ``f(t x; t b) = t f(x; b)`` still holds (``True`` / ``False``) when every
+    ReLU of ``net`` is replaced by ReLU6, ``min(max(z, 0), 6)``. Measured here on a copy."""
+    relu6 = copy.deepcopy(net)
+    for module in list(relu6.modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, nn.ReLU):
+                setattr(module, child_name, nn.ReLU6())
+    with torch.no_grad():
+        y = float(relu6(x)[0, target])
+        y_scaled = float(_scaled_biases(relu6, t)(t * x)[0, target])
+        clipped = sum(int((out > 6).sum()) for out in _relu_inputs(relu6, t * x))
+    holds = abs(y_scaled - t * y) <= 1e-9 * max(1.0, abs(y_scaled))
+    why = ("ReLU6 clips at 6, and min(t z, 6) is not t min(z, 6) once t z > 6: a clipped unit "
+           "outputs the constant 6 whatever its input, a constant that no bias accounts for, so "
+           "scaling the input and the biases by t no longer scales the output by t. Completeness "
+           "(the parts add up to the score) fails with it: that is EfficientNet-Lite's case.")
+    return Expect(holds, judge=check_choice, choices=(True, False), why=why,
+                  details=[f"t f(x; b) = {t * y:.6f}, f(t x; t b) = {y_scaled:.6f}; "
+                           f"{clipped} ReLU6 inputs above 6 in the scaled pass"])
 
-register_check(
-    "fullgrad.bias_term",
-    check=_ns_check(check_bias_term, "term", "net64", "x64", "term_layer", "c64"),
-)
 
-register_check("fullgrad.postprocess", check=_ns_check(check_postprocess, "psi", "term", "size64"))
+def _relu_inputs(net: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """The inputs of every ReLU6 module of ``net`` for ``x`` (one forward pass)."""
+    seen: list[torch.Tensor] = []
+    handles = [m.register_forward_hook(lambda _m, i, _o: seen.append(i[0].detach()))
+               for m in net.modules() if isinstance(m, nn.ReLU6)]
+    try:
+        net(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return seen

@@ -1,4 +1,4 @@
-"""Checks and solutions for notebook 10 (Ablation-CAM and Score-CAM).
+"""Checks for notebook 10 (Ablation-CAM and Score-CAM).
 
 The expected values are computed here from the papers' formulas, with plain forward hooks and
 whole forward passes of the model (never the shortcut of :mod:`xai_tutor.methods.cam.tail`), not
@@ -31,7 +31,6 @@ Example::
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -40,73 +39,25 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..hooks import model_guard
-from .core import (
-    Feedback,
-    _as_array,
-    _not_answered,
-    check_with_slips,
-    exercise_check,
-    image_size,
-    register_check,
-)
+from .core import Expect, exercise
+from .feedback import Feedback, _as_array, check_choice, image_size
+from .oracle import forward_replacing, record_layer
 
 __all__ = [
-    "layer_output",
-    "scores_with_layer_output",
     "check_ablated_scores",
     "check_ablation_weights",
     "check_score_masks",
     "check_score_weights",
+    "check_weights_sum",
 ]
-
-
-def _layer(model: nn.Module, layer: str | None) -> tuple[str, nn.Module]:
-    name = layer or getattr(model, "default_layer", None)
-    modules = dict(model.named_modules())
-    if not isinstance(name, str) or name not in modules:
-        raise ValueError(f"no layer named {name!r} in the model; pass layer='<dotted name>'")
-    return name, modules[name]
 
 
 def layer_output(model: nn.Module, x: torch.Tensor, layer: str | None = None
                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The layer's output ``A`` ``(1, K, h, w)`` and the logits ``(1, classes)`` of one pass."""
-    _, module = _layer(model, layer)
-    kept: dict[str, torch.Tensor] = {}
-
-    def hook(_m: nn.Module, _i: tuple, out: torch.Tensor) -> torch.Tensor:
-        kept["A"] = out.detach().clone()
-        return out
-
-    with model_guard(model), torch.no_grad():
-        handle = module.register_forward_hook(hook)
-        try:
-            logits = model(x)
-        finally:
-            handle.remove()
-    return kept["A"], logits
-
-
-def scores_with_layer_output(model: nn.Module, x: torch.Tensor, replacement: torch.Tensor,
-                             layer: str | None = None, batch_size: int = 64) -> torch.Tensor:
-    """Logits ``(n, classes)`` of whole forward passes of ``x`` (one image) in which the layer's
-    output is replaced by ``replacement[i]`` (``(n, K, h, w)``)."""
-    _, module = _layer(model, layer)
-    out = []
-    with model_guard(model), torch.no_grad():
-        for start in range(0, replacement.shape[0], batch_size):
-            part = replacement[start:start + batch_size]
-
-            def hook(_m: nn.Module, _i: tuple, _out: torch.Tensor,
-                     part: torch.Tensor = part) -> torch.Tensor:
-                return part.clone()
-
-            handle = module.register_forward_hook(hook)
-            try:
-                out.append(model(x.expand(part.shape[0], *x.shape[1:])))
-            finally:
-                handle.remove()
-    return torch.cat(out)
+    """The layer's output ``A`` ``(1, K, h, w)`` in the model's dtype and the logits
+    ``(1, classes)`` of one pass."""
+    rec = record_layer(model, x, layer=layer, grad=False)
+    return rec.activation[None].to(x.dtype), rec.logits[None].to(x.dtype)
 
 
 def _ablated_copies(a: torch.Tensor) -> torch.Tensor:
@@ -125,7 +76,7 @@ def _expected_ablated_scores(model: nn.Module, x: torch.Tensor, target: int | No
     """``y_k`` for every channel ``k`` (float64, ``(K,)``), by whole forward passes."""
     a, logits = layer_output(model, x, layer)
     c = _target(logits, target)
-    return scores_with_layer_output(model, x, _ablated_copies(a), layer)[:, c].double()
+    return forward_replacing(model, x, _ablated_copies(a), layer)[:, c].double()
 
 
 def _expected_ablation_weights(model: nn.Module, x: torch.Tensor, target: int | None = None,
@@ -184,30 +135,27 @@ def _expected_score_weights(model: nn.Module, x: torch.Tensor, target: int | Non
     return torch.where(varying, probs, torch.zeros_like(probs))
 
 
-@exercise_check
+@exercise("gradient_free.ablated_scores", "ablated", "model", "x", "c", "layer", notebook="10")
 def check_ablated_scores(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
-                         layer: str | None = None) -> Feedback:
-    """Exercise: ``ablated[k]`` = the target logit when channel ``k`` of the layer's output is
+                         layer: str | None = None) -> Expect:
+    """``ablated[k]`` = the target logit when channel ``k`` of the layer's output is
     zeroed (all other channels as they were), shape ``(K,)``, for the single image ``x``."""
-    missing = _not_answered("ablated", got)
-    if missing is not None:
-        return missing
     a, logits = layer_output(model, x, layer)
     c = _target(logits, target)
     k = a.shape[1]
-    ablated_logits = scores_with_layer_output(model, x, _ablated_copies(a), layer).double()
+    ablated_logits = forward_replacing(model, x, _ablated_copies(a), layer).double()
     expected = ablated_logits[:, c]
 
     def cumulative() -> torch.Tensor:
         batch = a.repeat(k, 1, 1, 1)
         for i in range(k):
             batch[i, : i + 1] = 0
-        return scores_with_layer_output(model, x, batch, layer)[:, c].double()
+        return forward_replacing(model, x, batch, layer)[:, c].double()
 
     def keep_only() -> torch.Tensor:
         batch = torch.zeros_like(a).repeat(k, 1, 1, 1)
         batch[torch.arange(k), torch.arange(k)] = a[0]
-        return scores_with_layer_output(model, x, batch, layer)[:, c].double()
+        return forward_replacing(model, x, batch, layer)[:, c].double()
 
     # the last two slips cost as many whole passes as the answer: computed only when reached
     slips = [
@@ -223,21 +171,19 @@ def check_ablated_scores(got: Any, model: nn.Module, x: torch.Tensor, target: in
         (keep_only, "you kept channel k and zeroed all the others; ablation does the opposite: "
                     "zero channel k only."),
     ]
-    return check_with_slips("ablated", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
-                            precision=x.dtype,
-                            hints={"shape": f"one logit per channel: shape ({k},).",
-                                   "values": "for each k: a copy of A with A[:, k] = 0, run the "
-                                             "rest of the network on it, take the logit of "
-                                             "class c."})
+    return Expect(expected, slips, rtol=1e-4, atol_rel=1e-5,
+                  precision=x.dtype,
+                  hints={"shape": f"one logit per channel: shape ({k},).",
+                         "values": "for each k: a copy of A with A[:, k] = 0, run the "
+                                   "rest of the network on it, take the logit of "
+                                   "class c."})
 
 
-@exercise_check
+@exercise("gradient_free.ablation_weights", "ab_weights", "model", "x", "c", "layer",
+          notebook="10")
 def check_ablation_weights(got: Any, model: nn.Module, x: torch.Tensor,
-                           target: int | None = None, layer: str | None = None) -> Feedback:
-    """Exercise: Ablation-CAM's weights ``w_k = (y - y_k) / y``, shape ``(K,)``."""
-    missing = _not_answered("ab_weights", got)
-    if missing is not None:
-        return missing
+                           target: int | None = None, layer: str | None = None) -> Expect:
+    """Ablation-CAM's weights ``w_k = (y - y_k) / y``, shape ``(K,)``."""
     _, logits = layer_output(model, x, layer)
     c = _target(logits, target)
     y = float(logits[0, c])
@@ -252,20 +198,17 @@ def check_ablation_weights(got: Any, model: nn.Module, x: torch.Tensor,
     ]
     # y - y_k cancels: its rounding error is that of y and y_k, not of their difference
     terms = max(abs(y), float(yk.abs().max())) / abs(y) if y != 0 else None
-    return check_with_slips("ab_weights", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
-                            precision=x.dtype, magnitude=terms,
-                            hints={"values": "w = (y - ablated) / y with y the logit of class c "
-                                             "on the unchanged image."})
+    return Expect(expected, slips, rtol=1e-4, atol_rel=1e-5,
+                  precision=x.dtype, magnitude=terms,
+                  hints={"values": "w = (y - ablated) / y with y the logit of class c "
+                                   "on the unchanged image."})
 
 
-@exercise_check
-def check_score_masks(got: Any, activation: torch.Tensor, size: Any) -> Feedback:
-    """Exercise: Score-CAM's masks ``(K, H, W)``: every channel of ``activation`` ``(1, K, h,
+@exercise("gradient_free.score_masks", "masks", "A", "size", notebook="10")
+def check_score_masks(got: Any, activation: torch.Tensor, size: Any) -> Expect | Feedback:
+    """Score-CAM's masks ``(K, H, W)``: every channel of ``activation`` ``(1, K, h,
     w)`` upsampled bilinearly (``align_corners=False``) to ``size`` = (H, W), then min-max scaled
     to [0, 1] on its own; constant channels give zeros."""
-    missing = _not_answered("masks", got)
-    if missing is not None:
-        return missing
     size = image_size(size)
     up = _upsample(activation, size)
     expected = _minmax_channels(up)
@@ -292,23 +235,20 @@ def check_score_masks(got: Any, activation: torch.Tensor, size: Any) -> Feedback
         (_minmax_channels(_upsample(activation, size, "nearest", None)),
          "nearest-neighbour upsampling: use mode='bilinear', align_corners=False."),
     ]
-    return check_with_slips("masks", got, expected, slips, rtol=1e-4, atol_rel=1e-5,
-                            precision=activation.dtype,
-                            hints={"shape": f"one mask per channel at the image size: "
-                                            f"({expected.shape[0]}, {size[0]}, {size[1]}).",
-                                   "values": "F.interpolate(A, size=(H, W), mode='bilinear', "
-                                             "align_corners=False)[0], then (m - min) / "
-                                             "(max - min) per channel."})
+    return Expect(expected, slips, rtol=1e-4, atol_rel=1e-5,
+                  precision=activation.dtype,
+                  hints={"shape": f"one mask per channel at the image size: "
+                                  f"({expected.shape[0]}, {size[0]}, {size[1]}).",
+                         "values": "F.interpolate(A, size=(H, W), mode='bilinear', "
+                                   "align_corners=False)[0], then (m - min) / "
+                                   "(max - min) per channel."})
 
 
-@exercise_check
+@exercise("gradient_free.score_weights", "sc_weights", "model", "x", "c", "layer", notebook="10")
 def check_score_weights(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
-                        layer: str | None = None) -> Feedback:
-    """Exercise: Score-CAM's weights ``(K,)``: the softmax probability of the target class for
+                        layer: str | None = None) -> Expect:
+    """Score-CAM's weights ``(K,)``: the softmax probability of the target class for
     ``x * M_k``; 0 for channels whose map is constant."""
-    missing = _not_answered("sc_weights", got)
-    if missing is not None:
-        return missing
     a, logits = layer_output(model, x, layer)
     c = _target(logits, target)
     masks = _expected_score_masks(a, x.shape[-2:])
@@ -339,32 +279,26 @@ def check_score_weights(got: Any, model: nn.Module, x: torch.Tensor, target: int
          "that is pytorch-grad-cam's variant (a softmax over the channels of the target "
          "logits); the paper's weight is the softmax over the classes for each masked image."),
     ]
-    return check_with_slips("sc_weights", got, expected, slips, rtol=1e-4, atol_rel=1e-4,
-                            precision=x.dtype,
-                            hints={"values": "for each k: torch.softmax(model(x * masks[k]), "
-                                             "dim=1)[0, c], 0 where the channel is constant."})
+    return Expect(expected, slips, rtol=1e-4, atol_rel=1e-4,
+                  precision=x.dtype,
+                  hints={"values": "for each k: torch.softmax(model(x * masks[k]), "
+                                   "dim=1)[0, c], 0 where the channel is constant."})
 
 
-def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
-    return lambda ns: fn(*(ns[n] for n in names))
 
-
-register_check(
-    "gradient_free.ablated_scores",
-    check=_ns_check(check_ablated_scores, "ablated", "model", "x", "c", "layer"),
-)
-
-register_check(
-    "gradient_free.ablation_weights",
-    check=_ns_check(check_ablation_weights, "ab_weights", "model", "x", "c", "layer"),
-)
-
-register_check(
-    "gradient_free.score_masks",
-    check=_ns_check(check_score_masks, "masks", "A", "size"),
-)
-
-register_check(
-    "gradient_free.score_weights",
-    check=_ns_check(check_score_weights, "sc_weights", "model", "x", "c", "layer"),
-)
+@exercise("gradient_free.weights_sum", "sums_to_one", "model", "x", "c", "layer",
+          notebook="10", prediction=True)
+def check_weights_sum(got: Any, model: nn.Module, x: torch.Tensor, target: int | None = None,
+                      layer: str | None = None) -> Expect:
+    """Predict whether Score-CAM's weights (the paper's) add up to 1 over the channels
+    (``True`` / ``False``). Computed here from whole forward passes of the masked images."""
+    weights = _expected_score_weights(model, x, target, layer)
+    total = float(weights.sum())
+    why = {False: "each weight is the class probability of a DIFFERENT masked image: the softmax "
+                  "runs over the classes of one image, not over the channels, so nothing makes "
+                  "the K weights add up to 1. pytorch-grad-cam's variant takes a softmax over "
+                  "the channels instead, and its weights do (variant='channel_softmax').",
+           True: "the weights happen to add up to 1 here, but only by chance: each is the class "
+                 "probability of a different masked image."}
+    return Expect(abs(total - 1) < 1e-3, judge=check_choice, choices=(True, False), why=why,
+                  details=[f"the {weights.numel()} weights add up to {total:.4f}"])

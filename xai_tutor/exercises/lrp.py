@@ -1,4 +1,4 @@
-"""Checks and solutions for notebook 04 (Layer-wise Relevance Propagation).
+"""Checks for notebook 04 (Layer-wise Relevance Propagation).
 
 The expected values are computed here in float64 straight from the formulas (Bach et al. 2015;
 Montavon et al. 2019, "Layer-wise relevance propagation: an overview"), not with
@@ -33,24 +33,18 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
 from ..numerics import safe_divide, stabilise
-from .core import (
-    Feedback,
-    _close,
-    _not_answered,
-    check_with_slips,
-    exercise_check,
-    register_check,
-)
+from .core import Expect, exercise
+from .feedback import Feedback, _close, check_choice, check_with_slips
 
 __all__ = [
     "check_epsilon_rule",
+    "check_large_epsilon",
     "check_fold_batchnorm",
     "check_residual_split",
 ]
@@ -108,16 +102,13 @@ def _precision(*values: Any) -> torch.dtype:
 # ------------------------------------------------------------------------------ checks
 
 
-@exercise_check
-def check_epsilon_rule(got: Any, a: Any, W: Any, b: Any, R: Any, eps: float) -> Feedback:
-    """Exercise: the input relevance ``R_in (J,)`` of one dense layer under LRP-epsilon.
+@exercise("lrp.epsilon_rule", "R_in", "a", "W", "b", "R", "eps", notebook="04")
+def check_epsilon_rule(got: Any, a: Any, W: Any, b: Any, R: Any, eps: float) -> Expect:
+    """The input relevance ``R_in (J,)`` of one dense layer under LRP-epsilon.
 
     ``a (J,)`` is the layer's input, ``W (K, J)`` and ``b (K,)`` its weight and bias (PyTorch's
     layout: ``z = W @ a + b``), ``R (K,)`` the relevance of its outputs and ``eps`` the epsilon.
     """
-    missing = _not_answered("R_in", got)
-    if missing is not None:
-        return missing
     a64, W64, b64, R64 = _f64(a), _f64(W), _f64(b), _f64(R)
     expected = _expected_epsilon_rule(a64, W64, b64, R64, eps)
     z = W64 @ a64 + b64
@@ -141,22 +132,17 @@ def check_epsilon_rule(got: Any, a: Any, W: Any, b: Any, R: Any, eps: float) -> 
          "you multiplied by z_k instead of dividing: the share of input j is "
          "a_j w_jk / z_k."),
     ]
-    return check_with_slips("R_in", got, expected, slips, **_TIGHT,
-                            precision=_precision(a, W, b, R),
-                            hints={"shape": f"R_in has one entry per input: shape "
-                                            f"({a64.numel()},).",
-                                   "values": "z = W @ a + b; s = R / (z + eps * sign(z)); "
-                                             "R_in = a * (W.T @ s)."})
+    return Expect(expected, slips, **_TIGHT, precision=_precision(a, W, b, R),
+                  hints={"shape": f"R_in has one entry per input: shape ({a64.numel()},).",
+                         "values": "z = W @ a + b; s = R / (z + eps * sign(z)); "
+                                   "R_in = a * (W.T @ s)."})
 
 
-@exercise_check
+@exercise("lrp.fold_batchnorm", "folded_weight", "folded_bias", "conv", "bn", answers=2,
+          notebook="04")
 def check_fold_batchnorm(weight: Any, bias: Any, conv: nn.Conv2d, bn: nn.BatchNorm2d) -> Feedback:
-    """Exercise: the weight ``(O, I, kh, kw)`` and bias ``(O,)`` of the convolution that equals
+    """The weight ``(O, I, kh, kw)`` and bias ``(O,)`` of the convolution that equals
     ``bn(conv(x))`` in eval mode."""
-    for name, got in (("folded_weight", weight), ("folded_bias", bias)):
-        missing = _not_answered(name, got)
-        if missing is not None:
-            return missing
     W = _f64(conv.weight)
     b = _f64(conv.bias) if conv.bias is not None else torch.zeros(W.shape[0], dtype=torch.float64)
     g, beta = _f64(bn.weight), _f64(bn.bias)
@@ -204,15 +190,12 @@ def check_fold_batchnorm(weight: Any, bias: Any, conv: nn.Conv2d, bn: nn.BatchNo
                     fb.details + fb_b.details, "fold_batchnorm")
 
 
-@exercise_check
+@exercise("lrp.residual_split", "r_branch", "r_shortcut", "branch", "shortcut", "R_block",
+          answers=2, notebook="04")
 def check_residual_split(r_branch: Any, r_shortcut: Any, branch: Any, shortcut: Any,
                          R: Any) -> Feedback:
-    """Exercise: split the relevance ``R`` of ``y = branch + shortcut`` in proportion to each
+    """Split the relevance ``R`` of ``y = branch + shortcut`` in proportion to each
     term's contribution (same shapes as ``R``; 0 where ``y = 0``)."""
-    for name, got in (("r_branch", r_branch), ("r_shortcut", r_shortcut)):
-        missing = _not_answered(name, got)
-        if missing is not None:
-            return missing
     exp_b, exp_s = _expected_residual_split(branch, shortcut, R)
     x1, x2, R64 = _f64(branch), _f64(shortcut), _f64(R)
     precision = _precision(*(v for v in (branch, shortcut, R) if isinstance(v, torch.Tensor)))
@@ -241,23 +224,33 @@ def check_residual_split(r_branch: Any, r_shortcut: Any, branch: Any, shortcut: 
                           f"{float(R64.sum()):.6g} that arrived.", name="residual_split")
 
 
-def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
-    return lambda ns: fn(*(ns[n] for n in names))
+
+LEVELS = ("about the logit", "close to 0", "much larger than the logit")
 
 
-register_check(
-    "lrp.epsilon_rule",
-    check=_ns_check(check_epsilon_rule, "R_in", "a", "W", "b", "R", "eps"),
-)
-
-register_check(
-    "lrp.fold_batchnorm",
-    check=_ns_check(check_fold_batchnorm, "folded_weight", "folded_bias", "conv", "bn"),
-)
-
-register_check(
-    "lrp.residual_split",
-    check=_ns_check(
-        check_residual_split, "r_branch", "r_shortcut", "branch", "shortcut", "R_block"
-    ),
-)
+@exercise("lrp.large_epsilon", "prediction", "net", "x0", "c0", notebook="04", prediction=True)
+def check_large_epsilon(got: Any, net: nn.Module, x: torch.Tensor, target: int,
+                        eps: float = 100.0) -> Expect:
+    """Predict what LRP-epsilon with a large ``eps`` (100) hands down to the pixels of the small
+    dense network ``net`` (``Flatten``, then ``Linear`` layers with ReLUs between them): its sum
+    is ``"about the logit"``, ``"close to 0"`` or ``"much larger than the logit"``. Computed
+    here by hand, layer by layer, in float64."""
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    a, inputs = _f64(x).flatten(), []
+    for i, lin in enumerate(linears):
+        inputs.append(a)
+        z = _f64(lin.weight) @ a + _f64(lin.bias)
+        a = torch.relu(z) if i < len(linears) - 1 else z
+    R = torch.zeros_like(a)
+    R[target] = a[target]
+    for lin, a_in in zip(reversed(linears), reversed(inputs)):
+        W = _f64(lin.weight)
+        R = a_in * (W.T @ (R / stabilise(W @ a_in + _f64(lin.bias), eps)))
+    ratio = float(R.sum()) / float(a[target])
+    outcome = LEVELS[0] if 0.5 < ratio < 2 else LEVELS[1] if abs(ratio) < 0.1 else LEVELS[2]
+    why = (f"with eps = {eps:g}, every denominator z_k + eps sign(z_k) is about {eps:g}, far "
+           "larger than z_k: each layer hands down only about z_k / eps of its relevance and "
+           "the rest is absorbed. Epsilon trades conservation for sparser, less noisy maps; "
+           "a small eps keeps nearly all of it.")
+    return Expect(outcome, judge=check_choice, choices=LEVELS, why=why,
+                  details=[f"the pixels hold {ratio:.2e} x the logit {float(a[target]):.4f}"])

@@ -1,8 +1,8 @@
-"""Checks and solutions for notebook 08 (SmoothGrad and Smooth Grad-CAM++).
+"""Checks for notebook 08 (SmoothGrad and Smooth Grad-CAM++).
 
 The expected values are computed here from the papers' formulas with plain autograd (one pass per
 noisy copy, a forward hook for the layer's activations via
-:func:`xai_tutor.exercises.cam.record_layer`), not with :mod:`xai_tutor.methods.smoothgrad` or
+:func:`xai_tutor.exercises.oracle.record_layer`), not with :mod:`xai_tutor.methods.smoothgrad` or
 :mod:`xai_tutor.methods.cam`. The noise itself is given to the checks (a tensor ``noise`` of shape
 ``(n, 3, H, W)`` of standard-normal draws), so they do not depend on how it was drawn:
 
@@ -28,36 +28,24 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..hooks import model_guard
-from .cam import record_layer
-from .core import (
-    Feedback,
-    _as_array,
-    _not_answered,
-    check_with_slips,
-    exercise_check,
-    register_check,
-)
+from .cam import has_gap_head
+from .core import Expect, exercise
+from .feedback import Feedback, _as_array, check_choice
 from .gradcampp import _expected_gradcampp_weights
+from .oracle import input_gradient, record_layer, top_class
 
 __all__ = [
     "check_noise_scale",
     "check_smoothgrad",
     "check_smoothgradcampp_map",
+    "check_smooth_on_gap",
 ]
-
-
-def _scalar(value: Any) -> float:
-    if isinstance(value, torch.Tensor):
-        return float(value.detach().double().reshape(-1)[0])
-    return float(np.asarray(value, dtype=np.float64).reshape(-1)[0])
 
 
 def _check_noise(noise: torch.Tensor, x: torch.Tensor) -> None:
@@ -73,12 +61,9 @@ def _expected_noise_scale(x: torch.Tensor, sigma: float) -> float:
     return float(sigma) * float(xd.max() - xd.min())
 
 
-@exercise_check
-def check_noise_scale(got: Any, x: torch.Tensor, sigma: float) -> Feedback:
-    """Exercise: the noise standard deviation ``s = sigma * (max x - min x)`` (a number)."""
-    missing = _not_answered("s", got)
-    if missing is not None:
-        return missing
+@exercise("smoothgrad.noise_scale", "s", "x", "sigma", notebook="08")
+def check_noise_scale(got: Any, x: torch.Tensor, sigma: float) -> Expect | Feedback:
+    """The noise standard deviation ``s = sigma * (max x - min x)`` (a number)."""
     xd = x.detach().double()
     expected = _expected_noise_scale(x, sigma)
     g = _as_array(got)
@@ -96,10 +81,8 @@ def check_noise_scale(got: Any, x: torch.Tensor, sigma: float) -> Feedback:
         (float(sigma) * float(xd.abs().max()), "you scaled sigma by max |x|; use the range "
                                                "x.max() - x.min()."),
     ]
-    return check_with_slips("s", got, expected, slips, rtol=1e-5, atol_rel=0.0, atol=1e-7,
-                            slip_atol=1e-9,
-                            hints={"values": "s = sigma * (x.max() - x.min()), a single "
-                                             "number."})
+    return Expect(expected, slips, rtol=1e-5, atol_rel=0.0, atol=1e-7, slip_atol=1e-9,
+                  hints={"values": "s = sigma * (x.max() - x.min()), a single number."})
 
 
 #: Gradients through ReLUs are only piecewise continuous: summing in another order (a batched
@@ -113,24 +96,15 @@ def _noisy_copies(x: torch.Tensor, noise: torch.Tensor, scale: float) -> torch.T
 
 
 def _clean_target(model: nn.Module, x: torch.Tensor, target: int | None) -> int:
-    if target is not None:
-        return int(target)
-    with model_guard(model), torch.no_grad():
-        return int(model(x)[0].argmax())
+    return int(target) if target is not None else top_class(model, x)
 
 
 def _input_gradients(model: nn.Module, batch: torch.Tensor, target: int | list[int]
                      ) -> torch.Tensor:
     """``dy/dx`` for each image of ``batch`` (one pass per image), float64 ``(n, 3, H, W)``."""
-    out = []
-    with model_guard(model), torch.enable_grad():
-        for i in range(batch.shape[0]):
-            leaf = batch[i : i + 1].detach().clone().requires_grad_(True)
-            logits = model(leaf)
-            c = target if isinstance(target, int) else target[i]
-            (grad,) = torch.autograd.grad(logits[0, c], leaf)
-            out.append(grad[0].double())
-    return torch.stack(out)
+    return torch.stack([input_gradient(model, batch[i:i + 1],
+                                       target if isinstance(target, int) else target[i])[0]
+                        for i in range(batch.shape[0])])
 
 
 def _expected_smoothgrad(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, scale: float,
@@ -141,15 +115,12 @@ def _expected_smoothgrad(model: nn.Module, x: torch.Tensor, noise: torch.Tensor,
     return _input_gradients(model, _noisy_copies(x, noise, scale), c).mean(dim=0, keepdim=True)
 
 
-@exercise_check
+@exercise("smoothgrad.average", "smooth", "model", "x", "noise", "s", "c", notebook="08")
 def check_smoothgrad(got: Any, model: nn.Module, x: torch.Tensor, noise: torch.Tensor,
-                     scale: float, target: int | None = None) -> Feedback:
-    """Exercise: the SmoothGrad average of the input gradient over the noisy copies
+                     scale: float, target: int | None = None) -> Expect:
+    """The SmoothGrad average of the input gradient over the noisy copies
     ``x + scale * noise[i]``, shape ``(1, 3, H, W)``, signed, for the clean image's top class
     (or ``target``)."""
-    missing = _not_answered("smooth", got)
-    if missing is not None:
-        return missing
     _check_noise(noise, x)
     c = _clean_target(model, x, target)
     copies = _noisy_copies(x, noise, scale)
@@ -168,22 +139,18 @@ def check_smoothgrad(got: Any, model: nn.Module, x: torch.Tensor, noise: torch.T
             dim=0, keepdim=True),
          "you added the standard-normal noise without scaling it: multiply noise[i] by s."),
     ]
-    with model_guard(model), torch.no_grad():
-        own = model(copies).argmax(dim=1).tolist()
+    own = [top_class(model, copy[None]) for copy in copies]
     if any(k != c for k in own):
         slips.append((lambda: _input_gradients(model, copies, own).mean(dim=0, keepdim=True),
                       "each copy explained its own top class; keep the clean image's class c "
                       "for every noisy copy."))
-    return check_with_slips("smooth", got, expected, slips, **_MAP_TOLERANCES,
-                            precision=x.dtype,
-                            hints={"shape_overreduced": "keep the colour channels: the average "
-                                                        "gradient has the shape of x, "
-                                                        "(1, 3, H, W).",
-                                   "factor": "a factor n: divide the sum of the gradients by n "
-                                             "(a mean, not a sum).",
-                                   "values": "for each i: noisy = x + s * noise[i]; gradient "
-                                             "of model(noisy)[0, c] with respect to noisy; then "
-                                             "average."})
+    return Expect(expected, slips, **_MAP_TOLERANCES, precision=x.dtype,
+                  hints={"shape_overreduced": "keep the colour channels: the average gradient "
+                                              "has the shape of x, (1, 3, H, W).",
+                         "factor": "a factor n: divide the sum of the gradients by n (a mean, "
+                                   "not a sum).",
+                         "values": "for each i: noisy = x + s * noise[i]; gradient of "
+                                   "model(noisy)[0, c] with respect to noisy; then average."})
 
 
 def _layer_records(model: nn.Module, x: torch.Tensor, noise: torch.Tensor, scale: float, c: int,
@@ -220,17 +187,15 @@ def _per_order_weights(a: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
     return (alpha * g1.clamp(min=0)).sum(dim=(1, 2))
 
 
-@exercise_check
+@exercise("smoothgrad.smoothgradcampp", "sgcampp_map", "model", "x", "noise", "s", "c",
+          notebook="08")
 def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise: torch.Tensor,
                               scale: float, target: int | None = None,
-                              layer: str | None = None) -> Feedback:
-    """Exercise: the Smooth Grad-CAM++ map ``ReLU(sum_k w_k A_k)`` of shape ``(h, w)``, as in
+                              layer: str | None = None) -> Expect:
+    """The Smooth Grad-CAM++ map ``ReLU(sum_k w_k A_k)`` of shape ``(h, w)``, as in
     Omeiza et al.'s Section 3: Grad-CAM++'s weights with each derivative order averaged over
     ``x + scale * noise[i]`` (``mean g``, ``mean g^2``, ``mean g^3``), activations of the clean
     image, not upsampled or normalised."""
-    missing = _not_answered("sgcampp_map", got)
-    if missing is not None:
-        return missing
     _check_noise(noise, x)
     c = _clean_target(model, x, target)
     a, acts, grads = _layer_records(model, x, noise, scale, c, layer)
@@ -273,32 +238,39 @@ def check_smoothgradcampp_map(got: Any, model: nn.Module, x: torch.Tensor, noise
          "copies."),
         (lambda: raw, "the map has negative values: apply the ReLU to the weighted sum."),
     ]
-    return check_with_slips("sgcampp_map", got, expected, slips, **_MAP_TOLERANCES,
-                            precision=x.dtype,
-                            hints={"shape_unreduced": "sum the weighted activations over the "
-                                                      "channel axis: "
-                                                      "torch.einsum('k,khw->hw', w, A).",
-                                   "values": "average g, g^2 and g^3 over the noisy copies; "
-                                             "alpha = mean(g^2) / (2 mean(g^2) + sum A "
-                                             "mean(g^3)); w = sum alpha ReLU(mean g); map = "
-                                             "ReLU(sum_k w_k A_k) with the clean activations."})
+    return Expect(expected, slips, **_MAP_TOLERANCES, precision=x.dtype,
+                  hints={"shape_unreduced": "sum the weighted activations over the channel "
+                                            "axis: torch.einsum('k,khw->hw', w, A).",
+                         "values": "average g, g^2 and g^3 over the noisy copies; alpha = "
+                                   "mean(g^2) / (2 mean(g^2) + sum A mean(g^3)); w = sum alpha "
+                                   "ReLU(mean g); map = ReLU(sum_k w_k A_k) with the clean "
+                                   "activations."})
 
 
-def _ns_check(fn: Callable[..., Feedback], *names: str) -> Callable[[dict[str, Any]], Feedback]:
-    return lambda ns: fn(*(ns[n] for n in names))
+GAP_MAPS = ("identical", "different")
 
 
-register_check(
-    "smoothgrad.noise_scale",
-    check=lambda ns: check_noise_scale(ns["s"], ns["x"], ns["sigma"]),
-)
-
-register_check(
-    "smoothgrad.average",
-    check=_ns_check(check_smoothgrad, "smooth", "model", "x", "noise", "s", "c"),
-)
-
-register_check(
-    "smoothgrad.smoothgradcampp",
-    check=_ns_check(check_smoothgradcampp_map, "sgcampp_map", "model", "x", "noise", "s", "c"),
-)
+@exercise("smoothgrad.smooth_on_gap", "gap_maps", "models", "x", notebook="08", prediction=True)
+def check_smooth_on_gap(got: Any, models: Mapping[str, nn.Module], x: torch.Tensor,
+                        scale: float = 0.15) -> Expect:
+    """Predict whether Smooth Grad-CAM++ and Grad-CAM++ give ``"identical"`` or ``"different"``
+    maps on a model whose layer feeds a GAP + linear head. Measured here on every such course
+    model: the layer's gradient for the clean image and for a noisy copy."""
+    noise = torch.randn(x.shape[1:], generator=torch.Generator().manual_seed(0)).to(x.dtype)
+    noisy = x + scale * float(x.max() - x.min()) * noise
+    moved = {}
+    for name, m in models.items():
+        if has_gap_head(m, x):
+            c = top_class(m, x)
+            g0, g1 = (record_layer(m, inp, c).gradient for inp in (x, noisy))
+            moved[name] = float((g0 - g1).abs().max() / g0.abs().max())
+    if not moved:
+        raise ValueError("none of the models has a GAP + linear head")
+    outcome = "identical" if max(moved.values()) < 1e-5 else "different"
+    why = ("on a GAP + linear head the gradient dy_c/dA_k(i, j) = W[c, k] / Z does not depend on "
+           "the input at all: every noisy copy has the clean image's gradient, every average "
+           "(g, g^2, g^3) equals the clean one, and with the clean activations Smooth "
+           "Grad-CAM++ is Grad-CAM++. The noise can only act through a non-linear head.")
+    return Expect(outcome, judge=check_choice, choices=GAP_MAPS, why=why,
+                  details=[f"{n}: the noise moved the layer's gradient by {v:.1e} of its largest "
+                           "value" for n, v in moved.items()])

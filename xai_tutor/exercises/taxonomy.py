@@ -1,4 +1,4 @@
-"""Checks and solutions for notebook 01 (the taxonomy of explanation methods, paper section 2).
+"""Checks for notebook 01 (the taxonomy of explanation methods, paper section 2).
 
 Example::
 
@@ -12,10 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..taxonomy import COURSE_METHODS, TABLE_1, filter_table, normalise_label
-from .core import Feedback, check_set, exercise_check, register_check
+import numpy as np
 
-__all__ = ["_expected_filter", "check_filter", "check_classification", "check_count"]
+from ..taxonomy import COURSE_METHODS, TABLE_1, filter_table, normalise_label
+from .core import Expect, exercise
+from .feedback import Feedback, check_choice, check_set
+
+__all__ = ["check_filter", "check_classification", "check_same_contributions"]
 
 _AXIS_WORDS = {
     "stage": "post-hoc / ante-hoc",
@@ -39,10 +42,10 @@ def _names(got: Any) -> Any:
     return got
 
 
-@exercise_check
+@exercise("taxonomy.filter", "methods", notebook="01")
 def check_filter(got: Any) -> Feedback:
-    """Exercise 1 of notebook 01: the names (or rows) of Table 1's post-hoc, model-specific
-    attribution methods. Each missing or extra method comes with its classification."""
+    """The names (or rows) of Table 1's post-hoc, model-specific attribution methods. Each
+    missing or extra method comes with its classification."""
     reasons = {m.method: _describe(m.as_dict()) for m in TABLE_1}
     return check_set("methods", _names(got), _expected_filter(), reasons=reasons,
                      key=lambda v: str(v).strip().lower(),
@@ -67,13 +70,14 @@ def _find(method: str) -> Mapping[str, Any]:
     raise ValueError(f"unknown method {method!r}; known: {', '.join(names)}")
 
 
-@exercise_check
-def check_classification(method: str, got: Any) -> Feedback:
-    """Exercise 2 of notebook 01: classify ``method`` as a dict with the keys ``"stage"``,
-    ``"dependency"`` and ``"explanation"``. Each wrong field is named with a reason."""
+@exercise("taxonomy.classify", "score_cam", notebook="01")
+def check_classification(got: Any, method: str = "Score-CAM") -> Feedback:
+    """Classify ``method`` as a dict with the keys ``"stage"``, ``"dependency"`` and
+    ``"explanation"``. Each wrong field is named with a reason."""
     name = f"{method} classification"
-    if got is None or got is Ellipsis:
-        return Feedback(False, "still None: fill in the dict and run the cell again.", name=name)
+    if isinstance(got, Mapping) and all(v in (None, Ellipsis) for v in got.values()):
+        return Feedback(False, "the fields are still None: fill in the dict and run the cell "
+                               "again.", name=name, answered=False)
     if not isinstance(got, Mapping):
         return Feedback(False, "give a dict such as {'stage': 'post-hoc', 'dependency': ..., "
                                "'explanation': ...}", name=name)
@@ -96,19 +100,19 @@ def check_classification(method: str, got: Any) -> Feedback:
     return Feedback(True, _describe(row) + ".", name=name)
 
 
-@exercise_check
-def check_count(got: Any, dependency: str = "model-agnostic") -> Feedback:
-    """How many rows of Table 1 have the given dependency (default: model-agnostic)."""
-    from .core import check_equal
 
-    return check_equal(f"number of {dependency} methods", got,
-                       len(filter_table(dependency=dependency)),
-                       hints={"off_by_one": "count the rows of filter_table(...) with len()."})
-
-
-register_check("taxonomy.filter", check=lambda ns: check_filter(ns["methods"]))
-
-register_check(
-    "taxonomy.classify",
-    check=lambda ns: check_classification("Score-CAM", ns["score_cam"]),
-)
+@exercise("taxonomy.same_contributions", "same", "agnostic", "specific",
+          notebook="01", prediction=True)
+def check_same_contributions(got: Any, agnostic: Any, specific: Any) -> Expect:
+    """Predict whether, for a linear score, the model-agnostic contributions (occlusion: the
+    prediction minus the prediction with feature ``i`` set to 0) equal the model-specific ones
+    (``w_i x_i``, read from the weights): ``True`` or ``False``. ``agnostic`` and ``specific`` are
+    the two measured vectors."""
+    a, s = np.asarray(agnostic, dtype=np.float64), np.asarray(specific, dtype=np.float64)
+    why = ("for a linear score f(x) = sum_j w_j x_j, setting x_i to 0 removes exactly the term "
+           "w_i x_i: f(x) - f(x without i) = w_i x_i. With a non-linearity (a ReLU, a product of "
+           "features) removing one feature also changes how the others count, and the two routes "
+           "part ways; the specific one then needs one look, the agnostic one a forward pass per "
+           "feature.")
+    return Expect(bool(np.allclose(a, s)), judge=check_choice, choices=(True, False), why=why,
+                  details=[f"largest difference {float(np.abs(a - s).max()):.1e}"])
