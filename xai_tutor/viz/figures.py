@@ -59,14 +59,15 @@ def _colorbar(fig: Any, axes: Any, kind: str, representation: str, cmap: str,
 
     if kind == "signed":
         mappable = ScalarMappable(Normalize(-1.0, 1.0), _colour_map("bwr"))
-        label = f"relevance / {percentile:g}th pct of |a|"
+        label = f"signed value / {percentile:g}th pct of |value|"
     else:
         if representation == "heatmap":
             colours = _colour_map(cmap)
         else:  # opacity: the image shows through; edges: edges darken
             colours = LinearSegmentedColormap.from_list("importance", ["white", "black"])
         mappable = ScalarMappable(Normalize(0.0, 1.0), colours)
-        label = (f"saliency / {percentile:g}th pct" if kind == "robust" else "saliency")
+        label = (f"saliency / {percentile:g}th pct" if kind == "robust"
+                 else "saliency, min-max scaled")
         if representation != "heatmap":
             label += " (opacity)" if representation == "opacity" else " (edge darkness)"
     bar = fig.colorbar(mappable, ax=axes, fraction=0.04, pad=0.01, shrink=0.9)
@@ -270,7 +271,8 @@ def _grid_figure(images, specs, column_titles, title, cell_width, cell_titles, c
                 ax.set_title(cell_titles[label][c], fontsize=8)
             if c == 0:
                 shown = method_title(label) if method_titles and r > 0 else label
-                shown = ("\n".join(textwrap.wrap(shown, 12, break_on_hyphens=False))
+                shown = ("\n".join(textwrap.wrap(shown, 12, break_on_hyphens=False,
+                                                  break_long_words=False))
                          if len(shown) > 14 else shown)
                 ax.set_ylabel(shown, rotation=0, ha="right", va="center", fontsize=10)
         if colorbar and kinds:
