@@ -31,7 +31,8 @@ from torch import nn
 from .models.registry import OFFLINE_TRIO
 
 __all__ = ["bird_class", "true_classes", "scene_target", "top_class_target", "known_model",
-           "lift_word", "on_region", "class_title", "scaled_scene", "course_scenes_at"]
+           "lift_word", "on_region", "class_title", "scaled_scene", "course_scenes_at",
+           "read_table", "mean_se", "show_table"]
 
 
 def bird_class(model: nn.Module, scene: Any, i: int) -> int | None:
@@ -203,3 +204,58 @@ def course_scenes_at(size: tuple[int, int]) -> dict[str, Any]:
     from .data import course_scenes
 
     return {kind: scaled_scene(s, size) for kind, s in course_scenes().items()}
+
+
+# --- the experiment's tables in a notebook (notebooks 11 and 11b) ---------------------------------
+
+def read_table(path: Any) -> list[dict[str, Any]]:
+    """The rows of a results CSV (``results/*.csv``) as dicts, numbers as floats.
+
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = f.write_text("method,mass\\ngradcam,0.25\\n")
+    >>> read_table(f)
+    [{'method': 'gradcam', 'mass': 0.25}]
+    """
+    import csv
+
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        for key, value in row.items():
+            try:
+                row[key] = float(value)
+            except (TypeError, ValueError):
+                pass
+    return rows
+
+
+def mean_se(value: Any, se: Any = None, digits: int = 3) -> str:
+    """``"0.250 ± 0.010"``; a missing number (NaN, empty) is ``"–"``; text stays text.
+
+    >>> mean_se(0.25, 0.01), mean_se(float("nan")), mean_se("supported")
+    ('0.250 ± 0.010', '–', 'supported')
+    """
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, float) or math.isnan(value):
+        return "–"
+    text = f"{value:.{digits}f}"
+    if isinstance(se, float) and not math.isnan(se):
+        text += f" ± {se:.{digits}f}"
+    return text
+
+
+def show_table(rows: list[dict[str, Any]], columns: list[tuple[str, Any]],
+               caption: str = "") -> None:
+    """Display ``rows`` as an HTML table in a notebook; ``columns`` is ``[(title, function of a
+    row -> text)]`` (no pandas needed)."""
+    import html
+
+    from IPython.display import HTML, display
+
+    head = "".join(f"<th>{html.escape(t)}</th>" for t, _ in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(f(r)))}</td>" for _, f in columns)
+                   + "</tr>" for r in rows)
+    cap = f"<caption style='caption-side:top'>{html.escape(caption)}</caption>" if caption else ""
+    display(HTML(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"))
