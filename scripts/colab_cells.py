@@ -38,7 +38,7 @@ def rewrite(text: str, notebook: str) -> tuple[str, list[str]]:
 
 def main() -> int:
     changed, problems = [], []
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.md")):
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.md")):
         old = path.read_text(encoding="utf-8")
         new, found = rewrite(old, path.with_suffix(".ipynb").name)
         problems += found

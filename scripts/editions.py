@@ -350,7 +350,7 @@ def build(kind: str, out: Path, run: bool = False, only: list[str] | None = None
     """Write the ``kind`` edition of every course notebook (or those named in ``only``) to
     ``out``. The folder is written beside ``out`` and renamed into place when complete, so an
     interrupted build leaves the previous one intact."""
-    sources = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.md"))
+    sources = sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.md"))
     if only:
         sources = [s for s in sources if s.stem in only or s.stem[:2] in only]
     written = []

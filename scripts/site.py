@@ -142,7 +142,7 @@ def build(notebooks: Path, out: Path) -> list[Path]:
         for book in books:
             nb = for_the_web(nbformat.read(book, as_version=4))
             body, _ = exporter.from_notebook_node(nb)
-            body = re.sub(r'href="(\d\d_[a-z0-9_]+)\.ipynb', r'href="\1.html', body)
+            body = re.sub(r'href="(\d\d[a-z]?_[a-z0-9_]+)\.ipynb', r'href="\1.html', body)
             body = with_local_mathjax(body)
             (tmp / f"{book.stem}.html").write_text(body, encoding="utf-8")
             rows.append(f"<tr><td><a href='{book.stem}.html'>{html.escape(title_of(nb, book.stem))}"

@@ -44,7 +44,7 @@ COURSE_4 = [
     ("Session 3: the CAM family", ["06", "07"], ["05", "08"],
      "05 ex. 1-2 and 08 at home; 06 ex. 1-4; 07 ex. 1-3"),
     ("Session 4: cost, and measuring against ground truth", ["11", "12"], ["09", "10"],
-     "09 ex. 1-3 and 10 ex. 1-4 at home; 11 ex. 1-3; 12 free exploration"),
+     "09 ex. 1-3 and 10 ex. 1-4 at home; 11 ex. 1-2; 11b ex. 1; 12 free exploration"),
 ]
 MINUTES_PER_EXERCISE = 5    # the median learner, with a check that says what is wrong
 
@@ -75,7 +75,7 @@ def read_notebook(path: Path) -> Notebook:
 
 
 def course() -> list[Notebook]:
-    return [read_notebook(p) for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.md"))]
+    return [read_notebook(p) for p in sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.md"))]
 
 
 def answers_markdown(books: list[Notebook]) -> str:

@@ -14,7 +14,7 @@ from packaging.requirements import Requirement
 from xai_tutor import colab
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
 
 
 def _cells(path: Path) -> list:

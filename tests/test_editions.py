@@ -72,7 +72,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_every_notebook_gets_both_editions(built: dict[str, Path]) -> None:
-    sources = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
+    sources = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]*_*.md"))
     for folder in built.values():
         assert sorted(p.stem for p in folder.glob("*.ipynb")) == sources
 

@@ -1,6 +1,8 @@
 """Every course notebook is committed clean and follows the course's conventions.
 
 * file names ``NN_slug.ipynb`` (two digits, lower-case slug), numbered 00, 01, ... without gaps;
+  a notebook split in two keeps its number for both parts, the second with a letter
+  (``11_comparison``, ``11b_claims``), so the files still sort in course order;
 * valid nbformat 4, kernel ``python3``;
 * no outputs and no execution counts (``python scripts/notebooks.py strip``);
 * each ``.ipynb`` paired with its MyST text source ``NN_slug.md`` and in step with it;
@@ -18,7 +20,7 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+NAME = re.compile(r"^\d\d([b-z]?)_[a-z0-9_]+\.ipynb$")
 
 
 def course_notebooks() -> list[Path]:
@@ -35,9 +37,13 @@ def test_names_follow_the_pattern() -> None:
 
 
 def test_numbering_is_gap_free_and_unique() -> None:
-    numbers = [int(p.name[:2]) for p in course_notebooks() if NAME.match(p.name)]
-    dupes = sorted({n for n in numbers if numbers.count(n) > 1})
+    parts = [(p.name[:2], NAME.match(p.name).group(1)) for p in course_notebooks()
+             if NAME.match(p.name)]
+    dupes = sorted({"".join(n) for n in parts if parts.count(n) > 1})
     assert not dupes, f"two notebooks share the number(s) {dupes}"
+    lettered = sorted({"".join(n) for n in parts if n[1] and (n[0], "") not in parts})
+    assert not lettered, f"a second part needs its first part (NN_...): {lettered}"
+    numbers = [int(n) for n, _ in parts]
     missing = sorted(set(range(max(numbers) + 1)) - set(numbers))
     assert not missing, f"notebook numbers must run 00..NN without gaps; missing {missing}"
 

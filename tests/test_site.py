@@ -51,7 +51,7 @@ def test_every_page_loads_with_its_images_and_formulas(site: Path) -> None:
     pages = sorted(site.glob("*.html"))
     notebooks = [p for p in pages if p.name[:2].isdigit()]
     assert {"index.html", "results.html"} <= {p.name for p in pages} and notebooks
-    whole = len(notebooks) == len(list((ROOT / "notebooks").glob("[0-9][0-9]_*.md")))
+    whole = len(notebooks) == len(list((ROOT / "notebooks").glob("[0-9][0-9]*_*.md")))
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,

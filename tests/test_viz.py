@@ -295,3 +295,24 @@ def test_representations_lrp_edge_and_opacity_views_are_not_blank():
     by_model = viz.grid([img], {"tiny_vgg": [sal]}, "edges", method="lrp")
     shown = 255 - by_model.get_axes()[1].images[0].get_array()[10:30, 20:40].astype(float)
     assert np.allclose(shown, shown_edges)
+
+
+def test_projection_image_is_grey_at_zero_and_robust_to_one_outlier():
+    rng = np.random.default_rng(2)
+    p = rng.normal(size=(3, 20, 30)) * 0.01
+    p[:, 5:10, 5:10] += 0.05                                      # the structure to see
+    p[0, 0, 0] = 50.0                                             # one extreme value
+    pic = viz.projection_image(torch.from_numpy(p)[None])
+    assert pic.shape == (20, 30, 3) and pic.min() >= 0 and pic.max() <= 1
+    assert np.allclose(viz.projection_image(np.zeros((3, 4, 4))), 0.5)   # 0 is grey
+    # min-max by the largest value would leave the patch at 0.5 + 0.5 * 0.05 / 50: invisible
+    assert pic[5:10, 5:10].mean() > 0.8
+    assert abs(viz.projection_image(-p)[5:10, 5:10].mean() - (1 - pic[5:10, 5:10].mean())) < 1e-12
+    with pytest.raises(ValueError, match="projection"):
+        viz.projection_image(np.zeros((4, 4)))
+
+
+def test_grid_row_labels_break_between_words_only(image, sal):
+    fig = viz.grid([image], {"Grad-CAM efficientnet_lite0": [sal]})
+    label = fig.get_axes()[1].get_ylabel()
+    assert label.split("\n") == ["Grad-CAM", "efficientnet_lite0"]

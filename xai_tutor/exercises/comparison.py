@@ -283,7 +283,7 @@ def _expected_verdict(mean: float, se: float, higher_supports: bool = True) -> s
 
 
 @exercise("comparison.verdict", "mean", "se", "verdict", "claim_a", "claim_b", answers=3,
-          notebook="11")
+          notebook="11b")
 def check_verdict(mean: Any, se: Any, verdict: Any, a: Sequence[float], b: Sequence[float],
                   higher_supports: bool = True) -> Feedback:
     """The mean paired difference ``a - b``, its standard error and the verdict.

@@ -22,6 +22,9 @@ by the 99th percentile lets the bulk of the map show while one outlier pixel can
 drawn with a diverging colour map (``"bwr"``: blue negative, white 0, red positive) centred at 0,
 ``a / q`` clipped to ``[-1, 1]`` with ``q`` the 99th percentile of ``|a|`` (so ``vmin = -vmax``).
 
+**Projections** (:func:`projection_image`): a signed ``(3, H, W)`` signal back in pixel space
+(DeconvNet) as a picture, grey = 0, each channel divided by the 99th percentile of ``|p|``.
+
 **Figures** (:func:`show`, :func:`grid`) carry a colour bar, name the explained class
 (:func:`panel_title`, :func:`explained_class`), put methods in course order (:func:`course_order`)
 and write "does not apply: <reason>" where a method cannot explain a model (:class:`NotApplicable`,
@@ -51,6 +54,7 @@ from .views import (
     edges,
     heatmap,
     opacity,
+    projection_image,
     render,
     signed_heatmap,
 )
@@ -72,6 +76,7 @@ __all__ = [
     "method_title",
     "opacity",
     "panel_title",
+    "projection_image",
     "render",
     "representations",
     "robust_scale",

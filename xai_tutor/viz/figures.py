@@ -66,9 +66,9 @@ def colour_scale(kind: str, representation: str = "heatmap", cmap: str = "jet",
                  percentile: float = ROBUST_PERCENTILE) -> ColourScale:
     """The colour bar of a panel drawn by :func:`draw_map` as ``kind`` in ``representation``.
 
-    ``"signed"``: ``"bwr"`` from -1 to 1, labelled ``relevance / 99th pct of |a|``; otherwise 0
+    ``"signed"``: ``"bwr"`` from -1 to 1, labelled ``signed value / 99th pct of |value|``; otherwise 0
     to 1 in the heatmap's ``cmap`` (opacity and edges: white to black, the strength of the
-    effect), labelled ``saliency`` (``linear``) or ``saliency / 99th pct`` (``robust``), with
+    effect), labelled ``saliency, min-max scaled`` (``linear``) or ``saliency / 99th pct`` (``robust``), with
     ``(opacity)`` or ``(edge darkness)`` added for those views.
 
     >>> colour_scale("robust", "opacity").label
@@ -77,13 +77,14 @@ def colour_scale(kind: str, representation: str = "heatmap", cmap: str = "jet",
     from matplotlib.colors import LinearSegmentedColormap
 
     if kind == "signed":
-        label = f"relevance / {percentile:g}th pct of |a|"
+        label = f"signed value / {percentile:g}th pct of |value|"
         return ColourScale(_colour_map("bwr"), -1.0, 1.0, label)
     if representation == "heatmap":
         colours = _colour_map(cmap)
     else:  # opacity: the image shows through; edges: edges darken
         colours = LinearSegmentedColormap.from_list("importance", ["white", "black"])
-    label = f"saliency / {percentile:g}th pct" if kind == "robust" else "saliency"
+    label = (f"saliency / {percentile:g}th pct" if kind == "robust"
+             else "saliency, min-max scaled")
     if representation != "heatmap":
         label += " (opacity)" if representation == "opacity" else " (edge darkness)"
     return ColourScale(colours, 0.0, 1.0, label)
@@ -308,7 +309,8 @@ def _grid_figure(images, specs, column_titles, title, cell_width, cell_titles, c
                 ax.set_title(cell_titles[label][c], fontsize=8)
             if c == 0:
                 shown = method_title(label) if method_titles and r > 0 else label
-                shown = ("\n".join(textwrap.wrap(shown, 12, break_on_hyphens=False))
+                shown = ("\n".join(textwrap.wrap(shown, 12, break_on_hyphens=False,
+                                                  break_long_words=False))
                          if len(shown) > 14 else shown)
                 ax.set_ylabel(shown, rotation=0, ha="right", va="center", fontsize=10)
         if colorbar and kinds:

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 
 from .maps import ROBUST_PERCENTILE, _resize, as_image, as_saliency, robust_scale, signed_map
 
-__all__ = ["REPRESENTATIONS", "edge_strength", "edges", "heatmap", "opacity", "render",
-           "signed_heatmap"]
+__all__ = ["REPRESENTATIONS", "edge_strength", "edges", "heatmap", "opacity", "projection_image",
+           "render", "signed_heatmap"]
 
 REPRESENTATIONS = ("heatmap", "opacity", "edges")
 
@@ -144,3 +144,32 @@ def signed_heatmap(image: Any, attribution: Any, alpha: float = 0.75, cmap: str 
     colours = _colour_map(cmap)((a + 1.0) / 2.0)[..., :3] * 255.0
     out = (1.0 - alpha) * grey + alpha * colours
     return np.round(out).clip(0, 255).astype(np.uint8)
+
+
+def projection_image(projection: Any, percentile: float = ROBUST_PERCENTILE) -> np.ndarray:
+    """A signed projection back to pixel space (DeconvNet, a gradient) shown as a picture.
+
+    ``projection`` is ``(3, H, W)`` or ``(1, 3, H, W)`` (tensor or array). Each colour channel
+    becomes ``0.5 + 0.5 * clip(p / q, -1, 1)`` with ``q`` the ``percentile`` of ``|p|`` over the
+    whole projection: grey is 0, brighter is positive, darker negative, and ``q`` (not the
+    maximum) sets the scale, so that a few extreme pixels cannot fade everything else to grey.
+    Returns float ``(H, W, 3)`` in ``[0, 1]``.
+
+    Example::
+
+        >>> import numpy as np
+        >>> p = np.zeros((3, 4, 4)); p[:, 1, 1] = 1.0; p[:, 0, 0] = 100.0  # one outlier
+        >>> pic = projection_image(p, percentile=90)
+        >>> pic[2, 2].tolist(), pic[1, 1].round(2).tolist(), pic[0, 0].tolist()
+        ([0.5, 0.5, 0.5], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0])
+    """
+    arr = projection.detach().cpu().double().numpy() if isinstance(projection, torch.Tensor) \
+        else np.asarray(projection, dtype=np.float64)
+    while arr.ndim > 3 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 3 or arr.shape[0] != 3:
+        raise ValueError(f"projection must be (3, H, W) or (1, 3, H, W); got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError("projection contains NaN or infinite values")
+    scaled = robust_scale(arr, percentile, signed=True)
+    return (0.5 + 0.5 * scaled).transpose(1, 2, 0)
