@@ -66,10 +66,11 @@ def colour_scale(kind: str, representation: str = "heatmap", cmap: str = "jet",
                  percentile: float = ROBUST_PERCENTILE) -> ColourScale:
     """The colour bar of a panel drawn by :func:`draw_map` as ``kind`` in ``representation``.
 
-    ``"signed"``: ``"bwr"`` from -1 to 1, labelled ``signed value / 99th pct of |value|``; otherwise 0
-    to 1 in the heatmap's ``cmap`` (opacity and edges: white to black, the strength of the
-    effect), labelled ``saliency, min-max scaled`` (``linear``) or ``saliency / 99th pct`` (``robust``), with
-    ``(opacity)`` or ``(edge darkness)`` added for those views.
+    ``"signed"``: ``"bwr"`` from -1 to 1, labelled ``signed value / 99th pct of |value|``;
+    otherwise 0 to 1 in the heatmap's ``cmap`` (opacity and edges: white to black, the strength
+    of the effect), labelled ``saliency, min-max scaled`` (``linear``) or
+    ``saliency / 99th pct`` (``robust``), with ``(opacity)`` or ``(edge darkness)`` added for
+    those views.
 
     >>> colour_scale("robust", "opacity").label
     'saliency / 99th pct (opacity)'
