@@ -65,7 +65,14 @@ PROBE = '''def __xai_tutor_probe(key, names, space):
         if hasattr(v, "__len__"):
             return f"{type(v).__name__} of length {len(v)}"
         return type(v).__name__
-    found = {n: (summary(space[n]) if n in space else "not defined") for n in names}
+    def safe(n):
+        if n not in space:
+            return "not defined"
+        try:
+            return summary(space[n])
+        except Exception as err:  # a probe must never fail the run it observes
+            return f"{type(space[n]).__name__} (not summarised: {type(err).__name__})"
+    found = {n: safe(n) for n in names}
     print("{mark}" + json.dumps({"key": key, "values": found}))
 '''.replace("{mark}", MARK)
 
@@ -87,16 +94,31 @@ def check_calls(lines: list[str]) -> list[str]:
     return calls
 
 
+def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements of ``body`` and of the blocks inside it (``with``, ``if``, ``for``, ``try``),
+    not those inside function or class definitions."""
+    found: list[ast.stmt] = []
+    for node in body:
+        found.append(node)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for name in ("body", "orelse", "finalbody", "handlers"):
+            found += _statements([n for n in getattr(node, name, []) if isinstance(n, ast.stmt)]
+                                 + [s for h in getattr(node, name, [])
+                                    if isinstance(h, ast.ExceptHandler) for s in h.body])
+    return found
+
+
 def answer_names(source: str, check: str) -> list[str]:
-    """The arguments of the ``check`` call that ``source`` assigns at its top level (the answer
-    names), in the call's order."""
+    """The arguments of the ``check`` call that ``source`` assigns (at its top level or in a
+    block such as ``with``; the answer names), in the call's order."""
     try:
         tree = ast.parse(source)
         call = ast.parse(check.strip(), mode="eval").body
     except SyntaxError:
         return []
     assigned: set[str] = set()
-    for node in tree.body:
+    for node in _statements(tree.body):
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
             targets = list(node.targets)

@@ -91,7 +91,12 @@ def answers_markdown(books: list[Notebook], expected: dict | None = None,
             if got:
                 lines += ["In the teacher's run:", ""]
                 lines += [f"- `{name}`: {value}" for name, value in got["values"].items()]
-                lines += [f"- check: {line}" for line in got["check"].splitlines() if line]
+                for line in got["check"].splitlines():
+                    detail = line.lstrip(" -")
+                    if detail and line.startswith(" "):   # a detail line of the feedback
+                        lines.append(f"  - {detail}")
+                    elif detail:
+                        lines.append(f"- check: {line}")
                 lines.append("")
             elif answers:
                 lines += ["*Not in the recorded run: run `make guide` again.*", ""]

@@ -157,3 +157,12 @@ def test_probes_record_each_answer_and_leave_no_trace() -> None:
                                                "values [3.0, 5.0, 7.0]"},
                               "check": "✅ Correct (y): fine"}}
     assert values.printed(nb) == [["t", "after"]]
+
+
+def test_a_notebook_added_later_gets_its_exercise_list() -> None:
+    books = notebooks.course()
+    late = notebooks.Notebook("13_late", "13 · Late", 10, 1, exercises=[
+        notebooks.Exercise("Exercise 1 — x", "late.x", "x = 1", "check_x(x)")])
+    text = guide.teaching_markdown("# Guide\n\n## Further reading\n", books + [late])
+    assert "### 13 · Late\n\n<!-- exercises 13 " in text
+    assert text.index("(`late.x`, checked by `check_x(x)`)") < text.index("## Further reading")

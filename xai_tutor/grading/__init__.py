@@ -58,7 +58,11 @@ def grade_folder(submissions: str | Path, out: str | Path, seconds: int = 600, j
     try:
         def one(sub: Submission) -> Result:
             keep = tmp / "executed" / sub.learner / sub.path.name
-            return grade_one(sub, seconds, keep)
+            try:
+                return grade_one(sub, seconds, keep)
+            except Exception as err:  # one submission never stops the grading of the others
+                return Result(sub.learner, sub.name, sub.notebook, "crashed",
+                              f"the grader failed on it: {type(err).__name__}: {err}")
 
         from tqdm.auto import tqdm
 
