@@ -21,7 +21,7 @@ export MALLOC_MMAP_THRESHOLD_ ?= 33554432
 export MALLOC_TRIM_THRESHOLD_ ?= 268435456
 
 .PHONY: install install-test lab test test-offline test-imagenet test-fast lint experiment \
-	benchmark benchmark-allocator notebooks editions site guide clean
+	benchmark benchmark-allocator notebooks editions site guide slides grade help clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -90,9 +90,28 @@ site: install-test
 	XAI_TUTOR_MODELS=$${XAI_TUTOR_MODELS:-offline} $(PY) scripts/editions.py teacher build/site-notebooks --execute
 	$(PY) scripts/site.py build/site-notebooks build/site
 
-# The teacher's answer key (docs/answers.md) and measured timings and class plans (docs/timings.md).
+# The teacher's answer key with the values of the run (docs/answers.md), the measured timings and
+# class plans (docs/timings.md) and the exercise lists of docs/teaching.md.
 guide: site
 	$(PY) scripts/teaching_guide.py build/site-notebooks/timings.json
+
+# reveal.js slides of the executed teacher edition in build/slides (offline; open index.html).
+slides: site
+	$(PY) scripts/slides.py build/site-notebooks build/slides
+
+SUBMISSIONS ?= submissions
+GRADES ?= grades
+TIMEOUT ?= 600
+# Grade learners' notebooks (make grade SUBMISSIONS=folder [GRADES=grades] [TIMEOUT=600]): each
+# runs in a fresh kernel and temporary folder; writes GRADES/grades.csv and GRADES/grades.html.
+grade: install
+	$(PY) -m xai_tutor grade "$(SUBMISSIONS)" --out "$(GRADES)" --timeout $(TIMEOUT)
+
+# The targets and what they do: the first line of the comment above each target.
+help:
+	@awk '/^# / {if (!c) c = substr($$0, 3); next} \
+	     /^[a-z-]+:/ {if (c) {split($$0, t, ":"); printf "  make %-20s %s\n", t[1], c}} {c = ""}' \
+	     $(firstword $(MAKEFILE_LIST))
 
 experiment: install
 	$(VENV)/bin/xai-tutor experiment --out results --force

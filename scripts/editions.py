@@ -43,6 +43,9 @@ import nbformat
 from xai_tutor.atomic import atomic_folder
 from xai_tutor.notebook_format import strip
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from expected_values import add_probes, take_probes  # noqa: E402
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 BEGIN = re.compile(r"^### BEGIN SOLUTION(?: (\S+))?\s*$")
@@ -355,14 +358,18 @@ def build(kind: str, out: Path, run: bool = False, only: list[str] | None = None
         sources = [s for s in sources if s.stem in only or s.stem[:2] in only]
     written = []
     seconds: dict[str, float] = {}
+    answers: dict[str, dict] = {}
     with atomic_folder(Path(out)) as tmp:
         for src in sources:
             nb = edition(jupytext.read(src), kind, src.name)
             if run:
+                probe = kind == "teacher"  # the value of every answer, for the answer key
                 start = time.perf_counter()
                 with strict_checks(kind == "teacher"):
-                    execute(nb, tmp)
+                    execute(add_probes(nb) if probe else nb, tmp)
                 seconds[src.stem] = round(time.perf_counter() - start, 1)
+                if probe:
+                    answers[src.stem] = take_probes(nb)
             target = tmp / f"{src.stem}.ipynb"
             nbformat.write(nb, str(target))
             written.append(Path(out) / target.name)
@@ -370,6 +377,9 @@ def build(kind: str, out: Path, run: bool = False, only: list[str] | None = None
             record = {"seconds": seconds, "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
                       "models": os.environ.get("XAI_TUTOR_MODELS", "auto")}
             (tmp / "timings.json").write_text(json.dumps(record, indent=1) + "\n")
+        if answers:  # each answer's value and check feedback, read by scripts/teaching_guide.py
+            (tmp / "answers.json").write_text(json.dumps(answers, indent=1, ensure_ascii=False)
+                                              + "\n", encoding="utf-8")
     return written
 
 

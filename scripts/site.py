@@ -42,6 +42,23 @@ line-height:1.5;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem}
 img{max-width:100%}nav a{margin-right:1rem}
 """
+#: Every page prints as a handout (the browser's Print or Save as PDF): no navigation or prompts,
+#: long lines wrapped instead of cut, no scroll boxes, figures and tables kept whole on a page,
+#: the address of each outside link written out.
+PRINT_STYLE = """<style media="print">
+@page{margin:14mm}
+nav,.jp-InputPrompt,.jp-OutputPrompt,.jp-Collapser{display:none!important}
+body{max-width:none!important;margin:0!important;padding:0!important;font-size:10.5pt}
+.jp-Notebook,.jp-Cell,.jp-InputArea,.jp-OutputArea-child{padding-left:0!important;
+margin-left:0!important}
+pre,code,.jp-OutputArea-output pre{white-space:pre-wrap!important;overflow-wrap:anywhere}
+.jp-OutputArea-output,.jp-RenderedHTMLCommon{overflow:visible!important;max-height:none!important}
+img,svg,table,pre,.jp-OutputArea-child{break-inside:avoid}
+img{max-width:100%!important;height:auto!important}
+table{font-size:9pt}
+h1,h2,h3,h4{break-after:avoid}
+a[href^="http"]::after{content:" <" attr(href) ">";font-size:80%;overflow-wrap:anywhere}
+</style>"""
 
 
 def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
@@ -84,7 +101,7 @@ def for_the_web(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def page(title: str, body: str) -> str:
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>"
-            f"{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+            f"{html.escape(title)}</title><style>{STYLE}</style>{PRINT_STYLE}</head><body>"
             f"<nav><a href='index.html'>Course map</a><a href='results.html'>Results</a></nav>"
             f"{body}{MATHJAX}</body></html>")
 
@@ -107,12 +124,13 @@ EXTERNAL = re.compile(r"<script[^>]*src=[\"']https?://[^>]*>\s*</script>|<link[^
 
 def with_local_mathjax(body: str) -> str:
     """An nbconvert page with its CDN MathJax replaced by the site's own copy and no other
-    script or style sheet from the network (require.js, widget managers): the site is offline."""
+    script or style sheet from the network (require.js, widget managers): the site is offline;
+    and with the print style sheet, so that the page prints as a handout."""
     body = EXTERNAL.sub("", body)
     body, n = NBCONVERT_MATHJAX.subn(lambda _m: MATHJAX, body, count=1)
     if n == 0:
         body = body.replace("</head>", MATHJAX + "</head>", 1)
-    return body
+    return body.replace("</head>", PRINT_STYLE + "</head>", 1)
 
 
 def render_results(out: Path) -> str:
@@ -149,7 +167,8 @@ def build(notebooks: Path, out: Path) -> list[Path]:
                         f"</a></td><td>{markdown2html_mistune(objectives_of(nb))}</td></tr>")
         (tmp / "results.html").write_text(render_results(tmp), encoding="utf-8")
         index = ("<h1>xai-tutor: post-hoc explanations of CNN image classifiers</h1>"
-                 "<p>The course's notebooks, run, with their outputs.</p>"
+                 "<p>The course's notebooks, run, with their outputs. Every page prints as a "
+                 "handout (the browser's Print, or Save as PDF).</p>"
                  "<table><tr><th>Notebook</th><th>About</th></tr>" + "".join(rows) + "</table>")
         (tmp / "index.html").write_text(page("xai-tutor", index), encoding="utf-8")
     return sorted(Path(out).glob("*.html"))

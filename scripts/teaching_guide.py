@@ -1,162 +1,246 @@
-"""Write the teacher's answer key and the measured course timings from the course itself.
+"""Write the teacher's documents that are generated from the course itself.
 
-* ``docs/answers.md``: every exercise of every notebook with its solution, read from the solution
-  blocks of ``notebooks/*.md`` (their only home);
-* ``docs/timings.md``: per notebook, the prose it holds and its reading time (words / 180 words a
-  minute, code lines / 10 a minute), the exercises, and the run time measured by executing the
-  teacher edition (``timings.json`` written by ``scripts/editions.py --execute``); then the plans
-  for a 2-hour class and a 4-session course with their totals.
+* ``docs/answers.md``: every exercise of every notebook with its solution (read from the solution
+  blocks of ``notebooks/*.md``, their only home), the value of the answer and the check's feedback
+  in the teacher's run, the answers in prose (cells tagged ``solution``), and what each notebook
+  printed in that run, so a teacher can prepare without running everything;
+* ``docs/timings.md``: per notebook, its prerequisites, the prose it holds and its reading time
+  (words / 180 a minute, code lines / 10 a minute), the exercises, and the run time measured by
+  executing the teacher edition; then the class plans (``scripts/course_plans.py``) with set-up,
+  discussion and slack;
+* the exercise lists of ``docs/teaching.md`` (between ``<!-- exercises NN ... -->`` markers) and
+  its summary of the plans (between ``<!-- plans ... -->`` markers).
 
-Usage (after ``make site``, which executes the teacher edition)::
+The run is recorded in ``docs/timings.json`` (run times) and ``docs/expected.json`` (answers and
+printed output), copied from the executed teacher edition, so that the pages can be regenerated
+and tested without running the course again. Usage (after ``make site``)::
 
     python scripts/teaching_guide.py build/site-notebooks/timings.json
 
-``tests/test_teaching_guide.py`` fails when either file no longer matches the notebooks.
+Without an argument the recorded run in ``docs/`` is kept. ``tests/test_teaching_guide.py`` fails
+when a page no longer matches the notebooks and the record.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-import jupytext
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from course_notebooks import (  # noqa: E402
+    CODE_LINES_PER_MINUTE,
+    WORDS_PER_MINUTE,
+    Notebook,
+    course,
+)
+from course_plans import (  # noqa: E402
+    MIN_SLACK,
+    MINUTES_PER_EXERCISE,
+    PLANS,
+    SESSION_MINUTES,
+    Plan,
+    expand,
+    minutes,
+)
+from expected_values import printed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ROOT / "notebooks"
 DOCS = ROOT / "docs"
-WORDS_PER_MINUTE = 180      # technical prose with formulas, read with care
-CODE_LINES_PER_MINUTE = 10  # code read (not written) to follow a cell
-EXERCISE = re.compile(r"^#{2,4} (Exercise[^\n]*)$", re.M)
-BLOCK = re.compile(r"^### BEGIN SOLUTION (\S+)\n(.*?)^### END SOLUTION$", re.M | re.S)
-
-#: The plans: (session, notebooks worked in class, notebooks read before it, what to assign).
-CLASS_2H = [("2-hour class: from gradients to Grad-CAM", ["02", "05", "06"], [],
-             "02 ex. 1-4; 05 ex. 1-2; 06 ex. 1-4")]
-COURSE_4 = [
-    ("Session 1: what an explanation is, hooks and gradients", ["01", "02"], ["00"],
-     "01 ex. 1-2 and the quiz; 02 ex. 1-4"),
-    ("Session 2: modified backward passes", ["03", "04"], [], "03 ex. 1-3; 04 ex. 1-3"),
-    ("Session 3: the CAM family", ["06", "07"], ["05", "08"],
-     "05 ex. 1-2 and 08 at home; 06 ex. 1-4; 07 ex. 1-3"),
-    ("Session 4: cost, and measuring against ground truth", ["11", "12"], ["09", "10"],
-     "09 ex. 1-3 and 10 ex. 1-4 at home; 11 ex. 1-2; 11b ex. 1; 12 free exploration"),
-]
-MINUTES_PER_EXERCISE = 5    # the median learner, with a check that says what is wrong
+BLOCK = re.compile(r"<!-- (exercises (\d\d)|plans)\b[^>]*-->\n.*?<!-- end of \1 -->", re.S)
 
 
-@dataclass(frozen=True)
-class Notebook:
-    stem: str
-    title: str
-    words: int
-    code_lines: int
-    exercises: list[str]
-    solutions: list[tuple[str, str]]
-
-    @property
-    def reading_minutes(self) -> int:
-        return math.ceil(self.words / WORDS_PER_MINUTE + self.code_lines / CODE_LINES_PER_MINUTE)
+def load(name: str) -> dict:
+    path = DOCS / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
-def read_notebook(path: Path) -> Notebook:
-    nb = jupytext.read(path)
-    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    code = [line for c in nb.cells if c.cell_type == "code"
-            for line in c.source.split("\n") if line.strip() and not line.startswith("#")]
-    title = next((m.group(1) for m in re.finditer(r"^# (.+)$", prose, re.M)), path.stem)
-    text = path.read_text(encoding="utf-8")
-    return Notebook(path.stem, title, len(re.findall(r"\w+", prose)), len(code),
-                    EXERCISE.findall(prose), BLOCK.findall(text))
+def _run_line(record: dict) -> str:
+    return (f"the `{record.get('models', 'auto')}` models on {record.get('cpus', '?')} CPU "
+            f"cores, {record.get('date', 'date unknown')}")
 
 
-def course() -> list[Notebook]:
-    return [read_notebook(p) for p in sorted(NOTEBOOKS.glob("[0-9][0-9]*_*.md"))]
-
-
-def answers_markdown(books: list[Notebook]) -> str:
+def answers_markdown(books: list[Notebook], expected: dict | None = None,
+                     record: dict | None = None) -> str:
+    expected, record = expected or {}, record or {}
+    answers, shown = expected.get("answers", {}), expected.get("printed", {})
     lines = ["# Answer key", "",
-             "Generated by `python scripts/teaching_guide.py` from the solution blocks of "
-             "`notebooks/*.md`; do not edit by hand. The teacher edition (`make editions`, "
+             "Generated by `python scripts/teaching_guide.py` (`make guide`) from the solution "
+             "blocks of `notebooks/*.md` and from the run of the teacher edition "
+             f"({_run_line(record)}); do not edit by hand. Under each solution: the value of "
+             "the answer and the check's feedback in that run, so you can prepare without "
+             "running everything (values depend on the models: with other weights the checks "
+             "still compute the right value live). The teacher edition (`make editions`, "
              "`build/teacher/`) shows the same solutions in place, and `make site` renders it "
              "with every output.", ""]
     for book in books:
-        if not book.solutions:
+        if not (book.exercises or book.prose_answers or shown.get(book.stem)):
             continue
         lines += [f"## {book.title}", ""]
-        for i, (key, code) in enumerate(book.solutions):
-            heading = book.exercises[i] if i < len(book.exercises) else key
-            lines += [f"### {heading} (`{key}`)", "", "```python", code.rstrip("\n"), "```", ""]
+        run = answers.get(book.stem, {})
+        for ex in book.exercises:
+            lines += [f"### {ex.heading} (`{ex.key}`)", ""]
+            if ex.check:
+                lines += [f"Checked by `{ex.check}`.", ""]
+            lines += ["```python", ex.solution.rstrip("\n"), "```", ""]
+            got = run.get(ex.key)
+            if got:
+                lines += ["In the teacher's run:", ""]
+                lines += [f"- `{name}`: {value}" for name, value in got["values"].items()]
+                for line in got["check"].splitlines():
+                    detail = line.lstrip(" -")
+                    if detail and line.startswith(" "):   # a detail line of the feedback
+                        lines.append(f"  - {detail}")
+                    elif detail:
+                        lines.append(f"- check: {line}")
+                lines.append("")
+            elif answers:
+                lines += ["*Not in the recorded run: run `make guide` again.*", ""]
+        for answer in book.prose_answers:
+            lines += [f"### Answer: {answer.heading}", "", answer.text, ""]
+        if shown.get(book.stem):
+            lines += ["### What the teacher's run printed", ""]
+            heading = None
+            for where, text in shown[book.stem]:
+                if where != heading:
+                    lines += [f"*{where}*", ""]
+                    heading = where
+                lines += ["```text", text, "```", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def plan_rows(plan: list[tuple[str, list[str], list[str], str]], books: dict[str, Notebook],
-              seconds: dict[str, float]) -> list[str]:
-    rows = ["| session | in class | before class | assign | reading | exercises | computation | "
-            "class time | home reading |", "|---|---|---|---|---:|---:|---:|---:|---:|"]
-    for title, stems, home, assign in plan:
-        minutes = plan_minutes(stems, books, seconds)
-        at_home = plan_minutes(home, books, seconds)["reading"]
-        rows.append(f"| {title} | {', '.join(stems)} | {', '.join(home) or '-'} | {assign} | "
-                    f"{minutes['reading']} min | {minutes['exercises']} min | "
-                    f"{minutes['computation']} min | {minutes['total']} min | {at_home} min |")
+def plan_rows(plan: Plan, books: dict[str, Notebook], seconds: dict[str, float]) -> list[str]:
+    rows = ["| session | before (home) | in class | after (home) | set-up | reading | exercises | "
+            "computation | discussion | class time | slack | home reading | home exercises |",
+            "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for session in expand(plan, [b.stem for b in books.values()]):
+        m = minutes(session, books, seconds)
+        cells = [", ".join(part) or "-" for part in (session.before, session.in_class,
+                                                     session.after)]
+        rows.append(f"| {session.title} | {' | '.join(cells)} | "
+                    + " | ".join(f"{m[k]} min" for k in ("setup", "reading", "exercises",
+                                                         "computation", "discussion", "total",
+                                                         "slack", "home reading",
+                                                         "home exercises")) + " |")
     return rows
-
-
-def plan_minutes(stems: list[str], books: dict[str, Notebook],
-                 seconds: dict[str, float]) -> dict[str, int]:
-    """Reading, exercise, computation and total minutes of the notebooks ``stems``."""
-    chosen = [b for s, b in books.items() if s[:2] in stems]
-    reading = sum(b.reading_minutes for b in chosen)
-    exercises = MINUTES_PER_EXERCISE * sum(len(b.solutions) for b in chosen)
-    computation = math.ceil(sum(seconds.get(b.stem, 0.0) for b in chosen) / 60)
-    return {"reading": reading, "exercises": exercises, "computation": computation,
-            "total": reading + exercises + computation}
 
 
 def timings_markdown(books: list[Notebook], record: dict) -> str:
     seconds = record.get("seconds", {})
-    by_stem = {b.stem: b for b in books}
+    by_number = {b.number: b for b in books}
     lines = [
-        "# Course timings, measured", "",
+        "# Course timings and class plans, measured", "",
         "Generated by `python scripts/teaching_guide.py build/site-notebooks/timings.json` "
         "after `make site`; do not edit by hand. Reading time = words of prose / "
         f"{WORDS_PER_MINUTE} a minute + lines of code / {CODE_LINES_PER_MINUTE} a minute "
         f"(rounded up); exercises {MINUTES_PER_EXERCISE} min each. Computation = wall time of "
-        f"running the teacher edition on {record.get('cpus', '?')} CPU cores with the "
-        f"`{record.get('models', 'auto')}` models on {record.get('date', '?')}.", "",
-        "| notebook | words | code lines | exercises | reading | computation |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"running the teacher edition with {_run_line(record)}. Prerequisites are read from "
+        "each notebook's **Prerequisites** paragraph (a notebook in brackets helps but is not "
+        "required).", "",
+        "| notebook | needs | words | code lines | exercises | reading | computation |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for b in books:
         run = seconds.get(b.stem)
         shown = f"{run:.0f} s" if run is not None else "not run"
-        lines.append(f"| {b.title} | {b.words} | {b.code_lines} | {len(b.solutions)} | "
-                     f"{b.reading_minutes} min | {shown} |")
-    lines += ["", "## A 2-hour class", ""] + plan_rows(CLASS_2H, by_stem, seconds)
-    lines += ["", "## A 4-session course", ""] + plan_rows(COURSE_4, by_stem, seconds)
+        needs = ", ".join(sorted(b.requires)) or "-"
+        if b.helpful:
+            needs += f" ({', '.join(sorted(b.helpful))})"
+        lines.append(f"| {b.title} | {needs} | {b.words} | {b.code_lines} | {len(b.exercises)} "
+                     f"| {b.reading_minutes} min | {shown} |")
+    lines += ["", "## The plans", "",
+              f"A session lasts {SESSION_MINUTES} minutes. Notebooks *before* a session are read "
+              "and worked at home before it, *after* at home after it; the notebooks *in class* "
+              "are read, run and their exercises done in class, in the order given. Class time = "
+              "set-up + reading + exercises + computation + discussion; slack is what is left of "
+              f"the session (at least {MIN_SLACK} min). Every notebook comes after the notebooks "
+              "it needs (checked by `tests/test_teaching_guide.py`)."]
+    for plan in PLANS:
+        lines += ["", f"### {plan.title}", ""] + plan_rows(plan, by_number, seconds)
     return "\n".join(lines) + "\n"
+
+
+def exercise_block(book: Notebook) -> str:
+    items = [f"- **{ex.heading}** (`{ex.key}`" + (f", checked by `{ex.check}`" if ex.check else "")
+             + ")" for ex in book.exercises]
+    return (f"<!-- exercises {book.number} (generated from notebooks/{book.stem}.md by "
+            "scripts/teaching_guide.py; do not edit) -->\n"
+            f"Exercises of the notebook, in order (solutions, answer values and feedback of the "
+            f"teacher's run in [answers.md](answers.md)):\n\n" + "\n".join(items)
+            + f"\n<!-- end of exercises {book.number} -->")
+
+
+def plans_block(books: list[Notebook]) -> str:
+    items = []
+    for plan in PLANS:
+        for s in expand(plan, [b.stem for b in books]):
+            parts = [f"in class {', '.join(s.in_class)}"]
+            if s.before:
+                parts.insert(0, f"before: {', '.join(s.before)}")
+            if s.after:
+                parts.append(f"after: {', '.join(s.after)}")
+            items.append(f"- *{plan.title}* — {s.title}: {'; '.join(parts)} (set-up "
+                         f"{s.setup} min, discussion {s.discussion} min)")
+    return ("<!-- plans (generated from scripts/course_plans.py by scripts/teaching_guide.py; "
+            "do not edit) -->\n" + "\n".join(items) + "\n<!-- end of plans -->")
+
+
+def teaching_markdown(text: str, books: list[Notebook]) -> str:
+    """``text`` (docs/teaching.md) with its generated blocks rewritten; a notebook with exercises
+    but no block gets one at the end of the notebook notes (before "Further reading")."""
+    blocks = {b.number: exercise_block(b) for b in books if b.exercises}
+
+    def fill(match: re.Match) -> str:
+        if match.group(1) == "plans":
+            return plans_block(books)
+        return blocks.get(match.group(2), "")
+
+    text = BLOCK.sub(fill, text)
+    missing = [n for n in blocks if f"<!-- exercises {n} " not in text]
+    if missing:
+        extra = "".join(f"### {next(b.title for b in books if b.number == n)}\n\n{blocks[n]}\n\n"
+                        for n in missing)
+        marker = "## Further reading"
+        text = (text.replace(marker, extra + marker, 1) if marker in text
+                else text.rstrip("\n") + "\n\n" + extra)
+    return text
+
+
+def record_run(timings: Path) -> None:
+    """Copy the run beside ``timings`` (timings.json, answers.json and the executed notebooks'
+    printed output) into docs/timings.json and docs/expected.json."""
+    folder = timings.parent
+    record = json.loads(timings.read_text(encoding="utf-8"))
+    (DOCS / "timings.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    answers_file = folder / "answers.json"
+    answers = json.loads(answers_file.read_text(encoding="utf-8")) if answers_file.exists() else {}
+    shown = {p.stem: printed(nbformat.read(p, as_version=4))
+             for p in sorted(folder.glob("[0-9][0-9]_*.ipynb"))}
+    expected = {"answers": answers, "printed": {k: v for k, v in shown.items() if v}}
+    (DOCS / "expected.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n",
+                                        encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("timings", type=Path, nargs="?",
                         help="timings.json from `scripts/editions.py teacher ... --execute`; "
-                             "without it the run times of docs/timings.md are kept")
+                             "without it the run recorded in docs/ is kept")
     args = parser.parse_args(argv)
     books = course()
-    (DOCS / "answers.md").write_text(answers_markdown(books), encoding="utf-8")
     if args.timings:
-        record = json.loads(args.timings.read_text(encoding="utf-8"))
-        (DOCS / "timings.json").write_text(json.dumps(record, indent=1) + "\n")
-    saved = DOCS / "timings.json"
-    record = json.loads(saved.read_text(encoding="utf-8")) if saved.exists() else {}
+        record_run(args.timings)
+    record, expected = load("timings.json"), load("expected.json")
+    (DOCS / "answers.md").write_text(answers_markdown(books, expected, record), encoding="utf-8")
     (DOCS / "timings.md").write_text(timings_markdown(books, record), encoding="utf-8")
-    print("wrote docs/answers.md and docs/timings.md")
+    teaching = DOCS / "teaching.md"
+    teaching.write_text(teaching_markdown(teaching.read_text(encoding="utf-8"), books),
+                        encoding="utf-8")
+    print("wrote docs/answers.md, docs/timings.md and the generated parts of docs/teaching.md")
     return 0
 
 

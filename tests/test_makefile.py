@@ -46,3 +46,17 @@ def test_imagenet_pass_uses_standin_weights_in_a_temporary_torch_home(recipes) -
     assert "scripts/standin_weights.py" in recipe
     assert "XAI_TUTOR_MODELS=imagenet" in recipe and 'TORCH_HOME="$home"' in recipe
     assert "build/teacher" in recipe and "tests/test_imagenet_trio.py" in recipe
+
+
+def test_help_lists_the_teachers_targets_and_grade_passes_its_options() -> None:
+    try:
+        shown = subprocess.run(["make", "-s", "-C", str(ROOT), "help"], capture_output=True,
+                               text=True, check=True).stdout
+        grade = subprocess.run(["make", "-n", "-C", str(ROOT), "-o", "install", "grade",
+                                "SUBMISSIONS=in", "GRADES=out", "TIMEOUT=30"],
+                               capture_output=True, text=True, check=True).stdout
+    except (FileNotFoundError, subprocess.CalledProcessError) as err:
+        pytest.skip(f"make is not usable here: {err}")
+    listed = {line.split()[1] for line in shown.splitlines() if line.startswith("  make ")}
+    assert {"guide", "site", "slides", "grade", "test"} <= listed
+    assert '-m xai_tutor grade "in" --out "out" --timeout 30' in grade

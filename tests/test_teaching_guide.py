@@ -1,49 +1,168 @@
-"""The teacher's answer key and timing tables are generated from the notebooks: they must match."""
+"""The teacher's documents are generated from the notebooks and the recorded run: they must match;
+the class plans respect every notebook's prerequisites and leave slack."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+import jupytext
+import nbformat
 
 from course_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 guide = load_script("teaching_guide")
+notebooks = load_script("course_notebooks")
+plans = load_script("course_plans")
+values = load_script("expected_values")
 
 
-def _record() -> dict:
-    path = ROOT / "docs" / "timings.json"
+def _load(name: str) -> dict:
+    path = ROOT / "docs" / name
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def test_answer_key_is_the_notebooks_solutions() -> None:
-    expected = guide.answers_markdown(guide.course())
+def _books() -> dict:
+    return {b.number: b for b in notebooks.course()}
+
+
+def test_answer_key_is_the_notebooks_solutions_and_the_recorded_run() -> None:
+    expected = guide.answers_markdown(notebooks.course(), _load("expected.json"),
+                                      _load("timings.json"))
     assert (ROOT / "docs" / "answers.md").read_text(encoding="utf-8") == expected, (
-        "docs/answers.md is out of date: run `python scripts/teaching_guide.py`")
+        "docs/answers.md is out of date: run `make guide`")
 
 
 def test_timings_page_matches_the_notebooks_and_the_recorded_run() -> None:
-    expected = guide.timings_markdown(guide.course(), _record())
+    expected = guide.timings_markdown(notebooks.course(), _load("timings.json"))
     assert (ROOT / "docs" / "timings.md").read_text(encoding="utf-8") == expected, (
         "docs/timings.md is out of date: run `python scripts/teaching_guide.py`")
 
 
-def test_every_notebook_was_timed() -> None:
-    seconds = _record().get("seconds", {})
-    missing = [b.stem for b in guide.course() if b.stem not in seconds]
+def test_the_exercise_lists_of_the_teaching_guide_are_generated() -> None:
+    text = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    assert guide.teaching_markdown(text, notebooks.course()) == text, (
+        "docs/teaching.md's exercise lists are out of date: run "
+        "`python scripts/teaching_guide.py`")
+    for book in notebooks.course():
+        for ex in book.exercises:
+            assert f"(`{ex.key}`" in text, f"docs/teaching.md does not list {ex.key}"
+
+
+def test_the_teaching_guide_has_no_note_on_an_exercise_that_does_not_exist() -> None:
+    keys = {ex.key for b in notebooks.course() for ex in b.exercises}
+    modules = {k.split(".")[0] for k in keys}
+    text = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    noted = set(re.findall(r"^- `([a-z_]+\.[a-z_]+)`:", text, re.M))
+    stale = sorted(k for k in noted if k.split(".")[0] in modules and k not in keys)
+    assert not stale, f"docs/teaching.md has notes on exercises no notebook has: {stale}"
+
+
+def test_every_notebook_was_timed_and_every_answer_recorded() -> None:
+    seconds = _load("timings.json").get("seconds", {})
+    missing = [b.stem for b in notebooks.course() if b.stem not in seconds]
     assert not missing, f"no measured run time for {missing}: run `make guide`"
+    answers = _load("expected.json").get("answers", {})
+    unrecorded = [ex.key for b in notebooks.course() for ex in b.exercises
+                  if ex.key not in answers.get(b.stem, {})]
+    assert not unrecorded, f"no recorded answer for {unrecorded}: run `make guide`"
 
 
-def test_each_planned_session_fits_two_hours() -> None:
-    books = {b.stem: b for b in guide.course()}
-    seconds = _record().get("seconds", {})
-    for title, stems, _home, _assign in guide.CLASS_2H + guide.COURSE_4:
-        total = guide.plan_minutes(stems, books, seconds)["total"]
-        assert total <= 120, f"{title}: {total} min of class time"
-    planned = {s for _t, stems, home, _a in guide.COURSE_4 for s in stems + home}
-    assert planned == {s[:2] for s in books}, "the 4-session course must cover every notebook"
+def test_every_exercise_sits_under_its_own_heading() -> None:
+    """A section heading such as "## Exercises" above the first "### Exercise 1" belongs to no
+    exercise (the answer key once paired each solution with the heading before its own)."""
+    nb = jupytext.reads("## Exercises\n\n### Exercise 1 — a\n\n```{code-cell}\nx = None\n"
+                        "### BEGIN SOLUTION t.a\nx = 1\n### END SOLUTION\ncheck_a(x)\n```\n\n"
+                        "### Exercise 2 — b\n\n```{code-cell}\ny = None\n### BEGIN SOLUTION t.b\n"
+                        "y = 2\n### END SOLUTION\ncheck_b(y, x)\n```\n", fmt="md:myst")
+    found = notebooks.exercises(nb.cells)
+    assert [(e.heading, e.key, e.check) for e in found] == [
+        ("Exercise 1 — a", "t.a", "check_a(x)"), ("Exercise 2 — b", "t.b", "check_b(y, x)")]
+    for book in notebooks.course():
+        for ex in book.exercises:
+            assert not re.fullmatch(r"Exercises?", ex.heading), (book.stem, ex.key)
+
+
+def test_prerequisites_are_read_from_every_notebook_and_come_earlier() -> None:
+    books = _books()
+    for number, book in books.items():
+        if number != "00":
+            assert book.requires, f"{book.stem}: no **Prerequisites.** paragraph with a link"
+        for need in book.requires | book.helpful:
+            assert need in books, f"{book.stem} names notebook {need}, which does not exist"
+            assert need < number, f"{book.stem} needs the later notebook {need}"
+    assert books["06"].requires == {"03", "05"} and books["08"].requires >= {"07"}
+    assert "03" in books["04"].helpful and "03" not in books["04"].requires
+
+
+def test_prerequisite_rules() -> None:
+    read = notebooks.prerequisites
+    assert read("**Prerequisites.** Python. Notebook 02 recaps what you need.") == (
+        frozenset(), frozenset())
+    assert read("**Prerequisites.** [05 · CAM](05_cam.ipynb); the method notebooks 03–04; "
+                "[09](09_f.ipynb) and 10 help.") == (frozenset({"03", "04", "05"}),
+                                                     frozenset({"09"}))
+
+
+def test_every_plan_respects_prerequisites_and_leaves_slack() -> None:
+    books, seconds = _books(), _load("timings.json").get("seconds", {})
+    for plan in plans.PLANS:
+        assert plans.problems(plan, books, seconds) == [], plan.title
+
+
+def test_the_rules_catch_the_plans_they_are_for() -> None:
+    """The former plans: 06 (guided backprop from 03) in a class without 03, 116 of 120 minutes
+    with no set-up or discussion, and 08 read before 07 was taught."""
+    books, seconds = _books(), _load("timings.json").get("seconds", {})
+    old_class = plans.Plan("2h", [plans.Session("c", in_class=["02", "05", "06"])], False)
+    found = "\n".join(plans.problems(old_class, books, seconds))
+    assert "notebook 06 needs 03" in found and "set-up" in found and "discussion" in found
+    old_course = plans.Plan("4", [
+        plans.Session("1", before=["00"], in_class=["01", "02"], setup=10, discussion=10),
+        plans.Session("2", in_class=["03"], setup=10, discussion=10),
+        plans.Session("3", before=["05", "08"], in_class=["06", "07"], setup=5, discussion=10),
+    ], True)
+    found = "\n".join(plans.problems(old_course, books, seconds))
+    assert "notebook 08 needs 07" in found and "are in no session" in found
+
+
+def test_a_notebook_added_later_lands_in_the_last_session() -> None:
+    last = plans.expand(plans.COURSE_4, [b.stem for b in notebooks.course()] + ["13_new"])[-1]
+    assert last.after[-1] == "13"
 
 
 def test_reading_time_counts_words_and_code() -> None:
-    book = guide.Notebook("99_x", "x", words=360, code_lines=20, exercises=[], solutions=[])
+    book = notebooks.Notebook("99_x", "x", words=360, code_lines=20)
     assert book.reading_minutes == 4   # 360 / 180 + 20 / 10
+
+
+def test_probes_record_each_answer_and_leave_no_trace() -> None:
+    """The probe cells run in a real kernel after each exercise and are removed afterwards."""
+    editions = load_script("editions")
+    cells = [nbformat.v4.new_markdown_cell("# t"),
+             nbformat.v4.new_code_cell("import numpy as np\nx = np.arange(6.0).reshape(2, 3)"),
+             nbformat.v4.new_code_cell("y = None  # your code here\n# --- solution (t.y)\n"
+                                       "y = x.sum(axis=0)\n# --- end of solution\n"
+                                       "print('✅ Correct (y): fine')\ncheck = None\n"
+                                       "def check_y(a, b):\n    return a\ncheck_y(y, x)"),
+             nbformat.v4.new_code_cell("print('after')")]
+    nb = values.add_probes(nbformat.v4.new_notebook(cells=cells))
+    assert len(nb.cells) == 5
+    editions.execute(nb, ROOT)
+    record = values.take_probes(nb)
+    assert [c.source for c in nb.cells] == [c.source for c in cells]
+    assert record == {"t.y": {"values": {"y": "array of shape (3,): min 3, max 7, mean 5, "
+                                               "values [3.0, 5.0, 7.0]"},
+                              "check": "✅ Correct (y): fine"}}
+    assert values.printed(nb) == [["t", "after"]]
+
+
+def test_a_notebook_added_later_gets_its_exercise_list() -> None:
+    books = notebooks.course()
+    late = notebooks.Notebook("13_late", "13 · Late", 10, 1, exercises=[
+        notebooks.Exercise("Exercise 1 — x", "late.x", "x = 1", "check_x(x)")])
+    text = guide.teaching_markdown("# Guide\n\n## Further reading\n", books + [late])
+    assert "### 13 · Late\n\n<!-- exercises 13 " in text
+    assert text.index("(`late.x`, checked by `check_x(x)`)") < text.index("## Further reading")

@@ -71,7 +71,27 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--no-sanity", action="store_true",
                      help="skip the model-randomisation sanity check")
     exp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_grade(sub)
     return parser
+
+
+def _add_grade(sub: argparse._SubParsersAction) -> None:
+    grade = sub.add_parser(
+        "grade", help="run learners' submitted notebooks and write a table of every check's result",
+        description="Run each submitted notebook (the student edition with the learner's answers) "
+        "in a fresh kernel and temporary folder with a time limit; write grades.csv, grades.html "
+        "and the executed notebooks. Bad submissions are reported in the table, never run "
+        "outside their temporary folder.")
+    grade.add_argument("submissions", help="folder with a folder per learner (or a file per "
+                       "learner) holding the notebooks")
+    grade.add_argument("--out", default="grades", help="output folder (default: grades)")
+    grade.add_argument("--timeout", type=int, default=600,
+                       help="seconds one notebook may run, kernel start included (default 600)")
+    grade.add_argument("--jobs", type=int, default=1,
+                       help="notebooks run at the same time (default 1)")
+    grade.add_argument("--force", action="store_true", help="replace an output folder that "
+                       "already holds files (only once the new one is complete)")
+    grade.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,12 +100,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "experiment":
         return _experiment(args)
+    if args.command == "grade":
+        return _grade(args)
     return 1  # pragma: no cover - argparse rejects other commands
 
 
 def _fail(message: str) -> int:
     print(f"xai-tutor: error: {message}", file=sys.stderr)
     return 2
+
+
+def _grade(args: argparse.Namespace) -> int:
+    """``xai-tutor grade``: one line per problem with the arguments (exit 2); the table's path."""
+    from .grading import grade_folder
+
+    try:
+        results = grade_folder(args.submissions, args.out, seconds=args.timeout, jobs=args.jobs,
+                               force=args.force, progress=not args.no_progress)
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
+        return _fail(str(err))
+    except KeyboardInterrupt:
+        print(f"\nxai-tutor: interrupted; {args.out} left as it was", file=sys.stderr)
+        return 130
+    bad = sum(r.status != "ran" for r in results)
+    print(f"graded {len(results)} submissions ({bad} with a problem: see the status column): "
+          f"{args.out}/grades.csv, {args.out}/grades.html")
+    return 0
 
 
 def _experiment(args: argparse.Namespace) -> int:
