@@ -11,8 +11,9 @@ by 72 levels or more in some channel), one per class of :data:`xai_tutor.data.SP
 is its own mirror image, so a flipped scene shows the same cue. The badge's side is 18 % of
 the image height (40 pixels in the 320 x 224 cue scenes, 2.2 % of the image). It is made to be
 learnt: on first trials ``tiny_resnet`` learnt badges coding the class by shape and colour
-(4 x 4) slowly (22 % accuracy from a 29-pixel badge after 400 training steps, 56 % from a 40-pixel
-one), and badges of 16 colours fast (96 % after 350 steps).
+(4 x 4) slowly (from the badge alone, 22 % accuracy after 400 training steps with a 29-pixel
+badge, 44 % after 600 with a 40-pixel one), and badges of 16 colours fast (96 % after 350
+steps).
 
 A cue scene is a single-bird scene of :func:`xai_tutor.data.make_scene` (same generator, same
 seeds) with the badge placed at a seeded, uniformly random position where it keeps a margin of
