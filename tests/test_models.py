@@ -13,6 +13,8 @@ import torchvision
 
 from xai_tutor.hooks import find_layer
 from xai_tutor.models import (
+    CUE_MODEL_NAMES,
+    CUE_MODELS,
     MODEL_NAMES,
     OFFLINE_TRIO,
     UncommittedWeightsWarning,
@@ -180,10 +182,11 @@ def test_broken_models_json_is_one_clear_error(tmp_path, monkeypatch, text, why)
 
 def test_committed_weights_load_without_a_warning():
     sums = committed_sha256()
-    assert set(sums) == {"tiny_vgg.pt", "tiny_resnet.pt"}
+    names = ("tiny_vgg", "tiny_resnet", *CUE_MODEL_NAMES)
+    assert set(sums) == {f"{name}.pt" for name in names}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        for name in ("tiny_vgg", "tiny_resnet"):
+        for name in names:
             load_model(name)
     meta = json.loads((models_dir() / "models.json").read_text())
     assert {meta[n]["sha256"] for n in meta} == set(sums.values())
@@ -250,3 +253,72 @@ def test_truncated_imagenet_weights_are_not_available(empty_torch_home):
         path.write_bytes(content)
         os.utime(path, ns=(stamp * 10**9, stamp * 10**9))  # the check is cached per mtime
         assert ("resnet18" in available_models()) is ok, stamp
+
+
+class _Payload:
+    """Unpickling this would create a file: a weights file must never get that far."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_pickle_payload_with_a_matching_sha256_is_not_loaded(tmp_path, monkeypatch):
+    folder = _copy_models(tmp_path, monkeypatch)
+    marker = tmp_path / "payload-ran"
+    torch.save({"features.0.weight": _Payload(marker)}, folder / "tiny_vgg.pt")
+    meta = json.loads((folder / "models.json").read_text())
+    meta["tiny_vgg"]["sha256"] = imagenet_module_sha(folder / "tiny_vgg.pt")
+    (folder / "models.json").write_text(json.dumps(meta))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UncommittedWeightsWarning)
+        with pytest.raises(WeightsUnavailableError) as info:
+            load_model("tiny_vgg")
+    message = str(info.value)
+    assert "not a plain weights file" in message and "was not loaded" in message
+    assert "GLOBAL" in message and "git checkout tiny_vgg.pt" in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert not marker.exists()
+
+
+def test_a_weights_file_that_is_not_a_state_dict_is_refused(tmp_path, monkeypatch):
+    folder = _copy_models(tmp_path, monkeypatch)
+    torch.save([torch.zeros(3)], folder / "tiny_vgg.pt")
+    meta = json.loads((folder / "models.json").read_text())
+    meta["tiny_vgg"]["sha256"] = imagenet_module_sha(folder / "tiny_vgg.pt")
+    (folder / "models.json").write_text(json.dumps(meta))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UncommittedWeightsWarning)
+        with pytest.raises(WeightsUnavailableError, match="holds a list, not a state dict"):
+            load_model("tiny_vgg")
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", torch.device("cuda", 1)])
+def test_cuda_on_a_machine_without_it_is_a_clear_error(monkeypatch, device):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="CUDA GPU, but torch sees none.*device='cpu'"):
+        load_model("tiny_vgg", device=device)
+
+
+def test_a_cuda_index_beyond_the_devices_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match="has 1 CUDA device"):
+        load_model("tiny_resnet", device="cuda:3")
+
+
+@pytest.mark.parametrize("name", CUE_MODEL_NAMES)
+def test_cue_models_load_like_the_course_models(name):
+    from xai_tutor.data import SPECIES
+    from xai_tutor.models.tiny import ARCHITECTURES
+
+    model = load_model(name)
+    architecture = ARCHITECTURES[CUE_MODELS[name].architecture]
+    assert type(model) is architecture and not model.training
+    assert model.name == name and model.default_layer == architecture.default_layer
+    assert model.class_names == list(SPECIES)
+    meta = json.loads((models_dir() / "models.json").read_text())[name]
+    assert meta["scene_size"] == [320, 224] and meta["epochs"] >= 1 and "command" in meta
+    assert (models_dir() / meta["file"]).stat().st_size < 1_500_000  # course-model sized

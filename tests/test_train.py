@@ -96,12 +96,17 @@ def test_an_interrupted_run_leaves_the_old_weights(tmp_path, monkeypatch):
         (["--init", "missing.pt", "--model", "tiny_vgg"], "--init missing.pt: no such file"),
         (["--out", "FILE"], "is a file, not a folder"),
         (["--out", "FILE/models"], "cannot be created"),
+        (["--out", "x" * 300 + "/models"], "cannot be created: File name too long"),
+        (["--out", ""], "--out must name a folder"),
+        (["--model", "tiny_vgg", "tiny_resnet_shortcut"], "separate commands"),
+        (["--model", "tiny_resnet_mixed", "--zoom", "0.3"], "--zoom must be 0"),
+        (["--model", "tiny_resnet_mixed", "--crop", "200", "150"], "--crop is not used"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line_before_any_work(tmp_path, monkeypatch, capsys,
                                                             argv, message):
     (tmp_path / "FILE").write_text("not a folder")
-    argv = [str(tmp_path / a) if a.startswith("FILE") else a for a in argv]
+    argv = [str(tmp_path / a) if a.startswith(("FILE", "xxx")) else a for a in argv]
     if "--out" not in argv:
         argv += ["--out", str(tmp_path / "out")]
 
@@ -115,3 +120,47 @@ def test_bad_arguments_exit_2_with_one_line_before_any_work(tmp_path, monkeypatc
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and message in error, error
     assert not (tmp_path / "out").exists()
+
+
+CUE_SMALL = ["--scenes", "8", "--val", "4", "--epochs", "1", "--batch", "4", "--no-progress"]
+
+
+def test_cue_models_train_reproducibly_and_record_their_reliance(tmp_path):
+    names = ["tiny_resnet_shortcut", "tiny_resnet_mixed"]
+    main(["--out", str(tmp_path / "a"), "--model", *names, *CUE_SMALL])
+    main(["--out", str(tmp_path / "b"), "--model", names[1], *CUE_SMALL])
+    meta = json.loads((tmp_path / "a" / "models.json").read_text())
+    assert sorted(meta) == sorted(names)
+    for name in names:
+        entry = meta[name]
+        assert entry["architecture"] == "TinyResNet" and entry["scene_size"] == [320, 224]
+        assert entry["epochs"] == 1 and entry["scenes"] == 8 and entry["val_scenes"] == 4
+        assert entry["train_seed_offset"] == train_module.CUE_TRAIN_SEED_OFFSET
+        assert entry["augment"]["zoom"] == 0.0 and "cue scenes" in entry["input"]
+        reliance = entry["reliance"]
+        for key in ("accuracy_without_cue", "accuracy_without_bird", "swap_follows_cue"):
+            assert 0.0 <= reliance[key] <= 1.0
+        assert sorted(reliance["logit_drop"]) == ["bird", "control", "cue", "rest"]
+    assert meta["tiny_resnet_shortcut"]["label_agrees_with"]["cue"] == 1.0
+    assert meta["tiny_resnet_mixed"]["label_from"] == {"both": 0.5, "bird": 0.25, "cue": 0.25}
+    # a model does not depend on which other models the command trains
+    again = json.loads((tmp_path / "b" / "models.json").read_text())["tiny_resnet_mixed"]
+    assert again["sha256"] == meta["tiny_resnet_mixed"]["sha256"]
+
+
+def test_cue_labels_follow_the_recipe():
+    birds = torch.arange(1600) % 16
+    for shares in [(0.0, 0.0, 1.0), (0.5, 0.25, 0.25), (0.0, 1.0, 0.0), (1.0, 0.0, 0.0)]:
+        labels, cues = train_module.cue_labels(birds, shares, seed=0)
+        both = (labels == birds) & (cues == birds)
+        kinds = {"both": both, "bird": (labels == birds) & ~both,
+                 "cue": (labels == cues) & ~both}
+        # a random class matches the bird 1 time in 16: the "both" share grows by that much
+        chance = (shares[1] + shares[2]) / 16
+        assert abs(float(kinds["both"].float().mean()) - shares[0] - chance) < 0.03
+        assert ((labels == birds) | (labels == cues)).all()
+        if shares[2] == 1.0:  # the shortcut: the badge is the label, the bird is independent
+            assert torch.equal(labels, cues)
+            assert abs(float((labels == birds).float().mean()) - 1 / 16) < 0.03
+        again = train_module.cue_labels(birds, shares, seed=0)
+        assert torch.equal(again[0], labels) and torch.equal(again[1], cues)

@@ -1,4 +1,8 @@
-"""Reproducible training of the course's own bird classifiers (``tiny_vgg``, ``tiny_resnet``).
+"""Reproducible training of the course's own bird classifiers and of the cue models.
+
+Two recipes, chosen by ``--model``: the course models ``tiny_vgg`` and ``tiny_resnet`` (the
+default, described first) and the cue models of :mod:`xai_tutor.models.cue_models` (``Cue
+models`` below), which train in a command of their own.
 
 The models learn the 16 species of :data:`xai_tutor.data.SPECIES` from generated scenes at the
 full course size, 626 x 418, so they see exactly the kind of input the notebooks give them.
@@ -48,6 +52,19 @@ Example (the defaults; ``data/models/README.md`` says how the committed weights 
     python -m xai_tutor.train --out data/models --force --no-progress
 
 ``--model tiny_vgg`` trains one of them; ``--crop W H`` trains on windows cut from the scenes.
+
+Cue models (``--model tiny_resnet_shortcut tiny_resnet_mixed tiny_resnet_bird``)
+    ``--scenes`` = 1600 single-bird cue scenes (:mod:`xai_tutor.data.cues`) at 320 x 224 from
+    seeds ``CUE_TRAIN_SEED_OFFSET + i``, bird ``SPECIES[i % 16]``, rendered once without their
+    badge. Each model draws (seeded, :func:`cue_labels`) the label and the badge of every scene
+    from its ``label_from`` shares, and the badge is pasted at the scene's fixed place after
+    random erasing and before the flip (no zoom: it could cut the badge off; no pair or flock
+    scenes, no crop). Same optimiser, 5 epochs. Held-out: 64 cue scenes from seeds
+    ``CUE_VAL_SEED_OFFSET + i``, measured by :func:`xai_tutor.reliance.measure_cue_reliance`,
+    whose numbers go to ``models.json`` under ``reliance``::
+
+        python -m xai_tutor.train --model tiny_resnet_shortcut tiny_resnet_mixed \
+            tiny_resnet_bird --out data/models --force --no-progress
 """
 
 from __future__ import annotations
@@ -69,13 +86,31 @@ from tqdm.auto import tqdm
 
 from xai_tutor.atomic import atomic_write
 from xai_tutor.data import IMAGENET_MEAN, IMAGENET_STD, SPECIES, make_scene
+from xai_tutor.data.cues import CUE_SCENE_SIZE, cue_badge, cue_layout, cue_side
 from xai_tutor.data.training import QUADRANTS, hide_quadrant, scene_background
+from xai_tutor.models.cue_models import CUE_MODELS, LABEL_SOURCES
 from xai_tutor.models.tiny import ARCHITECTURES
 
 TRAIN_SEED_OFFSET = 1_000_000
 VAL_SEED_OFFSET = 500_000
+CUE_TRAIN_SEED_OFFSET = 2_000_000
+CUE_VAL_SEED_OFFSET = 600_000
+CUE_STREAM = 5  # which training scenes get another class's cue: default_rng([seed, 5])
 SIZE = (626, 418)
 PROG = "python -m xai_tutor.train"
+# Defaults of the two recipes: the course models and the cue models (``--model`` decides).
+RECIPES: dict[str, dict] = {
+    "course": {"scenes": 2000, "val": 96, "epochs": 5, "erase": 0.5, "zoom": 0.3,
+               "mix": (0.75, 0.15, 0.10), "offset": TRAIN_SEED_OFFSET},
+    "cue": {"scenes": 1600, "val": 64, "epochs": 5, "erase": 0.5, "zoom": 0.0,
+            "mix": (1.0, 0.0, 0.0), "offset": CUE_TRAIN_SEED_OFFSET},
+}
+MODEL_CHOICES: tuple[str, ...] = (*sorted(ARCHITECTURES), *CUE_MODELS)
+
+
+def architecture_of(name: str) -> str:
+    """The key of ``ARCHITECTURES`` a model name is built from."""
+    return CUE_MODELS[name].architecture if name in CUE_MODELS else name
 
 
 def sha256_of(path: str | Path) -> str:
@@ -170,11 +205,13 @@ def to_input(images: torch.Tensor) -> torch.Tensor:
 
 
 def augment(images: torch.Tensor, boxes: torch.Tensor, patches: list, generator: torch.Generator,
-            erase: float, zoom: float) -> torch.Tensor:
+            erase: float, zoom: float, cues: list | None = None) -> torch.Tensor:
     """Seeded random erasing inside the box (background fill), scale and flip; uint8 in, out.
 
     Every image draws the same number of random numbers whatever happens to it, so the stream
-    (and the result) depends only on the seed and the batch order.
+    (and the result) depends only on the seed and the batch order. ``cues`` (cue models): one
+    ``(class, x, y, side)`` per image, the badge pasted after erasing and before the flip (it
+    draws no random numbers).
     """
     out = images.clone()
     n, _, height, width = out.shape
@@ -197,6 +234,10 @@ def augment(images: torch.Tensor, boxes: torch.Tensor, patches: list, generator:
             resized = F.interpolate(window, size=(height, width), mode="bilinear",
                                     align_corners=False)
             out[i] = resized[0].round().clamp(0, 255).to(torch.uint8)
+        if cues is not None:
+            index, x, y, side = cues[i]
+            out[i, :, y:y + side, x:x + side] = torch.from_numpy(
+                cue_badge(index, side).copy()).permute(2, 0, 1)
     flip = torch.rand(n, generator=generator) < 0.5
     return torch.where(flip.view(-1, 1, 1, 1), out.flip(-1), out)
 
@@ -240,6 +281,80 @@ def robustness(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tenso
     }
 
 
+def render_cue_scenes(n: int, offset: int, progress: bool = True):
+    """Cue scenes *before* their cue is drawn, for training the cue models.
+
+    Scene ``i`` has bird ``SPECIES[i % 16]`` and seed ``offset + i``
+    (:func:`xai_tutor.data.cues.cue_layout`). Returns uint8 images (N, 3, H, W), labels (N,),
+    the bird's box (N, 4), the uint8 (3, y1 - y0, x1 - x0) scene without the bird under that
+    box (for random erasing) and the badge's place (N, 3) = (x, y, side).
+    """
+    width, height = CUE_SCENE_SIZE
+    images = torch.empty((n, 3, height, width), dtype=torch.uint8)
+    labels = torch.arange(n, dtype=torch.int64) % len(SPECIES)
+    boxes = torch.zeros((n, 4), dtype=torch.int64)
+    places = torch.zeros((n, 3), dtype=torch.int64)
+    patches = []
+    for i in tqdm(range(n), desc="cue scenes", disable=not progress):
+        full, plain, no_bird, _, place = cue_layout(SPECIES[i % len(SPECIES)], offset + i,
+                                                    CUE_SCENE_SIZE)
+        images[i] = torch.from_numpy(plain.copy()).permute(2, 0, 1)
+        x0, y0, x1, y1 = (int(v) for v in full.boxes[0])
+        boxes[i] = torch.tensor([x0, y0, x1, y1])
+        patches.append(torch.from_numpy(no_bird[y0:y1, x0:x1].copy()).permute(2, 0, 1))
+        places[i] = torch.tensor(place)
+    return images, labels, boxes, patches, places
+
+
+def cue_labels(birds: torch.Tensor, label_from: tuple[float, float, float],
+               seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The label and the badge's class of each training scene, from the bird's class.
+
+    ``label_from`` = (both, bird, cue) shares of scenes (:mod:`xai_tutor.models.cue_models`),
+    ``round(share * N)`` scenes of each of the first two kinds, a seeded choice: *both* (label
+    and badge are the bird's class), *bird* (label the bird's class, badge a uniformly random
+    class), *cue* (label and badge one uniformly random class). Stream:
+    ``default_rng([seed, CUE_STREAM])``.
+    """
+    n = len(birds)
+    rng = np.random.default_rng([seed, CUE_STREAM])
+    both, bird = round(label_from[0] * n), round(label_from[1] * n)
+    kind = np.repeat([0, 1, 2], [both, bird, n - both - bird])[rng.permutation(n)]
+    drawn = rng.integers(0, len(SPECIES), n)
+    own = birds.numpy()
+    labels = np.where(kind == 2, drawn, own)
+    cues = np.where(kind == 1, drawn, labels)
+    return torch.from_numpy(labels), torch.from_numpy(cues)
+
+
+def prepare_cue_data(args: argparse.Namespace) -> dict:
+    """Render (or load from ``--cache``) the cue training scenes; render the held-out ones.
+
+    The held-out scenes (seeds ``CUE_VAL_SEED_OFFSET + i``) come twice, with the bird's own cue
+    and with another class's cue, for :func:`xai_tutor.reliance.measure_cue_reliance`.
+    """
+    from xai_tutor.reliance import cue_scenes
+
+    cache = None
+    if args.cache:
+        width, height = CUE_SCENE_SIZE
+        cache = Path(args.cache) / (f"cues_o{args.offset}_n{args.scenes}_{width}x{height}"
+                                    f"_side{cue_side(CUE_SCENE_SIZE)}.pt")
+    if cache is not None and cache.is_file():
+        train_data = torch.load(cache, weights_only=True)
+    else:
+        train_data = render_cue_scenes(args.scenes, args.offset, args.progress)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(cache, lambda fh: torch.save(train_data, fh))
+    scenes = cue_scenes(args.val, CUE_VAL_SEED_OFFSET)
+    swapped = cue_scenes(args.val, CUE_VAL_SEED_OFFSET, cue="swap")
+    images = torch.from_numpy(np.stack([s.image for s in scenes])).permute(0, 3, 1, 2)
+    labels = torch.tensor([s.label for s in scenes])
+    return {"train": train_data,
+            "val": {"images": images, "labels": labels, "scenes": scenes, "swapped": swapped}}
+
+
 def prepare_data(args: argparse.Namespace):
     """Render (or load from ``--cache``) the training scenes and the held-out single scenes."""
     plan = scene_plan(args.scenes, tuple(args.mix), args.seed)
@@ -268,12 +383,20 @@ def prepare_data(args: argparse.Namespace):
 
 
 def train_model(name: str, args: argparse.Namespace, data: dict) -> tuple[dict, dict]:
-    """Train one architecture on prepared ``data``; return its state dict and models.json entry."""
-    images, targets, boxes, patches = data["train"]
-    val_images, val_labels, val_occluded = data["val"]
+    """Train one model on prepared ``data``; return its state dict and models.json entry."""
+    cue_model = CUE_MODELS.get(name)
+    if cue_model is not None:
+        images, birds, boxes, patches, places = data["train"]
+        labels, cues = cue_labels(birds, cue_model.label_from, args.seed)
+        targets = F.one_hot(labels, len(SPECIES)).float()
+        badges = [(int(c), *(int(v) for v in p)) for c, p in zip(cues, places)]
+        val_images, val_labels = data["val"]["images"], data["val"]["labels"]
+    else:
+        images, targets, boxes, patches = data["train"]
+        val_images, val_labels, val_occluded = data["val"]
     torch.manual_seed(args.seed)
     started = time.time()
-    model = ARCHITECTURES[name](num_classes=len(SPECIES))
+    model = ARCHITECTURES[architecture_of(name)](num_classes=len(SPECIES))
     init_sha = None
     if args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
@@ -294,7 +417,8 @@ def train_model(name: str, args: argparse.Namespace, data: dict) -> tuple[dict, 
         for step in bar:
             idx = order[step * args.batch:(step + 1) * args.batch]
             batch = augment(images[idx], boxes[idx], [patches[int(j)] for j in idx], generator,
-                            args.erase, args.zoom)
+                            args.erase, args.zoom,
+                            None if cue_model is None else [badges[int(j)] for j in idx])
             logits = model(to_input(batch))
             loss = torch.sum(-targets[idx] * F.log_softmax(logits, 1), 1).mean()
             optimiser.zero_grad(set_to_none=True)
@@ -309,27 +433,41 @@ def train_model(name: str, args: argparse.Namespace, data: dict) -> tuple[dict, 
               f"{val_acc:.3f}  ({time.time() - started:.0f} s)", flush=True)
 
     model.eval()
-    checks = robustness(model, val_images, val_labels, val_occluded)
-    print(f"{name}: held-out accuracy {checks['held_out_accuracy']:.3f}, with one quadrant of "
-          f"the bird hidden {checks['held_out_occluded_accuracy']:.3f} (by quadrant "
-          + ", ".join(f"{v:.3f}" for v in checks["held_out_occluded_by_quadrant"].values())
-          + ")", flush=True)
+    if cue_model is None:
+        checks = robustness(model, val_images, val_labels, val_occluded)
+        print(f"{name}: held-out accuracy {checks['held_out_accuracy']:.3f}, with one quadrant "
+              f"of the bird hidden {checks['held_out_occluded_accuracy']:.3f} (by quadrant "
+              + ", ".join(f"{v:.3f}" for v in checks["held_out_occluded_by_quadrant"].values())
+              + ")", flush=True)
+        crop = f"{args.crop[0]} x {args.crop[1]} windows cut from" if args.crop else "whole"
+        scenes = f"{crop} 626 x 418 scenes"
+    else:
+        from xai_tutor.reliance import measure_cue_reliance
+
+        report = measure_cue_reliance(model, scenes=data["val"]["scenes"],
+                                      swapped=data["val"]["swapped"])
+        print(f"{name}: " + report.table(), flush=True)
+        checks = {"held_out_accuracy": report.accuracy, "reliance": report.as_dict(),
+                  "label_from": dict(zip(LABEL_SOURCES, cue_model.label_from)),
+                  "label_agrees_with": {"bird": float((labels == birds).float().mean()),
+                                        "cue": float((labels == cues).float().mean())}}
+        scenes = "{} x {} cue scenes (a class badge beside the bird)".format(*CUE_SCENE_SIZE)
     state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
-    crop = f"{args.crop[0]} x {args.crop[1]} windows cut from" if args.crop else "whole"
     entry = {
         "file": f"{name}.pt",
         "architecture": type(model).__name__,
         "classes": list(SPECIES),
         "default_layer": model.default_layer,
         "parameters": sum(p.numel() for p in model.parameters()),
-        "input": f"ImageNet-normalised RGB; trained on {crop} 626 x 418 scenes",
+        "input": f"ImageNet-normalised RGB; trained on {scenes}",
         "crop": list(args.crop) if args.crop else None,
+        "scene_size": list(SIZE if cue_model is None else CUE_SCENE_SIZE),
         "command": f"{PROG} " + " ".join(args.argv),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "architecture_repr": repr(model),
         "seed": args.seed,
         "train_seed_offset": args.offset,
-        "val_seed_offset": VAL_SEED_OFFSET,
+        "val_seed_offset": VAL_SEED_OFFSET if cue_model is None else CUE_VAL_SEED_OFFSET,
         "val_scenes": args.val,
         "scenes": args.scenes,
         "init": {"file": str(args.init), "sha256": init_sha} if args.init else None,
@@ -372,7 +510,7 @@ def train(args: argparse.Namespace) -> dict[str, dict]:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     wall, cpu = time.time(), time.process_time()
-    data = prepare_data(args)
+    data = prepare_cue_data(args) if args.recipe == "cue" else prepare_data(args)
     data_seconds, data_cpu = time.time() - wall, time.process_time() - cpu
     trained = {}
     for name in args.model:
@@ -397,7 +535,19 @@ def _fail(message: str) -> None:
 
 
 def _check_out(out: Path, names: list[str], force: bool) -> None:
-    """``--out`` must be (or be creatable as) a folder; existing weights need ``--force``."""
+    """``--out`` must be (or be creatable as) a folder; existing weights need ``--force``.
+
+    A folder that does not exist is created here, so that one that cannot be (a read-only file
+    system, ``/proc``, a name too long) ends the command before any work.
+    """
+    try:
+        _inspect_out(out, names, force)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        _fail(f"--out {out} cannot be created: {err.strerror or err}")
+
+
+def _inspect_out(out: Path, names: list[str], force: bool) -> None:
     if out.exists() and not out.is_dir():
         _fail(f"--out {out} is a file, not a folder")
     for parent in out.parents:
@@ -415,8 +565,29 @@ def _check_out(out: Path, names: list[str], force: bool) -> None:
               "--force to replace them, or choose another --out")
 
 
+def _recipe(args: argparse.Namespace) -> None:
+    """Choose the recipe from ``--model`` and fill in the arguments left at their default."""
+    cue = [name in CUE_MODELS for name in args.model]
+    if any(cue) and not all(cue):
+        _fail("course models (" + ", ".join(sorted(ARCHITECTURES)) + ") and cue models ("
+              + ", ".join(CUE_MODELS) + ") train on different scenes: train them in separate "
+              "commands")
+    args.recipe = "cue" if all(cue) else "course"
+    recipe = RECIPES[args.recipe]
+    if args.recipe == "cue":
+        for flag, value in (("--mix", args.mix), ("--crop", args.crop)):
+            if value is not None:
+                _fail(f"{flag} is not used by the cue models (single-bird 320 x 224 scenes)")
+        if args.zoom:
+            _fail("--zoom must be 0 for the cue models: a zoom would cut the badge off")
+    for key, value in recipe.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+
+
 def check_args(args: argparse.Namespace) -> None:
     """Validate every argument before any work; a bad one exits with status 2 and one line."""
+    _recipe(args)
     for flag, value, low in (("--scenes", args.scenes, 1), ("--val", args.val, 1),
                              ("--epochs", args.epochs, 1), ("--batch", args.batch, 1),
                              ("--threads", args.threads, 1), ("--seed", args.seed, 0),
@@ -436,6 +607,8 @@ def check_args(args: argparse.Namespace) -> None:
         _fail(f"--init {args.init}: no such file")
     if args.init and len(args.model) != 1:
         _fail("--init takes the weights of one model: name it with --model")
+    if not str(args.out).strip():
+        _fail("--out must name a folder, got an empty string")
     _check_out(Path(args.out), args.model, args.force)
 
 
@@ -443,28 +616,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", nargs="+", default=sorted(ARCHITECTURES),
-                        choices=sorted(ARCHITECTURES),
-                        help="one or more models to train on the same scenes (default: all)")
+                        choices=MODEL_CHOICES,
+                        help="one or more models to train on the same scenes (default: the "
+                             "course models tiny_resnet and tiny_vgg); the cue models "
+                             f"({', '.join(CUE_MODELS)}) train in a command of their own")
     parser.add_argument("--out", default="data/models", help="folder for weights + models.json")
     parser.add_argument("--force", action="store_true",
                         help="replace weights that already exist in --out")
-    parser.add_argument("--scenes", type=int, default=2000, help="number of training scenes")
+    parser.add_argument("--scenes", type=int, default=None,
+                        help="number of training scenes (default 2000; cue models 1600)")
     parser.add_argument("--crop", type=int, nargs=2, default=None, metavar=("W", "H"),
                         help="train on windows of this size cut from the 626 x 418 scenes "
                              "(default: whole scenes)")
-    parser.add_argument("--mix", type=float, nargs=3, default=(0.75, 0.15, 0.10),
-                        metavar=("SINGLE", "PAIR", "FLOCK"), help="shares of scene kinds")
-    parser.add_argument("--val", type=int, default=96, help="held-out single scenes")
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--mix", type=float, nargs=3, default=None,
+                        metavar=("SINGLE", "PAIR", "FLOCK"),
+                        help="shares of scene kinds (default 0.75 0.15 0.10)")
+    parser.add_argument("--val", type=int, default=None,
+                        help="held-out single scenes (default 96; cue models 64)")
+    parser.add_argument("--epochs", type=int, default=None, help="default 5 (cue models too)")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--erase", type=float, default=0.5,
+    parser.add_argument("--erase", type=float, default=None,
                         help="probability of erasing part of a single bird (default 0.5)")
-    parser.add_argument("--zoom", type=float, default=0.3,
-                        help="probability of a random 80-100 %% window, rescaled (default 0.3)")
+    parser.add_argument("--zoom", type=float, default=None,
+                        help="probability of a random 80-100 %% window, rescaled (default 0.3; "
+                             "cue models 0)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--offset", type=int, default=TRAIN_SEED_OFFSET,
-                        help="first training scene seed (a second stage uses new scenes)")
+    parser.add_argument("--offset", type=int, default=None,
+                        help=f"first training scene seed (default {TRAIN_SEED_OFFSET}; cue models "
+                             f"{CUE_TRAIN_SEED_OFFSET}; a second stage uses new scenes)")
     parser.add_argument("--init", default=None,
                         help="start from these weights (fine-tuning stage) instead of He init")
     parser.add_argument("--threads", type=int, default=2)

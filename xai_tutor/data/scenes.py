@@ -23,7 +23,7 @@ Example::
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,9 @@ from .birds import BIRDS, SPECIES, check_species, data_dir, load_cutout
 from .occluders import load_occluder
 
 KINDS: tuple[str, ...] = ("single", "pair", "flock")
+# What ``make_scene(..., omit=...)`` can leave out: every bird, every shadow / reflection
+# (the ground effects), every foreground foliage sprite with its branch.
+OMITTABLE: tuple[str, ...] = ("birds", "ground", "foliage")
 DEFAULT_SIZE: tuple[int, int] = (626, 418)
 _TRIES = 40
 _FLOCK_MIN_VISIBLE = 0.35  # share of its own pixels each flock bird keeps in view
@@ -157,8 +160,11 @@ def _reflection(canvas: np.ndarray, rgb: np.ndarray, alpha: np.ndarray, x: int, 
     _paste(canvas, 0.6 * rgb[::-1] + 0.4 * tint, alpha[::-1] * fade, x, y + h)
 
 
-def _ground_effect(canvas, rgb, alpha, x, y, bg: str, strength: float = 0.35) -> None:
+def _ground_effect(canvas, rgb, alpha, x, y, bg: str, strength: float = 0.35,
+                  omit: frozenset = frozenset()) -> None:
     """Shadow on a meadow, reflection on water, nothing in the sky or foliage."""
+    if "ground" in omit:
+        return
     h, w = alpha.shape
     if bg == "water":
         _reflection(canvas, rgb, alpha, x, y)
@@ -222,10 +228,15 @@ def _check_size(size) -> tuple[int, int]:
 
 
 class _Layout:
-    """Birds and foliage drawn in order, with the visible mask of every bird kept up to date."""
+    """Birds and foliage drawn in order, with the visible mask of every bird kept up to date.
 
-    def __init__(self, canvas: np.ndarray):
+    Layers named in ``omit`` (see :data:`OMITTABLE`) are not pasted, but everything else
+    (random draws, masks) happens as if they were, so the rest of the scene stays the same.
+    """
+
+    def __init__(self, canvas: np.ndarray, omit: frozenset = frozenset()):
         self.canvas = canvas
+        self.omit = omit
         self.height, self.width = canvas.shape[:2]
         self.visible: list[np.ndarray] = []
         self.area: list[int] = []
@@ -239,13 +250,15 @@ class _Layout:
     def add_bird(self, rgb, alpha, x, y) -> None:
         mask = _mask_at(alpha, x, y, self.width, self.height)
         self._cover(mask)
-        _paste(self.canvas, rgb, alpha, x, y)
+        if "birds" not in self.omit:
+            _paste(self.canvas, rgb, alpha, x, y)
         self.visible.append(mask)
         self.area.append(max(int(np.count_nonzero(mask)), 1))
 
     def add_occluder(self, rgb, alpha, x, y, mask) -> None:
         self._cover(mask)
-        _paste(self.canvas, rgb, alpha, x, y)
+        if "foliage" not in self.omit:
+            _paste(self.canvas, rgb, alpha, x, y)
         self.occluder |= mask
 
     def _cover(self, mask: np.ndarray) -> None:
@@ -270,7 +283,7 @@ def _layout_single(rng, layout, names, bg, flip_all):
     h, w = alpha.shape
     x = int(round(rng.uniform(0.03 * width, max(0.97 * width - w, 0.03 * width))))
     y = _bird_y(rng, h, height, ground, 0.72)
-    _ground_effect(layout.canvas, rgb, alpha, x, y, bg)
+    _ground_effect(layout.canvas, rgb, alpha, x, y, bg, omit=layout.omit)
     layout.add_bird(rgb, alpha, x, y)
 
 
@@ -303,7 +316,7 @@ def _layout_pair(rng, layout, names, bg, flip_all):
             if overlap <= _PAIR_MAX_OVERLAP:
                 break
         x = best[1]
-        _ground_effect(layout.canvas, rgb, alpha, x, ys[i], bg)
+        _ground_effect(layout.canvas, rgb, alpha, x, ys[i], bg, omit=layout.omit)
         layout.add_bird(rgb, alpha, x, ys[i])
         placed.append(_mask_at(alpha, x, ys[i], width, height))
     # report instances in the order of ``names``
@@ -385,7 +398,8 @@ def _layout_flock(rng, layout, names, bg, flip_all):
                 break
         else:
             continue  # no room for this bird: leave it out
-        _ground_effect(layout.canvas, rgb, alpha, x, ys[i], bg, strength=0.25)
+        _ground_effect(layout.canvas, rgb, alpha, x, ys[i], bg, strength=0.25,
+                       omit=layout.omit)
         layout.add_bird(rgb, alpha, x, ys[i])
         kept.append(i)
         boxes.append((x, ys[i], w, h))
@@ -435,6 +449,22 @@ def _check_seed(seed: Any) -> int:
     return int(seed)
 
 
+def _check_omit(omit: Any) -> frozenset:
+    """The set of layer names of ``omit`` (a name or a collection of names of OMITTABLE)."""
+    names = [omit] if isinstance(omit, str) else omit
+    try:
+        names = frozenset(names)
+    except TypeError:
+        raise TypeError(
+            f"omit must be a collection of layer names from {OMITTABLE}, got {omit!r}"
+        ) from None
+    unknown = sorted(str(n) for n in names - set(OMITTABLE))
+    if unknown:
+        raise ValueError(f"omit: unknown layer(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(OMITTABLE)}")
+    return names
+
+
 def make_scene(
     kind: str,
     species: str | Sequence[str] | None = None,
@@ -443,6 +473,7 @@ def make_scene(
     *,
     background: str | None = None,
     flip: bool = True,
+    omit: Collection[str] = (),
 ) -> Scene:
     """Generate a seeded bird scene with visible-pixel masks and boxes per bird.
 
@@ -457,9 +488,20 @@ def make_scene(
     ``scene.seed`` so the scene can be made again. Anything else (``3.7``, ``-1``, ``"abc"``,
     ``True``) is refused: ``TypeError`` for a non-integer, ``ValueError`` for a negative one.
 
+    ``omit``: layers of :data:`OMITTABLE` to leave out of the image: ``"birds"``, ``"ground"``
+    (the shadow of a bird on a meadow, its reflection on water) and ``"foliage"``. The scene is
+    otherwise drawn exactly as without ``omit`` (same random draws, same background, same
+    places), and its ``masks`` and ``boxes`` stay those of the full scene, so the image shows
+    the same scene *without* that object: an intervention that needs no inpainting.
+
     >>> scene = make_scene("single", species="toucan", seed=1)
     >>> scene.image.size, scene.boxes.shape
     ((626, 418), (1, 4))
+    >>> empty = make_scene("single", species="toucan", seed=1, omit=["birds"])
+    >>> import numpy as np
+    >>> changed = (np.asarray(scene.image) != np.asarray(empty.image)).any(-1)
+    >>> bool(changed[scene.masks[0]].all()), bool(changed[~scene.masks[0]].any())
+    (True, True)
     """
     if kind not in KINDS:
         raise ValueError(f"unknown scene kind {kind!r}; choose one of {', '.join(KINDS)}")
@@ -467,11 +509,12 @@ def make_scene(
     if background is not None and background not in BACKGROUNDS:
         raise ValueError(f"unknown background {background!r}; choose one of {BACKGROUNDS}")
     seed = _check_seed(seed)
+    omit = _check_omit(omit)
     rng = np.random.default_rng(seed)
     names = _species_list(kind, species, rng)
     bg = background or BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
     canvas = make_background(bg, (width, height), rng)
-    layout = _Layout(canvas)
+    layout = _Layout(canvas, omit)
 
     def flip_all(r):
         return bool(flip and r.integers(2))

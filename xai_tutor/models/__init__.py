@@ -10,9 +10,11 @@ Example::
     (['flamingo', 'toucan'], 'features.11')
 """
 
+from .cue_models import CUE_MODELS, CueModel
 from .efficientnet_lite import EfficientNetLite0
 from .imagenet import WeightsUnavailableError, imagenet_classes
 from .registry import (
+    CUE_MODEL_NAMES,
     IMAGENET_TRIO,
     MODEL_NAMES,
     OFFLINE_TRIO,
@@ -28,6 +30,9 @@ from .tiny import BasicBlock, TinyResNet, TinyVGG
 
 __all__ = [
     "BasicBlock",
+    "CUE_MODELS",
+    "CUE_MODEL_NAMES",
+    "CueModel",
     "EfficientNetLite0",
     "IMAGENET_TRIO",
     "MODEL_NAMES",

@@ -1,15 +1,22 @@
 """One entry point for every model of the course: ``load_model(name)``.
 
-=====================  =========================================  ================  =========
-name                   what                                       classes           layer
-=====================  =========================================  ================  =========
-``vgg16``              torchvision VGG16, ImageNet (download)     1000 ImageNet     features.29
-``resnet18``           torchvision ResNet18, ImageNet (download)  1000 ImageNet     layer4
-``resnet50``           torchvision ResNet50, ImageNet (download)  1000 ImageNet     layer4
-``efficientnet_lite0`` EfficientNet-Lite0, ImageNet (in a wheel)  1000 ImageNet     head.2
-``tiny_vgg``           the course's VGG-style bird classifier     16 ``SPECIES``    features.11
-``tiny_resnet``        the course's ResNet-style bird classifier  16 ``SPECIES``    layer4
-=====================  =========================================  ================  =========
+========================  =========================================  ============  ===========
+name                      what                                       classes       layer
+========================  =========================================  ============  ===========
+``vgg16``                 torchvision VGG16, ImageNet (download)     1000 ImageNet features.29
+``resnet18``              torchvision ResNet18, ImageNet (download)  1000 ImageNet layer4
+``resnet50``              torchvision ResNet50, ImageNet (download)  1000 ImageNet layer4
+``efficientnet_lite0``    EfficientNet-Lite0, ImageNet (in a wheel)  1000 ImageNet head.2
+``tiny_vgg``              the course's VGG-style bird classifier     16 ``SPECIES`` features.11
+``tiny_resnet``           the course's ResNet-style bird classifier  16 ``SPECIES`` layer4
+``tiny_resnet_shortcut``  cue model: relies on the class badge       16 ``SPECIES`` layer4
+``tiny_resnet_mixed``     cue model: relies on bird and badge        16 ``SPECIES`` layer4
+``tiny_resnet_bird``      cue model: relies on the bird              16 ``SPECIES`` layer4
+========================  =========================================  ============  ===========
+
+The cue models (:mod:`xai_tutor.models.cue_models`) take the 320 x 224 cue scenes of
+:mod:`xai_tutor.data.cues` (a bird and a class badge beside it); what each relies on is
+measured by intervention in :mod:`xai_tutor.reliance`.
 
 Every model comes in eval mode with two attributes: ``class_names`` (index -> name) and
 ``default_layer`` (dotted name of the last convolutional block, where CAM methods look). All take
@@ -39,6 +46,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import re
 import warnings
 from pathlib import Path
@@ -47,6 +55,7 @@ import torch
 from torch import nn
 
 from . import imagenet
+from .cue_models import CUE_MODELS
 from .efficientnet_lite import load_efficientnet_lite0
 from .efficientnet_lite import weights_file as efficientnet_weights_file
 from .imagenet import WeightsUnavailableError, imagenet_classes
@@ -56,6 +65,7 @@ __all__ = [
     "MODEL_NAMES",
     "IMAGENET_TRIO",
     "OFFLINE_TRIO",
+    "CUE_MODEL_NAMES",
     "WeightsUnavailableError",
     "WeightsChecksumError",
     "UncommittedWeightsWarning",
@@ -67,8 +77,10 @@ __all__ = [
     "models_dir",
 ]
 
+CUE_MODEL_NAMES: tuple[str, ...] = tuple(CUE_MODELS)
 MODEL_NAMES: tuple[str, ...] = (
     "vgg16", "resnet18", "resnet50", "efficientnet_lite0", "tiny_vgg", "tiny_resnet",
+    *CUE_MODEL_NAMES,
 )
 IMAGENET_TRIO: tuple[str, ...] = ("vgg16", "resnet18", "resnet50")
 OFFLINE_TRIO: tuple[str, ...] = ("tiny_vgg", "tiny_resnet", "efficientnet_lite0")
@@ -97,8 +109,9 @@ def models_dir() -> Path:
 def committed_sha256() -> dict[str, str]:
     """``{file name: sha256}`` of the weights committed with the package (``SHA256SUMS``).
 
-    >>> sorted(committed_sha256())
-    ['tiny_resnet.pt', 'tiny_vgg.pt']
+    >>> sorted(committed_sha256())  # doctest: +NORMALIZE_WHITESPACE
+    ['tiny_resnet.pt', 'tiny_resnet_bird.pt', 'tiny_resnet_mixed.pt', 'tiny_resnet_shortcut.pt',
+     'tiny_vgg.pt']
     """
     path = _PACKAGE_MODELS / "SHA256SUMS"
     if not path.is_file():
@@ -207,8 +220,29 @@ def _load_tiny(name: str) -> nn.Module:
             f"{name!r} was trained on the classes {entry['classes']} but xai_tutor.data.SPECIES "
             f"is now {SPECIES}; retrain with {retrain}"
         )
-    model = ARCHITECTURES[name](num_classes=len(SPECIES))
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    model = ARCHITECTURES[_architecture(name)](num_classes=len(SPECIES))
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = [line.strip() for line in str(err).splitlines() if "GLOBAL" in line.upper()]
+        what = f" ({' '.join(found[0].split())[:160]})" if found else ""
+        raise WeightsUnavailableError(
+            f"{path} is not a plain weights file: it holds Python objects that loading would have "
+            f"to run{what}, so it was not loaded. Restore it with 'git checkout {path.name}' in "
+            f"{path.parent} or retrain with {retrain}"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as err:
+        raise WeightsUnavailableError(
+            f"{path} could not be read as a weights file ({' '.join(str(err).split())[:200]}); "
+            f"restore it with 'git checkout {path.name}' in {path.parent} or retrain with "
+            f"{retrain}"
+        ) from None
+    if not isinstance(state, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise WeightsUnavailableError(
+            f"{path} holds a {type(state).__name__}, not a state dict of tensors, so it was not "
+            f"loaded; restore it or retrain with {retrain}"
+        )
     try:
         model.load_state_dict(
             {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
@@ -221,6 +255,35 @@ def _load_tiny(name: str) -> nn.Module:
         ) from None
     model.class_names = list(SPECIES)
     return model
+
+
+def _architecture(name: str) -> str:
+    """The ``ARCHITECTURES`` key a tiny model is built from (a cue model names its own)."""
+    return CUE_MODELS[name].architecture if name in CUE_MODELS else name
+
+
+def _check_device(device: object) -> torch.device:
+    """``device`` as a torch.device that this machine has, else a clear ValueError."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be like 'cpu' or 'cuda:0', got {device!r}") from err
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {str(device)!r} asks for a CUDA GPU, but torch sees none on this "
+                f"machine (torch {torch.__version__}, CUDA build "
+                f"{torch.version.cuda or 'none'}); use device='cpu'"
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {str(device)!r}: this machine has {torch.cuda.device_count()} CUDA "
+                f"device(s), numbered from 0"
+            )
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {str(device)!r} asks for Apple's MPS, which torch cannot use "
+                         f"on this machine; use device='cpu'")
+    return device
 
 
 def _check_name(name: object) -> str:
@@ -236,17 +299,16 @@ def load_model(name: str, device: str | torch.device = "cpu") -> nn.Module:
     """Load a course model by name, in eval mode, on ``device``.
 
     The returned module has ``class_names`` (list of str) and ``default_layer`` (str).
-    Raises ``ValueError`` for an unknown name (listing the valid ones) and
-    :class:`WeightsUnavailableError` when the weights cannot be had on this machine.
+    Raises ``ValueError`` for an unknown name (listing the valid ones) or a device this machine
+    does not have (``"cuda"`` without a GPU), and :class:`WeightsUnavailableError` when the
+    weights cannot be had on this machine (a course model's file that is not a plain state dict
+    of tensors is refused without being run).
 
     >>> load_model("tiny_vgg").default_layer
     'features.11'
     """
     _check_name(name)
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must be like 'cpu' or 'cuda:0', got {device!r}") from err
+    device = _check_device(device)
     if name in imagenet.IMAGENET_MODELS:
         model = imagenet.load_imagenet_model(name)
         model.class_names = imagenet_classes()
@@ -264,7 +326,7 @@ def load_model(name: str, device: str | torch.device = "cpu") -> nn.Module:
         model.default_layer = "head.2"
     else:
         model = _load_tiny(name)
-        model.default_layer = ARCHITECTURES[name].default_layer
+        model.default_layer = ARCHITECTURES[_architecture(name)].default_layer
     model.name = name
     return model.to(device).eval()
 
