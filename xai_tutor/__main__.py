@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: each method's own)")
     exp.add_argument("--recompute-seconds", type=float, default=None,
                      help="the metrics that recompute the map run only for methods that take "
-                     "at most this per call (default 1)")
+                     "at most this per call (default 0.5)")
     exp.add_argument("--seed", type=int, default=None,
                      help="base seed of the generated scenes and of the metrics' draws "
                      "(default 0)")

@@ -99,13 +99,13 @@ class Settings:
     curves: str = "canonical"
     expensive: str = "canonical"
     max_seconds: float = 60.0
-    recompute_seconds: float = 1.0
+    recompute_seconds: float = 0.5
     batch_size: int | None = None
     seed: int = 0
     sanity: bool = True
-    road_percentages: tuple[float, ...] = (20.0, 40.0, 60.0, 80.0)
+    road_percentages: tuple[float, ...] = (25.0, 50.0, 75.0)
     road_scale: float = 0.5
-    sensitivity_samples: int = 4
+    sensitivity_samples: int = 3
     sensitivity_radius: float = 0.2
     leave_out: tuple[str, ...] = ()
 
