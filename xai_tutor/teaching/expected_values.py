@@ -1,7 +1,8 @@
 """What the teacher's run of the course shows, recorded for the answer key: the value of every
 exercise's answer, each check's feedback, and what each notebook prints.
 
-``scripts/editions.py teacher OUT --execute`` calls :func:`add_probes` before it runs a notebook:
+The teacher's run (:func:`xai_tutor.teaching.editions.build` with ``run=True``, i.e.
+``scripts/editions.py teacher OUT --execute``) calls :func:`add_probes` before it runs a notebook:
 after every exercise cell (one with a ``### BEGIN SOLUTION`` block) it inserts a cell tagged
 ``answer-probe`` that prints a one-line JSON summary of the answer (the check call's arguments
 that the cell assigns: shape, dtype, range and mean of a tensor; the value of a number, a string
@@ -24,6 +25,8 @@ import textwrap
 from typing import Any
 
 import nbformat
+
+__all__ = ["PROBE_TAG", "add_probes", "take_probes", "printed", "check_calls", "answer_names"]
 
 PROBE_TAG = "answer-probe"
 MARK = "__xai_tutor_answer__"
