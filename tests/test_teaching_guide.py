@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import jupytext
 import nbformat
@@ -191,23 +192,47 @@ def test_reading_time_counts_words_and_code() -> None:
 
 
 def test_probes_record_each_answer_and_leave_no_trace() -> None:
-    """The probe cells run in a real kernel after each exercise and are removed afterwards."""
+    """The probe cells run in a real kernel after each exercise (after the later cell that checks
+    a prediction) and are removed afterwards."""
     cells = [nbformat.v4.new_markdown_cell("# t"),
              nbformat.v4.new_code_cell("import numpy as np\nx = np.arange(6.0).reshape(2, 3)"),
              nbformat.v4.new_code_cell("y = None  # your code here\n# --- solution (t.y)\n"
                                        "y = x.sum(axis=0)\n# --- end of solution\n"
                                        "print('✅ Correct (y): fine')\ncheck = None\n"
                                        "def check_y(a, b):\n    return a\ncheck_y(y, x)"),
+             nbformat.v4.new_code_cell("guess = None  # your prediction\n"
+                                       "# --- solution (t.guess)\nguess = 'up'\n"
+                                       "# --- end of solution"),
+             nbformat.v4.new_code_cell("print('revealed')"),
+             nbformat.v4.new_code_cell("class Said:\n    def __repr__(self):\n"
+                                       "        return '✅ Correct (guess): up'\n"
+                                       "def check_guess(a):\n    return Said()\n"
+                                       "check_guess(guess)"),
              nbformat.v4.new_code_cell("print('after')")]
     nb = values.add_probes(nbformat.v4.new_notebook(cells=cells))
-    assert len(nb.cells) == 5
+    assert len(nb.cells) == 9 and values.PROBE_TAG in nb.cells[7].metadata.tags
     editions.execute(nb, ROOT)
     record = values.take_probes(nb)
     assert [c.source for c in nb.cells] == [c.source for c in cells]
     assert record == {"t.y": {"values": {"y": "array of shape (3,): min 3, max 7, mean 5, "
                                                "values [3.0, 5.0, 7.0]"},
-                              "check": "✅ Correct (y): fine"}}
-    assert values.printed(nb) == [["t", "after"]]
+                              "check": "✅ Correct (y): fine"},
+                      "t.guess": {"values": {"guess": "'up'"},
+                                  "check": "✅ Correct (guess): up"}}
+    assert values.printed(nb) == [["t", "revealed"], ["t", "after"]]
+
+
+def test_a_prediction_is_listed_with_the_cell_that_checks_it() -> None:
+    nb = jupytext.reads("### Exercise 1 — predict\n\n```{code-cell}\nguess = None\n"
+                        "### BEGIN SOLUTION t.guess\nguess = 'up'\n### END SOLUTION\n```\n\n"
+                        "```{code-cell}\nprint(1)\n```\n\n```{code-cell}\ncheck_guess(guess)\n```"
+                        "\n", fmt="md:myst")
+    (found,) = notebooks.exercises(nb.cells, {"t.guess": SimpleNamespace(prediction=True)})
+    assert (found.key, found.check, found.prediction) == ("t.guess", "check_guess(guess)", True)
+    declared = notebooks.declarations()
+    for book in notebooks.course():
+        for ex in book.exercises:
+            assert ex.check.startswith(declared[ex.key].check.__name__ + "("), ex.key
 
 
 def test_a_notebook_added_later_gets_its_exercise_list() -> None:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .expected_values import check_calls
+from .expected_values import check_after, check_calls
 from .solution_blocks import split_solutions
 
 __all__ = ["NOTEBOOKS", "WORDS_PER_MINUTE", "CODE_LINES_PER_MINUTE", "Exercise", "ProseAnswer",
@@ -136,9 +136,12 @@ class Notebook:
 
 
 def exercises(cells: list, declared: Mapping[str, Any] | None = None) -> list[Exercise]:
-    """The solution blocks of ``cells`` in order, each with the nearest heading above it;
-    ``declared`` (key -> declaration with ``.prediction``) marks the predictions."""
+    """The solution blocks of ``cells`` in order, each with the nearest heading above it and its
+    check call: the one after the block in its cell, else (a prediction, checked after a cell
+    reveals the outcome) the first in a later code cell before the next exercise. ``declared``
+    (key -> declaration with ``.prediction``) marks the predictions."""
     declared = declared or {}
+    code = [c.source if c.cell_type == "code" else "" for c in cells]
     found: list[Exercise] = []
     heading = ""
     for i, cell in enumerate(cells):
@@ -151,12 +154,14 @@ def exercises(cells: list, declared: Mapping[str, Any] | None = None) -> list[Ex
             continue
         lines = split_solutions(cell.source, f"cell {i}")
         keys = list(dict.fromkeys(key for _line, key in lines if key is not None))
-        after = [line for line, key in lines if key is None]
-        calls = check_calls(after)
+        calls = check_calls([line for line, key in lines if key is None])
+        if not calls:
+            later = check_after(code, i + 1, lambda src: "### BEGIN SOLUTION" in src)
+            calls = [later[1]] if later else []
         for n, key in enumerate(keys):
-            code = "\n".join(line for line, k in lines if k == key)
+            solution = "\n".join(line for line, k in lines if k == key)
             prediction = bool(getattr(declared.get(key), "prediction", False))
-            found.append(Exercise(heading, key or f"cell {i}", code,
+            found.append(Exercise(heading, key or f"cell {i}", solution,
                                   calls[n] if n < len(calls) else (calls[-1] if calls else ""),
                                   prediction))
     return found
