@@ -200,6 +200,9 @@ def test_probes_record_each_answer_and_leave_no_trace() -> None:
                                        "y = x.sum(axis=0)\n# --- end of solution\n"
                                        "print('✅ Correct (y): fine')\ncheck = None\n"
                                        "def check_y(a, b):\n    return a\ncheck_y(y, x)"),
+             nbformat.v4.new_code_cell("# --- solution (t.f)\ndef twice(a, b=2):\n"
+                                       "    return a * b\n# --- end of solution\n"
+                                       "check_y(twice, x)"),
              nbformat.v4.new_code_cell("guess = None  # your prediction\n"
                                        "# --- solution (t.guess)\nguess = 'up'\n"
                                        "# --- end of solution"),
@@ -210,13 +213,14 @@ def test_probes_record_each_answer_and_leave_no_trace() -> None:
                                        "check_guess(guess)"),
              nbformat.v4.new_code_cell("print('after')")]
     nb = values.add_probes(nbformat.v4.new_notebook(cells=cells))
-    assert len(nb.cells) == 9 and values.PROBE_TAG in nb.cells[7].metadata.tags
+    assert len(nb.cells) == 11 and values.PROBE_TAG in nb.cells[9].metadata.tags
     editions.execute(nb, ROOT)
     record = values.take_probes(nb)
     assert [c.source for c in nb.cells] == [c.source for c in cells]
     assert record == {"t.y": {"values": {"y": "array of shape (3,): min 3, max 7, mean 5, "
                                                "values [3.0, 5.0, 7.0]"},
                               "check": "✅ Correct (y): fine"},
+                      "t.f": {"values": {"twice": "function twice(a, b=2)"}, "check": ""},
                       "t.guess": {"values": {"guess": "'up'"},
                                   "check": "✅ Correct (guess): up"}}
     assert values.printed(nb) == [["t", "revealed"], ["t", "after"]]

@@ -59,6 +59,9 @@ PROBE = '''def __xai_tutor_probe(key, names, space):
             v = v.item()
         if isinstance(v, (bool, str)) or v is None:
             return repr(v)
+        if callable(v) and hasattr(v, "__code__"):
+            import inspect
+            return f"function {v.__name__}{inspect.signature(v)}"
         if isinstance(v, numbers.Number):
             return repr(short(float(v)) if isinstance(v, float) else v)
         if isinstance(v, dict) and len(v) <= 8:
@@ -114,8 +117,12 @@ def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
 
 
 def answer_names(source: str, check: str) -> list[str]:
-    """The arguments of the ``check`` call that ``source`` assigns (at its top level or in a
-    block such as ``with``; the answer names), in the call's order."""
+    """The arguments of the ``check`` call that ``source`` assigns or defines as a function (at
+    its top level or in a block such as ``with``; the answer names), in the call's order.
+
+    >>> answer_names("def f(a):\\n    return a\\ny = f(2)", "check_f(f, y, z)")
+    ['f', 'y']
+    """
     try:
         tree = ast.parse(source)
         call = ast.parse(check.strip(), mode="eval").body
@@ -124,7 +131,9 @@ def answer_names(source: str, check: str) -> list[str]:
     assigned: set[str] = set()
     for node in _statements(tree.body):
         targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            assigned.add(node.name)
+        elif isinstance(node, ast.Assign):
             targets = list(node.targets)
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
             targets = [node.target]

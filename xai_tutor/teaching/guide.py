@@ -68,6 +68,9 @@ def _run_line(record: dict) -> str:
 
 def answers_markdown(books: list[Notebook], expected: dict | None = None,
                      record: dict | None = None) -> str:
+    """``docs/answers.md`` for ``books``: each exercise's solution, the values and feedback of
+    the recorded run (``expected["answers"]``), the answers in prose, and what each notebook
+    printed (``expected["printed"]``); ``record`` is ``docs/timings.json`` (the run's set-up)."""
     expected, record = expected or {}, record or {}
     answers, shown = expected.get("answers", {}), expected.get("printed", {})
     lines = ["# Answer key", "",
@@ -116,6 +119,7 @@ def answers_markdown(books: list[Notebook], expected: dict | None = None,
 
 
 def plan_rows(plan: Plan, books: dict[str, Notebook], seconds: dict[str, float]) -> list[str]:
+    """The Markdown table of ``plan``'s sessions and their minutes (``books`` by identifier)."""
     rows = ["| session | before (home) | in class | after (home) | set-up | reading | exercises | "
             "computation | discussion | class time | slack | home reading | home exercises |",
             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -140,6 +144,8 @@ def _count(book: Notebook) -> str:
 
 
 def timings_markdown(books: list[Notebook], record: dict) -> str:
+    """``docs/timings.md``: each notebook's prerequisites, length, exercises, reading and run
+    time (``record["seconds"]`` by file stem), then every plan's minutes."""
     seconds = record.get("seconds", {})
     by_id = {b.id: b for b in books}
     lines = [
@@ -176,6 +182,7 @@ def timings_markdown(books: list[Notebook], record: dict) -> str:
 
 
 def exercise_block(book: Notebook) -> str:
+    """The generated list of ``book``'s exercises in ``docs/teaching.md``, with its markers."""
     items = [f"- **{ex.heading}** (`{ex.key}`" + (", a prediction" if ex.prediction else "")
              + (f", checked by `{ex.check}`" if ex.check else "") + ")" for ex in book.exercises]
     return (f"<!-- exercises {book.id} (generated from notebooks/{book.stem}.md by "
@@ -186,6 +193,7 @@ def exercise_block(book: Notebook) -> str:
 
 
 def plans_block(books: list[Notebook]) -> str:
+    """The generated summary of the plans in ``docs/teaching.md``, with its markers."""
     items = []
     for plan in PLANS:
         for s in expand(plan, [b.stem for b in books]):
