@@ -24,15 +24,16 @@ from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from xai_tutor.atomic import atomic_folder
+from xai_tutor.teaching.syllabus import notebook_files
+from xai_tutor.teaching.web_pages import (
+    MATHJAX,
+    copy_mathjax,
+    for_the_web,
+    objectives_of,
+    title_of,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-MATHJAX_SCRIPT = "tex-svg-full.js"  # MathJax 3, SVG output: one file, no web fonts to fetch
-MATHJAX = (
-    "<script>window.MathJax = {tex: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], "
-    "displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']], processEscapes: true}, "
-    "svg: {fontCache: 'global'}};</script>"
-    f"<script src='mathjax/{MATHJAX_SCRIPT}' defer></script>"
-)
 NBCONVERT_MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->",
                                re.S)
 RESULTS = ROOT / "results"
@@ -61,62 +62,11 @@ a[href^="http"]::after{content:" <" attr(href) ">";font-size:80%;overflow-wrap:a
 </style>"""
 
 
-def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
-    """The notebook's ``# `` title, else ``fallback``."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            match = re.search(r"^# (.+)$", cell.source, re.M)
-            if match:
-                return match.group(1).strip()
-    return fallback
-
-
-def objectives_of(nb: nbformat.NotebookNode) -> str:
-    """The first paragraph after the title (what the notebook is about), as plain text."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and cell.source.startswith("# "):
-            paragraphs = [p for p in cell.source.split("\n\n")[1:] if p.strip()]
-            return re.sub(r"\s+", " ", paragraphs[0]).strip() if paragraphs else ""
-    return ""
-
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_NOTE = ("[interactive widget: open this notebook in JupyterLab (make lab) or on Colab to "
-               "use it]")
-
-
-def for_the_web(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """``nb`` as the site shows it: without its Colab badge and set-up cell (the site is read, not
-    run), and with each interactive widget replaced by a note (a widget needs a running kernel)."""
-    nb.cells = [c for c in nb.cells
-                if "<!-- colab -->" not in c.source and not c.source.startswith("# Colab set-up")]
-    nb.metadata.pop("widgets", None)
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if WIDGET_VIEW in data:
-                output["data"] = {"text/plain": WIDGET_NOTE}
-    return nb
-
-
 def page(title: str, body: str) -> str:
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>"
             f"{html.escape(title)}</title><style>{STYLE}</style>{PRINT_STYLE}</head><body>"
             f"<nav><a href='index.html'>Course map</a><a href='results.html'>Results</a></nav>"
             f"{body}{MATHJAX}</body></html>")
-
-
-def copy_mathjax(out: Path) -> None:
-    """Copy MathJax (from the ``django-static-mathjax`` wheel, which holds MathJax's files) into
-    the site, so formulas render without a network."""
-    try:
-        import mathjax
-    except ImportError as err:
-        raise SystemExit("site: MathJax is missing; install the test extra "
-                         "(pip install -e '.[test]')") from err
-    source = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5" / MATHJAX_SCRIPT
-    (out / "mathjax").mkdir(exist_ok=True)
-    shutil.copy2(source, out / "mathjax" / MATHJAX_SCRIPT)
 
 
 EXTERNAL = re.compile(r"<script[^>]*src=[\"']https?://[^>]*>\s*</script>|<link[^>]*href=[\"']https?://[^>]*>")
@@ -149,8 +99,9 @@ def render_results(out: Path) -> str:
 
 
 def build(notebooks: Path, out: Path) -> list[Path]:
-    """Render every ``*.ipynb`` in ``notebooks`` into the site folder ``out``."""
-    books = sorted(Path(notebooks).glob("*.ipynb"))
+    """Render every course notebook (``NN[b-z]?_slug.ipynb``) in ``notebooks`` into the site
+    folder ``out``, in course order."""
+    books = notebook_files(Path(notebooks), ".ipynb")
     if not books:
         raise SystemExit(f"site: no notebooks in {notebooks}; run scripts/editions.py first")
     with atomic_folder(Path(out)) as tmp:

@@ -35,23 +35,9 @@ import nbformat
 from nbconvert import SlidesExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from atomic import atomic_folder  # noqa: E402
-
-
-def _site():  # scripts/site.py: its name is taken by Python's own ``site`` module
-    if "course_site" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("course_site",
-                                                      Path(__file__).with_name("site.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["course_site"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["course_site"]
-
-
-site = _site()
-MATHJAX, copy_mathjax, for_the_web, title_of = (site.MATHJAX, site.copy_mathjax,
-                                                site.for_the_web, site.title_of)
+from xai_tutor.atomic import atomic_folder
+from xai_tutor.teaching.syllabus import notebook_files
+from xai_tutor.teaching.web_pages import MATHJAX, copy_mathjax, for_the_web, title_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_CODE_LINES = 8
@@ -135,7 +121,7 @@ def copy_reveal(out: Path) -> None:
 
 def build(notebooks: Path, out: Path) -> list[Path]:
     """A deck per executed notebook in ``notebooks``, and an index, in ``out``."""
-    books = sorted(Path(notebooks).glob("[0-9][0-9]_*.ipynb"))
+    books = notebook_files(Path(notebooks), ".ipynb")
     if not books:
         raise SystemExit(f"slides: no notebooks in {notebooks}; run scripts/editions.py first")
     with atomic_folder(Path(out)) as tmp:
@@ -155,7 +141,7 @@ def build(notebooks: Path, out: Path) -> list[Path]:
             "slides</h1><p>Arrow keys move; <kbd>s</kbd> opens the speaker notes; add "
             "<code>?print-pdf</code> to a deck's address to print it.</p><ul>" + "".join(rows)
             + "</ul></body></html>", encoding="utf-8")
-    return sorted(Path(out).glob("[0-9][0-9]_*.html"))
+    return [Path(out) / f"{book.stem}.html" for book in books]
 
 
 def main(argv: list[str] | None = None) -> int:

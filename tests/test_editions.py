@@ -14,11 +14,11 @@ import jupytext
 import nbformat
 import pytest
 
-from course_scripts import load_script
+from xai_tutor.teaching import editions, guards, solution_blocks
+
 from solutions import solutions
 
 ROOT = Path(__file__).resolve().parents[1]
-editions = load_script("editions")
 
 CELL = """x = None  # your code here
 ### BEGIN SOLUTION demo.x
@@ -28,11 +28,11 @@ check_x(x)"""
 
 
 def test_student_source_drops_the_solution_and_keeps_the_check() -> None:
-    assert editions.student_source(CELL) == "x = None  # your code here\ncheck_x(x)"
+    assert solution_blocks.student_source(CELL) == "x = None  # your code here\ncheck_x(x)"
 
 
 def test_teacher_source_frames_the_solution() -> None:
-    assert editions.teacher_source(CELL).split("\n") == [
+    assert solution_blocks.teacher_source(CELL).split("\n") == [
         "x = None  # your code here", "# --- solution (demo.x)", "x = 41 + 1",
         "# --- end of solution", "check_x(x)"]
 
@@ -44,8 +44,8 @@ def test_teacher_source_frames_the_solution() -> None:
     ("### BEGIN SOLUTION a\n### END SOLUTION", "empty"),
 ])
 def test_broken_markers_are_refused(bad: str, why: str) -> None:
-    with pytest.raises(editions.EditionError, match=why):
-        editions.student_source(bad, "demo cell 3")
+    with pytest.raises(solution_blocks.EditionError, match=why):
+        solution_blocks.student_source(bad, "demo cell 3")
 
 
 def test_tagged_cells_are_for_the_teacher_only() -> None:
@@ -130,14 +130,14 @@ def test_cells_that_use_an_answer_wait_for_its_check() -> None:
              "table = {}",
              "table['x'] = total",                        # changes a name the next cell reads
              "print(table)")
-    plan = editions.guard_plan(nb)
+    plan = guards.guard_plan(nb)
     title = [("demo.answer", "Exercise 7 — the answer")]
     assert plan == {2: title, 3: title, 4: title, 9: title, 10: title}
 
 
 def test_a_guarded_cell_keeps_its_code_strings_and_last_value() -> None:
     source = ('text = """first\n  second"""\nfig = text.upper()\nfig')
-    guarded = editions.guarded_source(source, [("demo.answer", "Exercise 7 — the answer")])
+    guarded = guards.guarded_source(source, [("demo.answer", "Exercise 7 — the answer")])
     assert "if solved('demo.answer', 'Exercise 7 — the answer'):" in guarded
     namespace: dict = {}
     shown = []

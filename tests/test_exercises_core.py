@@ -12,6 +12,7 @@ import pytest
 
 from xai_tutor.exercises import Feedback, core
 from xai_tutor.exercises.core import EXERCISES, LOG_ENV, Expect, exercise, solved
+from xai_tutor.teaching.syllabus import notebook_id
 
 from solutions import NOTEBOOKS, checks, solutions
 
@@ -59,7 +60,7 @@ def test_declarations_match_the_notebooks() -> None:
     """The declared notebook is the one holding the solution block, and the solution sets the
     names the check reads as answers."""
     checks()
-    where = {key: path.stem.split("_")[0] for path in sorted(NOTEBOOKS.glob("*.md"))
+    where = {key: notebook_id(path.stem) for path in sorted(NOTEBOOKS.glob("*.md"))
              for key in re.findall(r"^### BEGIN SOLUTION (\S+)$", path.read_text(), re.M)}
     assert set(where) == set(EXERCISES)
     for key, ex in EXERCISES.items():

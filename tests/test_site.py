@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from xai_tutor.teaching import editions
+from xai_tutor.teaching.syllabus import notebook_files
+
 from course_scripts import load_script
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -41,7 +44,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         assert (path / "index.html").exists(), f"XAI_TUTOR_SITE={given} holds no built site"
         return path.with_name(f"{path.name}-notebooks"), path
     work = tmp_path_factory.mktemp("site")
-    load_script("editions").build("teacher", work / "notebooks", run=True, only=["01", "05"])
+    editions.build("teacher", work / "notebooks", run=True, only=["01", "05"])
     load_script("site").build(work / "notebooks", work / "site")
     return work / "notebooks", work / "site"
 
@@ -63,7 +66,7 @@ def test_every_page_loads_with_its_images_and_formulas(site: Path) -> None:
     pages = sorted(site.glob("*.html"))
     notebooks = [p for p in pages if p.name[:2].isdigit()]
     assert {"index.html", "results.html"} <= {p.name for p in pages} and notebooks
-    whole = len(notebooks) == len(list((ROOT / "notebooks").glob("[0-9][0-9]*_*.md")))
+    whole = len(notebooks) == len(notebook_files())
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = _browser(p)
@@ -136,7 +139,7 @@ def test_the_slides_run_offline_with_their_figures_and_formulas(built: tuple[Pat
     notebooks, _site = built
     subset = tmp_path / "notebooks"
     subset.mkdir()
-    for book in sorted(notebooks.glob("[0-9][0-9]_*.ipynb"))[:2]:
+    for book in notebook_files(notebooks, ".ipynb")[:2]:
         (subset / book.name).write_bytes(book.read_bytes())
     decks = load_script("slides").build(subset, tmp_path / "slides")
     assert decks

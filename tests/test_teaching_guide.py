@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import jupytext
 import nbformat
 
-from course_scripts import load_script
+from xai_tutor.teaching import editions, guide, plans
+from xai_tutor.teaching import expected_values as values
+from xai_tutor.teaching import syllabus as notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-guide = load_script("teaching_guide")
-notebooks = load_script("course_notebooks")
-plans = load_script("course_plans")
-values = load_script("expected_values")
 
 
 def _load(name: str) -> dict:
@@ -25,7 +24,7 @@ def _load(name: str) -> dict:
 
 
 def _books() -> dict:
-    return {b.number: b for b in notebooks.course()}
+    return {b.id: b for b in notebooks.course()}
 
 
 def test_answer_key_is_the_notebooks_solutions_and_the_recorded_run() -> None:
@@ -87,14 +86,16 @@ def test_every_exercise_sits_under_its_own_heading() -> None:
 
 def test_prerequisites_are_read_from_every_notebook_and_come_earlier() -> None:
     books = _books()
-    for number, book in books.items():
-        if number != "00":
+    order = notebooks.id_order
+    for ident, book in books.items():
+        if ident != "00":
             assert book.requires, f"{book.stem}: no **Prerequisites.** paragraph with a link"
         for need in book.requires | book.helpful:
             assert need in books, f"{book.stem} names notebook {need}, which does not exist"
-            assert need < number, f"{book.stem} needs the later notebook {need}"
+            assert order(need) < order(ident), f"{book.stem} needs the later notebook {need}"
     assert books["06"].requires == {"03", "05"} and books["08"].requires >= {"07"}
     assert "03" in books["04"].helpful and "03" not in books["04"].requires
+    assert books["11b"].requires == {"11"}, "the second part of 11 needs 11"
 
 
 def test_prerequisite_rules() -> None:
@@ -128,9 +129,61 @@ def test_the_rules_catch_the_plans_they_are_for() -> None:
     assert "notebook 08 needs 07" in found and "are in no session" in found
 
 
-def test_a_notebook_added_later_lands_in_the_last_session() -> None:
-    last = plans.expand(plans.COURSE_4, [b.stem for b in notebooks.course()] + ["13_new"])[-1]
-    assert last.after[-1] == "13"
+def test_notebook_identifiers_are_the_stem_before_the_first_underscore() -> None:
+    assert [notebooks.notebook_id(s) for s in ("06_gradcam", "11b_claims", "13_shortcuts")] == [
+        "06", "11b", "13"]
+    assert sorted(["12", "11b", "13", "11", "02"], key=notebooks.id_order) == [
+        "02", "11", "11b", "12", "13"]
+    ids = [b.id for b in notebooks.course()]
+    assert "11b" in ids and ids == sorted(ids, key=notebooks.id_order)
+    assert notebooks.prerequisites("**Prerequisites.** [11 · C](11_comparison.ipynb) and "
+                                   "[11b · Claims](11b_claims.ipynb).")[0] == {"11", "11b"}
+
+
+def test_a_notebook_added_later_lands_in_the_last_session(tmp_path: Path) -> None:
+    """A notebook 13 added to the course (a copy of the course's folder with one more notebook)
+    is read with its identifier and prerequisites and placed after the last session, and every
+    plan still keeps its rules."""
+    for source in notebooks.notebook_files():
+        (tmp_path / source.name).write_bytes(source.read_bytes())
+    (tmp_path / "13_shortcuts.md").write_text(
+        "# 13 · Shortcuts\n\n**Prerequisites.** [06 · Grad-CAM](06_gradcam.ipynb) and "
+        "[11b · Claims](11b_claims.ipynb).\n\n```{code-cell} ipython3\nx = None\n"
+        "### BEGIN SOLUTION late.x\nx = 1\n### END SOLUTION\ncheck_x(x)\n```\n",
+        encoding="utf-8")
+    books = {b.id: b for b in notebooks.course(tmp_path)}
+    assert list(books)[-1] == "13" and books["13"].requires == {"06", "11b"}
+    stems = [b.stem for b in books.values()]
+    assert plans.expand(plans.COURSE_4, stems)[-1].after[-1] == "13"
+    assert "13" not in plans.expand(plans.CLASS_2H, stems)[-1].after
+    seconds = _load("timings.json").get("seconds", {})
+    for plan in plans.PLANS:
+        assert plans.problems(plan, books, seconds) == [], plan.title
+    assert books["12"].requires >= {"11", "11b"}, "a range 03-11 takes in the parts of 11"
+
+
+def test_predictions_count_less_time_than_exercises() -> None:
+    """The minutes of a notebook's exercises read the declaration of each: a prediction
+    (``exercise(..., prediction=True)``) counts MINUTES_PER_PREDICTION."""
+    declared = notebooks.declarations()
+    for book in notebooks.course():
+        for ex in book.exercises:
+            assert ex.prediction == declared[ex.key].prediction, ex.key
+        expected = sum(plans.MINUTES_PER_PREDICTION if declared[ex.key].prediction
+                       else plans.MINUTES_PER_EXERCISE for ex in book.exercises)
+        assert plans.exercise_minutes(book) == expected, book.stem
+    assert sum(b.predictions for b in notebooks.course()) >= 12
+    assert plans.MINUTES_PER_PREDICTION < plans.MINUTES_PER_EXERCISE
+    one = notebooks.Notebook("99_x", "x", 0, 0, exercises=[
+        notebooks.Exercise("E1", "a.b", "", "", prediction=True),
+        notebooks.Exercise("E2", "a.c", "", "")])
+    assert plans.exercise_minutes(one) == plans.MINUTES_PER_PREDICTION + plans.MINUTES_PER_EXERCISE
+
+
+def test_the_plans_place_both_parts_of_11() -> None:
+    stems = [b.stem for b in notebooks.course()]
+    placed = [n for s in plans.expand(plans.COURSE_4, stems) for n in s.order]
+    assert placed.index("11") < placed.index("11b") < placed.index("12")
 
 
 def test_reading_time_counts_words_and_code() -> None:
@@ -139,24 +192,51 @@ def test_reading_time_counts_words_and_code() -> None:
 
 
 def test_probes_record_each_answer_and_leave_no_trace() -> None:
-    """The probe cells run in a real kernel after each exercise and are removed afterwards."""
-    editions = load_script("editions")
+    """The probe cells run in a real kernel after each exercise (after the later cell that checks
+    a prediction) and are removed afterwards."""
     cells = [nbformat.v4.new_markdown_cell("# t"),
              nbformat.v4.new_code_cell("import numpy as np\nx = np.arange(6.0).reshape(2, 3)"),
              nbformat.v4.new_code_cell("y = None  # your code here\n# --- solution (t.y)\n"
                                        "y = x.sum(axis=0)\n# --- end of solution\n"
                                        "print('✅ Correct (y): fine')\ncheck = None\n"
                                        "def check_y(a, b):\n    return a\ncheck_y(y, x)"),
+             nbformat.v4.new_code_cell("# --- solution (t.f)\ndef twice(a, b=2):\n"
+                                       "    return a * b\n# --- end of solution\n"
+                                       "check_y(twice, x)"),
+             nbformat.v4.new_code_cell("guess = None  # your prediction\n"
+                                       "# --- solution (t.guess)\nguess = 'up'\n"
+                                       "# --- end of solution"),
+             nbformat.v4.new_code_cell("print('revealed')"),
+             nbformat.v4.new_code_cell("class Said:\n    def __repr__(self):\n"
+                                       "        return '✅ Correct (guess): up'\n"
+                                       "def check_guess(a):\n    return Said()\n"
+                                       "check_guess(guess)"),
              nbformat.v4.new_code_cell("print('after')")]
     nb = values.add_probes(nbformat.v4.new_notebook(cells=cells))
-    assert len(nb.cells) == 5
+    assert len(nb.cells) == 11 and values.PROBE_TAG in nb.cells[9].metadata.tags
     editions.execute(nb, ROOT)
     record = values.take_probes(nb)
     assert [c.source for c in nb.cells] == [c.source for c in cells]
     assert record == {"t.y": {"values": {"y": "array of shape (3,): min 3, max 7, mean 5, "
                                                "values [3.0, 5.0, 7.0]"},
-                              "check": "✅ Correct (y): fine"}}
-    assert values.printed(nb) == [["t", "after"]]
+                              "check": "✅ Correct (y): fine"},
+                      "t.f": {"values": {"twice": "function twice(a, b=2)"}, "check": ""},
+                      "t.guess": {"values": {"guess": "'up'"},
+                                  "check": "✅ Correct (guess): up"}}
+    assert values.printed(nb) == [["t", "revealed"], ["t", "after"]]
+
+
+def test_a_prediction_is_listed_with_the_cell_that_checks_it() -> None:
+    nb = jupytext.reads("### Exercise 1 — predict\n\n```{code-cell}\nguess = None\n"
+                        "### BEGIN SOLUTION t.guess\nguess = 'up'\n### END SOLUTION\n```\n\n"
+                        "```{code-cell}\nprint(1)\n```\n\n```{code-cell}\ncheck_guess(guess)\n```"
+                        "\n", fmt="md:myst")
+    (found,) = notebooks.exercises(nb.cells, {"t.guess": SimpleNamespace(prediction=True)})
+    assert (found.key, found.check, found.prediction) == ("t.guess", "check_guess(guess)", True)
+    declared = notebooks.declarations()
+    for book in notebooks.course():
+        for ex in book.exercises:
+            assert ex.check.startswith(declared[ex.key].check.__name__ + "("), ex.key
 
 
 def test_a_notebook_added_later_gets_its_exercise_list() -> None:

@@ -160,9 +160,10 @@ def exercise(key: str, *names: str, answers: int = 1, notebook: str | None = Non
 
     ``names`` are the notebook's names for the check's positional arguments, in order (the
     namespace adapter reads them); the first ``answers`` of them are the learner's answers, and
-    name them in the feedback. ``notebook`` is the two-digit number of the notebook that holds
-    the exercise (reported in the check log); ``prediction`` marks a predict-then-check
-    exercise."""
+    name them in the feedback. ``notebook`` is the identifier of the notebook that holds the
+    exercise, its file name up to the first underscore (``"06"``, ``"11b"``; reported in the
+    check log); ``prediction`` marks a predict-then-check exercise (the teaching guide gives it
+    less time than an exercise that asks for code)."""
     if len(names) < answers:
         raise ValueError(f"{key}: {answers} answer(s) but only {len(names)} name(s)")
 

@@ -27,6 +27,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..teaching.syllabus import NOTEBOOKS
 from .report import to_csv, to_html
 from .run import Check, Result, grade_one, parse_log
 from .submissions import Submission, expected_keys, find_submissions
@@ -35,7 +36,7 @@ __all__ = ["grade_folder", "grade_one", "find_submissions", "Submission", "Resul
            "parse_log", "COURSE_NOTEBOOKS"]
 
 #: The course's notebook sources (their solution blocks name every exercise), in a checkout.
-COURSE_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+COURSE_NOTEBOOKS = NOTEBOOKS
 
 
 def grade_folder(submissions: str | Path, out: str | Path, seconds: int = 600, jobs: int = 1,

@@ -23,6 +23,7 @@ import html
 import io
 from collections.abc import Sequence
 
+from ..teaching.syllabus import id_order
 from .run import Check, Result
 
 __all__ = ["columns", "cells", "to_csv", "to_html"]
@@ -35,7 +36,7 @@ def columns(results: Sequence[Result], expected: dict[str, list[str]]) -> list[s
     """The exercise keys of the table: the expected ones of the notebooks graded, then the rest
     reported, sorted."""
     graded = {r.notebook for r in results}
-    keys = [k for n in sorted(expected) if n in graded for k in expected[n]]
+    keys = [k for n in sorted(expected, key=id_order) if n in graded for k in expected[n]]
     seen = sorted({k for r in results for k in r.checks} - set(keys))
     return keys + seen
 

@@ -2,13 +2,16 @@
 
 Layout: ``SUBMISSIONS/<learner>/<file>`` (a folder per learner, as an LMS download often gives)
 or ``SUBMISSIONS/<file>`` (one file per learner, named after the learner). Hidden files are
-skipped. The course notebook a file answers is read from its name (``06_gradcam.ipynb``,
-``alice_06_gradcam.ipynb``: the first two digits followed by ``_``).
+skipped. The course notebook a file answers is read from its name: its identifier, two digits
+and a letter for a second part, followed by ``_`` (``06_gradcam.ipynb``, ``alice_06_gradcam.ipynb``,
+``11b_claims.ipynb``; see :func:`xai_tutor.teaching.syllabus.notebook_id`).
 
 Example::
 
     >>> notebook_number("alice_06_gradcam (1).ipynb"), notebook_number("essay.pdf")
     ('06', None)
+    >>> notebook_number("bo_11b_claims.ipynb")
+    '11b'
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ from pathlib import Path
 
 import nbformat
 
+from ..teaching.solution_blocks import solution_keys
+from ..teaching.syllabus import notebook_files, notebook_id
+
 __all__ = ["Submission", "find_submissions", "notebook_number", "read_notebook",
            "expected_keys", "MAX_BYTES"]
 
 MAX_BYTES = 50 * 2**20  # a notebook of the course with every output is a few MB
-NUMBER = re.compile(r"(?<!\d)(\d\d)_")
-SOLUTION = re.compile(r"^### BEGIN SOLUTION (\S+)", re.M)  # the marker of scripts/editions.py
+NUMBER = re.compile(r"(?<!\d)(\d\d[b-z]?)_")
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class Submission:
 
 
 def notebook_number(name: str) -> str | None:
-    """The course notebook number (``"06"``) in a file name, else None."""
+    """The course notebook's identifier (``"06"``, ``"11b"``) in a file name, else None."""
     match = NUMBER.search(name)
     return match.group(1) if match else None
 
@@ -91,13 +96,14 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
 
 
 def expected_keys(notebooks: Path | None) -> dict[str, list[str]]:
-    """The exercise keys of each course notebook (``{"06": ["cam.gradcam_weights", ...]}``),
-    read from the solution blocks of ``notebooks/NN_slug.md``; empty without that folder."""
+    """The exercise keys of each course notebook (``{"06": ["cam.gradcam_weights", ...],
+    "11b": [...]}``), read from the solution blocks of ``notebooks/*.md``; empty without that
+    folder."""
     if notebooks is None or not Path(notebooks).is_dir():
         return {}
     keys: dict[str, list[str]] = {}
-    for source in sorted(Path(notebooks).glob("[0-9][0-9]_*.md")):
-        found = list(dict.fromkeys(SOLUTION.findall(source.read_text(encoding="utf-8"))))
+    for source in notebook_files(Path(notebooks)):
+        found = solution_keys(source.read_text(encoding="utf-8"))
         if found:
-            keys[source.name[:2]] = found
+            keys[notebook_id(source.stem)] = found
     return keys

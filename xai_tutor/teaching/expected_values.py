@@ -1,7 +1,8 @@
 """What the teacher's run of the course shows, recorded for the answer key: the value of every
 exercise's answer, each check's feedback, and what each notebook prints.
 
-``scripts/editions.py teacher OUT --execute`` calls :func:`add_probes` before it runs a notebook:
+The teacher's run (:func:`xai_tutor.teaching.editions.build` with ``run=True``, i.e.
+``scripts/editions.py teacher OUT --execute``) calls :func:`add_probes` before it runs a notebook:
 after every exercise cell (one with a ``### BEGIN SOLUTION`` block) it inserts a cell tagged
 ``answer-probe`` that prints a one-line JSON summary of the answer (the check call's arguments
 that the cell assigns: shape, dtype, range and mean of a tensor; the value of a number, a string
@@ -24,6 +25,9 @@ import textwrap
 from typing import Any
 
 import nbformat
+
+__all__ = ["PROBE_TAG", "add_probes", "take_probes", "printed", "check_calls", "check_after",
+           "answer_names"]
 
 PROBE_TAG = "answer-probe"
 MARK = "__xai_tutor_answer__"
@@ -55,6 +59,9 @@ PROBE = '''def __xai_tutor_probe(key, names, space):
             v = v.item()
         if isinstance(v, (bool, str)) or v is None:
             return repr(v)
+        if callable(v) and hasattr(v, "__code__"):
+            import inspect
+            return f"function {v.__name__}{inspect.signature(v)}"
         if isinstance(v, numbers.Number):
             return repr(short(float(v)) if isinstance(v, float) else v)
         if isinstance(v, dict) and len(v) <= 8:
@@ -110,8 +117,12 @@ def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
 
 
 def answer_names(source: str, check: str) -> list[str]:
-    """The arguments of the ``check`` call that ``source`` assigns (at its top level or in a
-    block such as ``with``; the answer names), in the call's order."""
+    """The arguments of the ``check`` call that ``source`` assigns or defines as a function (at
+    its top level or in a block such as ``with``; the answer names), in the call's order.
+
+    >>> answer_names("def f(a):\\n    return a\\ny = f(2)", "check_f(f, y, z)")
+    ['f', 'y']
+    """
     try:
         tree = ast.parse(source)
         call = ast.parse(check.strip(), mode="eval").body
@@ -120,7 +131,9 @@ def answer_names(source: str, check: str) -> list[str]:
     assigned: set[str] = set()
     for node in _statements(tree.body):
         targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            assigned.add(node.name)
+        elif isinstance(node, ast.Assign):
             targets = list(node.targets)
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
             targets = [node.target]
@@ -131,7 +144,8 @@ def answer_names(source: str, check: str) -> list[str]:
 
 
 def _exercise(cell: nbformat.NotebookNode) -> tuple[list[str], str] | None:
-    """(keys, check call) of an exercise cell of the teacher edition, else None."""
+    """(keys, check call) of an exercise cell of the teacher edition (the call ``""`` when the
+    cell holds none), else None."""
     keys = re.findall(r"^# --- solution \((\S+)\)$", cell.source, re.M)
     if cell.cell_type != "code" or not keys:
         return None
@@ -139,23 +153,44 @@ def _exercise(cell: nbformat.NotebookNode) -> tuple[list[str], str] | None:
     return keys, calls[-1] if calls else ""
 
 
+def check_after(sources: list[str], start: int, is_exercise: Any = None) -> tuple[int, str] | None:
+    """``(index, call)`` of the first ``check_...(...)`` call in the code ``sources[start:]``
+    (a predict-then-check exercise checks in a later cell, after a cell that reveals the
+    outcome), stopping before the next exercise cell (``is_exercise(source)``); None if there is
+    none."""
+    for j in range(start, len(sources)):
+        if is_exercise is not None and is_exercise(sources[j]):
+            return None
+        calls = check_calls(sources[j].split("\n"))
+        if calls:
+            return j, calls[0]
+    return None
+
+
 def add_probes(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """``nb`` (teacher edition) with a probe cell after every exercise cell."""
-    cells = []
-    for cell in nb.cells:
-        cells.append(cell)
+    """``nb`` (teacher edition) with a probe cell after every exercise cell, or after the later
+    cell that checks it when the exercise cell holds no check (a prediction)."""
+    code = [c.source if c.cell_type == "code" else "" for c in nb.cells]
+    after: dict[int, list[nbformat.NotebookNode]] = {}
+    for i, cell in enumerate(nb.cells):
         found = _exercise(cell)
         if found is None:
             continue
         keys, call = found
+        where = i
+        if not call:
+            later = check_after(code, i + 1, lambda src: "# --- solution" in src)
+            if later is not None:
+                where, call = later
         region = re.findall(r"^[ \t]*# --- solution.*?\n(.*?)^[ \t]*# --- end of solution",
                             cell.source, re.M | re.S)
         names = answer_names(textwrap.dedent("\n".join(region)), call)
         names = names or answer_names(cell.source, call)
-        code = (PROBE + f"__xai_tutor_probe({keys[-1]!r}, {names!r}, globals())\n"
-                "del __xai_tutor_probe")
-        cells.append(nbformat.v4.new_code_cell(code, metadata={"tags": [PROBE_TAG]}))
-    nb.cells = cells
+        probe = (PROBE + f"__xai_tutor_probe({keys[-1]!r}, {names!r}, globals())\n"
+                 "del __xai_tutor_probe")
+        after.setdefault(where, []).append(
+            nbformat.v4.new_code_cell(probe, metadata={"tags": [PROBE_TAG]}))
+    nb.cells = [c for i, cell in enumerate(nb.cells) for c in [cell] + after.get(i, [])]
     return nb
 
 
