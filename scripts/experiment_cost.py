@@ -16,9 +16,8 @@ import argparse
 import torch
 import torchvision
 
-from xai_tutor.experiment import DEFAULT_KINDS, PRESETS, spec
+from xai_tutor.experiment import PRESETS, spec
 from xai_tutor.experiment.estimate import estimate_run
-from xai_tutor.methods import METHODS
 
 
 def stand_in_trio() -> dict[str, torch.nn.Module]:
@@ -34,13 +33,8 @@ def main() -> None:
     models = stand_in_trio()
     for name in args.preset:
         preset = PRESETS[name]
-        methods = [m for m in METHODS if m not in preset["leave_out"]]
-        scene = spec.make_scenes(DEFAULT_KINDS[:1], 0, preset["size"], 0)[0][1]
-        est = estimate_run(models, methods, scene,
-                           scenes=len(DEFAULT_KINDS) * (1 + preset["samples"]),
-                           canonical=len(DEFAULT_KINDS), curves=preset["curves"],
-                           max_seconds=preset["max_seconds"],
-                           sanity=preset["sanity"])
+        scene = spec.make_scenes(preset.kinds[:1], 0, preset.size, preset.seed)[0][1]
+        est = estimate_run(models, preset, scene)
         print(f"## --preset {name} ({torch.get_num_threads()} threads), ImageNet trio with "
               "stand-in weights")
         print(est.table())

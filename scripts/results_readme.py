@@ -21,11 +21,11 @@ FILES = """\
 | `grid_<model>.png` | Figure 5: the three canonical scenes as columns, one row per method and combination (heatmap, `jet`, saliency used linearly) |
 | `representations_<model>.png` | the paper's three representations (heatmap, opacity, edges) for two methods |
 | `scenes.png` | the canonical scenes with their instance masks and boxes (the ground truth) |
-| `scores.csv` | one row per (model, scene, method): every metric, run time, peak memory; the image-blind `centre_baseline` and `random_baseline` maps are scored like the methods |
-| `baselines.csv` | per metric (on all scenes and on the pair+flock scenes): the two baselines' means, the median method's margin over the centre blob ± SE, n, and whether the metric is informative (margin - 2 SE > 0); an uninformative metric decides no verdict |
+| `scores.csv` | one row per (model, scene, method): every metric of `xai_tutor.evaluation.METRICS` and the run time; the image-blind `centre_baseline` and `random_baseline` maps are scored like the methods |
+| `baselines.csv` | per metric (on all scenes and on the pair+flock scenes): its family, the two baselines' means, the median method's margins over the centre blob and over the random map ± SE, n, and whether the metric is informative (both margins - 2 SE > 0); an uninformative metric decides no verdict |
 | `metrics.csv`, `metrics.md` | the baselines table first, then mean ± standard error per method x model x scene kind (methods that fail the randomisation check are marked), plus the timing and sanity tables |
 | `overall.csv` | per method over all models and scenes |
-| `timing.csv` | run time and peak memory at half and full size (best of up to 3 runs) |
+| `timing.csv` | run time (best of up to 3 runs) and peak tensor memory (deterministic, `xai_tutor.evaluation.tensor_memory`) at half and full size |
 | `sanity.csv` | Spearman correlation between the maps of the trained model and of copies with the top layers re-initialised, one row per cascading stage (Adebayo et al.); a method fails when abs(rho) >= 0.5 at any stage |
 | `claims.csv`, `claims.md` | each claim of the paper, what we measured, and the verdict of a stated rule |
 | `run.json` | the configuration, versions, skipped methods and wall time of the run |"""
@@ -43,24 +43,29 @@ def _mean_se(row: dict[str, str], key: str) -> str:
 
 def _baselines(folder: Path) -> str:
     """The baseline rule's outcome, from ``baselines.csv`` (absent in older runs)."""
+    from xai_tutor.evaluation import INFORMATIVE_RULE, METRICS
+
     path = folder / "baselines.csv"
     if not path.is_file():
         return "This run has no `baselines.csv`: its metrics were not judged against the baselines."
     rows = _rows(path)
-    lines = ["| metric | scenes | centre | random | margin ± SE | n | verdict |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| metric | family | scenes | centre | random | vs centre ± SE | vs random ± SE | n | verdict |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        arrow = "" if r["higher_is_better"] == "1" else " (↓)"
-        lines.append(f"| {r['metric']}{arrow} | {r['scenes']} | {float(r['centre_mean']):.3f} | "
-                     f"{float(r['random_mean']):.3f} | {_mean_se({'m': r['margin'], 'm_se': r['se']}, 'm')} "
+        info = METRICS[r["metric"]]
+        lines.append(f"| {r['metric']} {info.arrow} | {info.family} | {r['scenes']} | "
+                     f"{float(r['centre_mean']):.3f} | {float(r['random_mean']):.3f} | "
+                     f"{_mean_se({'m': r['margin'], 'm_se': r['se']}, 'm')} | "
+                     f"{_mean_se({'m': r['margin_random'], 'm_se': r['se_random']}, 'm')} "
                      f"| {r['n']} | {r['verdict']} |")
     bad = {scope: [r["metric"] for r in rows if r["scenes"] == scope and r["verdict"] == "uninformative"]
            for scope in dict.fromkeys(r["scenes"] for r in rows)}
     said = "; ".join(f"on {'all' if scope == 'all' else 'the ' + scope} scenes: "
                      f"{', '.join(names) if names else 'none'}"
                      for scope, names in bad.items())
-    return ("Uninformative metrics (the median method does not beat the image-blind centre blob by "
-            f"2 standard errors; they decide no verdict): {said}.\n\n" + "\n".join(lines))
+    return (f"The rule: {INFORMATIVE_RULE}. `vs centre` and `vs random`: the median method's "
+            "paired margin over each baseline (sign flipped where lower is better, so positive = "
+            f"better than the baseline). Uninformative metrics: {said}.\n\n" + "\n".join(lines))
 
 
 def _failures(folder: Path) -> dict[str, list[str]]:
@@ -99,23 +104,28 @@ def readme(folder: Path) -> str:
     timing = _rows(folder / "timing.csv")
     area = [float(r["area"]) for r in _rows(folder / "scores.csv")
             if r["method"] == "centre_baseline"]
-    metrics = ("pointing", "mass", "energy", "coverage", "shape_iou", "deletion", "insertion")
-    metrics = tuple(k for k in metrics if k in next(iter(overall.values()), {}))
-    titles = {"pointing": "pointing", "mass": "relevance mass", "energy": "instance energy",
-              "coverage": "coverage", "shape_iou": "shape IoU", "deletion": "deletion AUC (↓)",
-              "insertion": "insertion AUC"}
-    table = [
-        "| method | n | " + " | ".join(titles[k] for k in metrics) + " |",
-        "|---|---|" + "---|" * len(metrics),
-    ]
-    for method in sorted(overall, key=lambda m: -float(overall[m]["mass"])):
-        row = overall[method]
-        cells = " | ".join(_mean_se(row, k) for k in metrics)
-        table.append(f"| {_flag(method, failing)} | {row['n']} | {cells} |")
+    from xai_tutor.evaluation import FAMILIES, metrics_in
+
+    columns = next(iter(overall.values()), {})
+    order = sorted(overall, key=lambda m: -float(overall[m]["mass"]))
+    tables = []
+    for family in FAMILIES:  # one table per family of metrics, from the registry
+        infos = [m for m in metrics_in(family=family) if m.name in columns]
+        if not infos:
+            continue
+        table = [f"**{family}**", "",
+                 "| method | n | " + " | ".join(f"{m.title} {m.arrow}" for m in infos) + " |",
+                 "|---|---|" + "---|" * len(infos)]
+        for method in order:
+            row = overall[method]
+            cells = " | ".join(_mean_se(row, m.name) for m in infos)
+            table.append(f"| {_flag(method, failing)} | {row['n']} | {cells} |")
+        tables.append("\n".join(table))
     slow = ("gradcam", "fullgrad", "lrp", "ablationcam", "scorecam", "smoothgrad")
     times = [
         f"| {t['model']} | {t['method']} | {float(t['half_seconds']):.3f} | "
-        f"{float(t['full_seconds']):.3f} | {float(t['time_ratio']):.1f} |"
+        f"{float(t['full_seconds']):.3f} | {float(t['time_ratio']):.1f} | "
+        f"{float(t['full_tensor_mb']):.2f} |"
         for t in timing if t["method"] in slow
     ]
     verdicts = [f"| {c['claim']} | **{c['verdict']}** |" for c in claims]
@@ -138,7 +148,7 @@ python scripts/results_readme.py results
 This run: models {', '.join(run['models'])}; {len(run['methods'])} methods; scene kinds
 {', '.join(run['kinds'])} at {run['size'][0]} x {run['size'][1]}, {run['scenes_per_kind']} scenes
 per kind (the canonical scene + {run['samples']} generated); deletion/insertion curves with
-{run['steps']} steps on the {run['curves']} scenes; expensive methods on the {run['expensive']}
+{run['steps']} steps, ROAD and the metrics that recompute the map on the {run['curves']} scenes; expensive methods on the {run['expensive']}
 scenes; torch {run['torch']}, {run['threads']} threads; **{run['seconds']:.0f} s** wall time on a
 2-core machine{estimate}. Skipped:{skipped}
 
@@ -155,16 +165,18 @@ scenes; torch {run['torch']}, {run['threads']} threads; **{run['seconds']:.0f} s
 ## Summary (numbers from `overall.csv`, `timing.csv`, `claims.csv`)
 
 All models and scenes together, sorted by relevance mass (mean ± standard error; `n` maps per
-method; deletion/insertion on the canonical scenes only; a method that fails the randomisation
-check is marked with the models it fails on). The birds cover on average
+method; the metrics that run the model or recompute the map on the {run['curves']} scenes only;
+the arrow says whether higher or lower is better; a method that fails the randomisation check is
+marked with the models it fails on). The birds cover on average
 {sum(area) / max(len(area), 1):.3f} of the image: that is the relevance mass of a uniform map.
 
-{chr(10).join(table)}
+{(chr(10) * 2).join(tables)}
 
-Run time in seconds at half and full size (4x the pixels):
+Run time in seconds at half and full size (4x the pixels), and the peak tensor memory of one call
+at full size:
 
-| model | method | half | full | ratio |
-|---|---|---|---|---|
+| model | method | half | full | ratio | tensor MB (full) |
+|---|---|---|---|---|---|
 {chr(10).join(times)}
 
 The paper's claims (the rules and the measured numbers are in `claims.md`):

@@ -19,14 +19,17 @@ from xai_tutor.experiment import (
     run_experiment,
     summarise,
 )
-from xai_tutor.experiment.baselines import ALL, MULTI, judge
+from xai_tutor.experiment.judge import ALL, MULTI, judge
 from xai_tutor.experiment.sanity import FLAG, STAGES, failures, flag
 from xai_tutor.experiment.spec import RANDOM, random_baseline, scene_seed
 
 from conftest import make_small
 
-UNIT = ("pointing", "mass", "coverage", "energy", "recall", "shape_iou", "deletion",
-        "insertion")
+#: metrics whose values lie in [0, 1]
+UNIT = ("pointing", "mass", "rank_accuracy", "coverage", "energy", "recall", "shape_iou",
+        "deletion", "insertion", "road_morf", "road_lerf", "sparseness")
+#: metrics that run the model (computed on the canonical scenes by default)
+MODEL = tuple(m.name for m in ev.metrics_in() if "model" in m.needs)
 VERDICTS = {"supported", "partly supported", "contradicted", "inconclusive", "not supported",
             "not measured"}
 
@@ -67,25 +70,34 @@ def test_numbers_are_finite_and_in_range(small_run):
     # expensive Ablation-CAM on the canonical scenes only
     assert len(rows) == 2 * 3 * 2 * 5 + 2 * 3
     assert {r["scene"] for r in rows if r["method"] == "ablationcam"} == {"canonical"}
+    assert set(ev.METRICS) - {"tensor_mb"} <= set(rows[0])  # every registered metric scored
     for r in rows:
         for key in UNIT:
             v = float(r[key])
-            if key in ("deletion", "insertion") and r["scene"] != "canonical":
-                assert math.isnan(v)  # curves run on the canonical scenes by default
+            if key in MODEL and r["scene"] != "canonical":
+                assert math.isnan(v)  # run on the canonical scenes by default
                 continue
             assert math.isfinite(v) and 0.0 <= v <= 1.0, (key, v)
+        for key in MODEL:
+            assert math.isnan(float(r[key])) == (r["scene"] != "canonical"), (key, r["method"])
+        if r["method"] in (CENTRE, RANDOM) and r["scene"] == "canonical":
+            # an image-blind map does not change with the input, the class or the model
+            assert float(r["max_sensitivity"]) == 0.0 and float(r["random_logit"]) == 1.0
+            assert float(r["emprt"]) == 1.0
         if r["method"] not in (CENTRE, RANDOM):
-            assert float(r["seconds"]) >= 0 and float(r["peak_mb"]) >= 0
+            assert float(r["seconds"]) >= 0
     for m in result.metrics:
         assert m["n"] == (1 if m["method"] == "ablationcam" else 2) and m["n_curves"] == 1
         for key in UNIT:
             assert math.isfinite(m[key])
-            if key in ("deletion", "insertion"):
+            if key in MODEL:
                 assert math.isnan(m[f"{key}_se"])  # one value: no standard error
             elif m["n"] > 1:
                 assert m[f"{key}_se"] >= 0
     for t in result.timing:
         assert t["full_seconds"] > 0 and t["half_size"] == "40x32"
+        # tensor memory is deterministic and grows with the pixels
+        assert 0 < t["half_tensor_mb"] < t["full_tensor_mb"]
     for s in result.sanity:
         assert -1.0 <= s["spearman"] <= 1.0
     # cascading: one row per model, method and stage, more layers random at each stage
@@ -105,8 +117,7 @@ def test_baselines_table_follows_the_rule(small_run):
     out, result = small_run
     rows = list(csv.DictReader((out / "baselines.csv").open()))
     assert {r["scenes"] for r in rows} == {ALL, MULTI}
-    assert {r["metric"] for r in rows} == {"pointing", "mass", "energy", "coverage", "recall",
-                                           "shape_iou", "deletion", "insertion"}
+    assert {r["metric"] for r in rows} == {m.name for m in ev.metrics_in(judged=True)}
     scores = list(csv.DictReader((out / "scores.csv").open()))
     # recomputed independently: median of the explanation methods minus the centre blob
     for metric, higher in (("mass", True), ("energy", True), ("deletion", False)):
@@ -128,7 +139,19 @@ def test_baselines_table_follows_the_rule(small_run):
         assert float(row["margin"]) == pytest.approx(d.mean(), rel=1e-4, abs=1e-6)
         assert float(row["se"]) == pytest.approx(se, rel=1e-4, abs=1e-6)
         assert int(row["n"]) == d.size
-        assert row["verdict"] == ("informative" if d.mean() - 2 * se > 0 else "uninformative")
+        rnd = []
+        for vals in table.values():
+            own = [v for m, v in vals.items()
+                   if m in ("gradcam", "gradcampp", "gradient", "ablationcam")
+                   and math.isfinite(v)]
+            if own and math.isfinite(vals[RANDOM]):
+                rnd.append(sign * (float(np.median(own)) - vals[RANDOM]))
+        r_ = np.array(rnd)
+        beats_random = r_.mean() - 2 * r_.std(ddof=1) / math.sqrt(r_.size) > 0
+        assert float(row["margin_random"]) == pytest.approx(r_.mean(), rel=1e-4, abs=1e-6)
+        # informative: the median method beats BOTH image-blind baselines by 2 SE
+        assert row["verdict"] == ("informative" if d.mean() - 2 * se > 0 and beats_random
+                                  else "uninformative")
         assert float(row["random_mean"]) == pytest.approx(np.mean(
             [float(r[metric]) for r in scores if r["method"] == RANDOM
              and math.isfinite(float(r[metric]))]), rel=1e-4)
@@ -182,7 +205,7 @@ def test_random_baseline_is_seeded_per_scene():
 def test_summarise_mean_and_standard_error():
     scores = [{"method": "m", "model": "a", "kind": "pair", "correct": c, "area": 0.5,
                **{k: v for k in ("pointing", "mass", "coverage", "energy", "recall",
-                                 "shape_iou", "deletion", "insertion", "seconds", "peak_mb")}}
+                                 "shape_iou", "deletion", "insertion", "seconds")}}
               for v, c in ((0.2, 1), (0.4, 0), (0.9, 1))]
     (m,) = summarise(scores)
     assert m["n"] == 3 and m["mass"] == pytest.approx(0.5)
@@ -198,8 +221,7 @@ def synthetic_scores(gradcam_cov, gradcampp_cov, n=6):
             rows.append({"model": "m", "kind": "flock", "scene": f"s{i}", "method": method,
                          "energy": cov + 0.01 * (i % 2), "coverage": 0.5, "mass": 0.5,
                          "recall": 0.5,
-                         "shape_iou": 0.3, "pointing": 1.0, "peak_mb": 10.0,
-                         "seconds": 1.0})
+                         "shape_iou": 0.3, "pointing": 1.0, "seconds": 1.0})
     return rows
 
 
@@ -228,7 +250,7 @@ def with_centre(rows, energy):
     scenes = {(r["model"], r["kind"], r["scene"]) for r in rows}
     return rows + [{"model": m, "kind": k, "scene": s, "method": CENTRE,
                     "energy": energy + 0.02 * (i % 3), "coverage": 0.5, "mass": 0.3,
-                    "recall": 0.5, "shape_iou": 0.3, "pointing": 1.0, "peak_mb": float("nan"),
+                    "recall": 0.5, "shape_iou": 0.3, "pointing": 1.0,
                     "seconds": float("nan")} for i, (m, k, s) in enumerate(sorted(scenes))]
 
 
@@ -320,3 +342,44 @@ def test_a_run_without_curves_sanity_or_multi_instance_scenes(tmp_path):
     assert FLAG not in (tmp_path / "metrics.md").read_text()
     assert "fail the randomisation" not in (tmp_path / "claims.md").read_text()
     assert not result.sanity and len(result.baselines) == len(rows)
+
+
+def test_a_metric_the_random_map_matches_is_uninformative():
+    # the median method beats the centre blob (0.2) clearly, but a random map scores 0.95:
+    # the metric does not tell the methods from a guess, so it decides no verdict
+    rows = with_centre(synthetic_scores(0.3, 0.8), 0.2)
+    scenes = sorted({(r["model"], r["kind"], r["scene"]) for r in rows})
+    rnd = [{"model": m, "kind": k, "scene": s, "method": RANDOM, "energy": 0.95 + 0.01 * (i % 2),
+            "coverage": 0.5, "mass": 0.1, "recall": 0.5, "shape_iou": 0.3, "pointing": 1.0,
+            "seconds": float("nan")} for i, (m, k, s) in enumerate(scenes)]
+    judged = judge(rows + rnd)
+    energy = judged[MULTI]["energy"]
+    assert energy.beats_centre and energy.beats_random is False and not energy.informative
+    assert judged[ALL]["mass"].informative  # mass beats both
+    claims = {c["claim"]: c for c in evaluate_claims(rows + rnd, [], judged)}
+    name = "Grad-CAM++ does better than Grad-CAM on multiple instances"
+    assert claims[name]["verdict"] == "undecided (uninformative metric: energy)"
+    assert "random map" in claims[name]["measured"]
+
+
+def test_memory_claim_uses_the_tensor_memory_of_every_model():
+    def timing(ratio_a, ratio_b):
+        rows = []
+        for model, ratio in (("a", ratio_a), ("b", ratio_b)):
+            for method, mb in (("gradcam", 2.0), ("gradcampp", 2.0), ("xgradcam", 3.0),
+                               ("fullgrad", 2.0 * ratio)):
+                rows.append({"model": model, "method": method, "full_tensor_mb": mb,
+                             "full_seconds": 0.1, "time_ratio": 4.0})
+        return rows
+
+    name = "FullGrad captures the whole bird but adds noise and uses a lot of memory"
+    scores = synthetic_scores(0.5, 0.5)
+    for ratios, part in (((2.0, 1.6), "supported"), ((2.0, 1.2), "inconclusive"),
+                         ((0.5, 0.9), "contradicted")):
+        claim = next(c for c in evaluate_claims(scores, timing(*ratios))
+                     if c["claim"] == name)
+        assert f"a {ratios[0]:.2f}x, b {ratios[1]:.2f}x" in claim["measured"]
+        assert claim["measured"].endswith(f", {part}]") or f", {part}]" in claim["measured"]
+    none = next(c for c in evaluate_claims(scores, []) if c["claim"] == name)
+    assert "memory FullGrad / median other CAM method at full size: not measured" in \
+        none["measured"]

@@ -120,6 +120,8 @@ def test_library_refuses_to_overwrite(previous):
     (["--samples", "-1"], "--samples"),
     (["--steps", "0"], "--steps"),
     (["--size", "16", "200"], "--size"), (["--size", "80", "5000"], "--size"),
+    (["--recompute-seconds", "-1"], "--recompute-seconds"),
+    (["--seed", "-2"], "--seed"),
 ])
 def test_bad_numbers_exit_2_with_one_line(tmp_path, monkeypatch, capsys, args, expected):
     monkeypatch.setattr(experiment, "run_experiment", fail_if_called)
@@ -145,3 +147,22 @@ def test_check_out_leaves_nothing_behind(tmp_path):
     out = tmp_path / "deep" / "er" / "res"
     assert experiment.check_out(out) == out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_settings_from_the_command_line_are_one_checked_object(tmp_path, small_models, capsys):
+    from xai_tutor.__main__ import build_parser, settings_from
+
+    args = build_parser().parse_args(["experiment", "--preset", "quick", "--samples", "1",
+                                      "--metrics", "mass", "sparseness", "--no-sanity"])
+    s = settings_from(args)
+    assert isinstance(s, experiment.Settings)
+    assert (s.samples, s.size, s.curves, s.metrics) == (1, (313, 209), "none",
+                                                        ("mass", "sparseness"))
+    assert s.metric_names() == ["mass", "sparseness"]
+    out = tmp_path / "m"
+    assert main(["experiment", "--metrics", "mass", "sparseness", "--out", str(out)] + FAST) == 0
+    header = (out / "scores.csv").read_text().splitlines()[0].split(",")
+    assert "mass" in header and "sparseness" in header and "deletion" not in header
+    with pytest.raises(SystemExit) as stop:
+        main(["experiment", "--metrics", "nosuch", "--out", str(tmp_path / "n")] + FAST)
+    assert stop.value.code == 2 and "invalid choice" in capsys.readouterr().err

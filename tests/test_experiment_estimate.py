@@ -49,21 +49,27 @@ def test_probe_time_is_scaled_to_the_run_size(monkeypatch):
 
     monkeypatch.setattr(api, "explain", fake_explain)
     sc = scene((320, 256))
-    est = estimate_run({"m": PixelTimed(2 * per_pixel)}, ["gradcam"], sc, scenes=5,
-                       canonical=3, curves="none", sanity=False)
+    monkeypatch.setattr(xai_tutor.evaluation, "tensor_memory",
+                        lambda fn, *a, **k: fn(*a, **k))  # counting: no overhead here
+    settings = experiment.Settings(methods=["gradcam"], samples=1, size=(320, 256),
+                                   kinds=("single", "pair", "flock"), curves="none",
+                                   sanity=False)
+    # 3 kinds x (1 + 1 sample) = 6 scenes, of which 3 canonical
+    est = estimate_run({"m": PixelTimed(2 * per_pixel)}, settings, sc)
     row = next(r for r in est.rows if r["method"] == "gradcam")
     full = per_pixel * 320 * 256
     assert row["probe_s"] == pytest.approx(full * PROBE_SCALE**2, rel=0.3)
     assert row["map_s"] == pytest.approx(full, rel=0.3)
     assert row["half_share"] == pytest.approx(0.25, rel=0.3)
-    assert row["maps"] == 5
-    parts = run_cost(row["map_s"], 5, 3, False, 60.0, 0.0, 0, False, row["half_share"])
-    assert row["total_s"] == pytest.approx(parts["total"])
+    assert row["maps"] == 6
+    parts = run_cost(row["map_s"], 6, 3, False, 60.0, 0.0, 0, False, row["half_share"],
+                     memory_overhead_s=0.0)
+    assert row["total_s"] == pytest.approx(parts["total"], rel=0.3)
 
 
 def test_score_cam_is_estimated_from_one_batch_and_the_channels():
-    est = estimate_run({"m": make_small("vgg")}, ["scorecam", "gradcam"], scene(),
-                       scenes=6, canonical=3)
+    settings = experiment.Settings(methods=["scorecam", "gradcam"], samples=1, size=(160, 128))
+    est = estimate_run({"m": make_small("vgg")}, settings, scene())
     row = next(r for r in est.rows if r["method"] == "scorecam")
     from xai_tutor.methods.cam.scorecam import auto_batch
 
@@ -83,8 +89,16 @@ def test_run_cost_rules():
     assert costly["maps"] == 3
     # the cascading sanity check: the trained model's map and one per stage, at half size
     assert costly["sanity"] == pytest.approx((1 + STAGES) * 1.0 * 0.25)
-    fixed = run_cost(4.0, 3, 3, False, 60.0, 0.0, 3, False, half_share=1.0)
-    assert fixed["timing"] == pytest.approx(4.0)  # a self-resizing model: half = full time
+    # a self-resizing model: half = full time; plus one counted call per size for the memory
+    fixed = run_cost(4.0, 3, 3, False, 60.0, 0.0, 3, False, half_share=1.0,
+                     memory_overhead_s=0.5)
+    assert fixed["timing"] == pytest.approx(4.0 + 4.0 + 4.0 + 2 * 0.5)
+    # the metrics that recompute the map: N + 2 maps per map on the curve scenes, if fast
+    fast = run_cost(0.5, 15, 3, False, 60.0, 0.0, 3, False, recompute_maps=6,
+                    recompute_seconds=1.0)
+    assert fast["recompute"] == pytest.approx(3 * 6 * 0.5)
+    assert run_cost(2.0, 15, 3, False, 60.0, 0.0, 3, False, recompute_maps=6,
+                    recompute_seconds=1.0)["recompute"] == 0.0
 
 
 def test_estimate_only_prints_and_writes_nothing(tmp_path, small_models, capsys):
@@ -107,7 +121,7 @@ def test_quick_preset_settings_and_command_line_wins(tmp_path, small_models, cap
     run = json.loads((out / "run.json").read_text())
     assert run["preset"] == "quick" and run["samples"] == 0 and run["size"] == [313, 209]
     assert run["max_seconds"] == 20.0 and not (out / "sanity.csv").exists()
-    assert run["curves"] == "none"
+    assert run["curves"] == "none" and run["settings"]["leave_out"] == ["scorecam"]
     assert "scorecam" in run["methods"] and run["left_out"] == []  # named: kept
     assert run["estimated_seconds"] >= 0
     out2 = tmp_path / "q2"

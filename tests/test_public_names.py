@@ -46,7 +46,6 @@ def test_old_module_paths_still_work():
         CENTRE,
         COMBINATIONS,
         DEFAULT_SAMPLES,
-        METRICS,
         ExperimentResult,
         centre_baseline,
         evaluate_claims,

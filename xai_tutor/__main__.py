@@ -8,14 +8,17 @@ Example::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``xai-tutor`` command."""
+    from .evaluation import METRICS
     from .experiment import DEFAULT_KINDS, DEFAULT_SAMPLES, PRESETS
 
     parser = argparse.ArgumentParser(
@@ -33,7 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="model names (default: the course models)")
     exp.add_argument("--methods", nargs="+", default=None,
                      help="method names (default: every registered method)")
-    exp.add_argument("--scenes", nargs="+", default=list(DEFAULT_KINDS),
+    scored = [name for name, info in METRICS.items() if info.score is not None]
+    exp.add_argument("--metrics", nargs="+", default=None, choices=scored, metavar="METRIC",
+                     help=f"metrics to compute (default: all of {', '.join(scored)}); run "
+                     "time and memory are always measured")
+    exp.add_argument("--scenes", nargs="+", default=None,
                      choices=list(DEFAULT_KINDS), help="scene kinds (default: all three)")
     exp.add_argument("--preset", choices=list(PRESETS), default="default",
                      help="quick: the canonical scenes only, at half size (313 x 209), no "
@@ -54,12 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
                      "deleted only after the new run is in place)")
     exp.add_argument("--size", nargs=2, type=int, default=None, metavar=("W", "H"),
                      help="scene size (default 626 418, as in the paper; quick preset: 313 209)")
-    exp.add_argument("--steps", type=int, default=4,
+    exp.add_argument("--steps", type=int, default=None,
                      help="steps of the deletion/insertion curves (default 4)")
     exp.add_argument("--curves", choices=["canonical", "all", "none"], default=None,
-                     help="scenes that get deletion/insertion curves (default: canonical; quick "
-                     "preset: none)")
-    exp.add_argument("--expensive", choices=["canonical", "all"], default="canonical",
+                     help="scenes that get the metrics that run the model (deletion, insertion, "
+                     "ROAD) or recompute the map (sensitivity, Random Logit, eMPRT) (default: "
+                     "canonical; quick preset: none)")
+    exp.add_argument("--expensive", choices=["canonical", "all"], default=None,
                      help="scenes for Score-CAM / Ablation-CAM (default: canonical only)")
     exp.add_argument("--max-seconds", type=float, default=None,
                      help="a method slower than this on one scene runs on no further scenes of "
@@ -67,7 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--batch-size", type=int, default=None,
                      help="batch size of Score-CAM, Ablation-CAM and the SmoothGrad family "
                      "(default: each method's own)")
-    exp.add_argument("--seed", type=int, default=0, help="base seed of the generated scenes")
+    exp.add_argument("--recompute-seconds", type=float, default=None,
+                     help="the metrics that recompute the map run only for methods that take "
+                     "at most this per call (default 1)")
+    exp.add_argument("--seed", type=int, default=None,
+                     help="base seed of the generated scenes and of the metrics' draws "
+                     "(default 0)")
     exp.add_argument("--no-sanity", action="store_true",
                      help="skip the model-randomisation sanity check")
     exp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -138,37 +151,43 @@ def _experiment(args: argparse.Namespace) -> int:
         return 130
 
 
+#: command-line options that set a field of Settings of the same name (``--no-sanity`` aside)
+SETTINGS_OPTIONS = ("methods", "metrics", "samples", "size", "steps", "curves", "expensive",
+                    "max_seconds", "recompute_seconds", "batch_size", "seed")
+
+
+def settings_from(args: argparse.Namespace) -> Any:
+    """The run's :class:`~xai_tutor.experiment.Settings`: the preset, with the fields given on
+    the command line replaced (checked once, by Settings)."""
+    from .experiment import PRESETS
+
+    given = {name: getattr(args, name) for name in SETTINGS_OPTIONS
+             if getattr(args, name) is not None}
+    if args.scenes is not None:
+        given["kinds"] = args.scenes
+    if args.no_sanity:
+        given["sanity"] = False
+    return dataclasses.replace(PRESETS[args.preset], **given)
+
+
 def _run(args: argparse.Namespace) -> int:
-    from .experiment import PRESETS, check_args, check_out, run_experiment, spec
+    from .experiment import check_out, run_experiment, spec
     from .experiment.estimate import estimate_run
     from .models import WeightsUnavailableError
 
-    preset = PRESETS[args.preset]
-    samples = preset["samples"] if args.samples is None else args.samples
-    size = tuple(preset["size"] if args.size is None else args.size)
-    max_seconds = preset["max_seconds"] if args.max_seconds is None else args.max_seconds
-    sanity = preset["sanity"] and not args.no_sanity
-    curves = preset["curves"] if args.curves is None else args.curves
     try:
-        check_args(samples=samples, kinds=args.scenes, curves=curves,
-                   expensive=args.expensive, steps=args.steps, max_seconds=max_seconds,
-                   batch_size=args.batch_size, size=size)
-        methods = spec.resolve_methods(args.methods)
+        settings = settings_from(args)
         if not args.estimate_only:
             check_out(args.out, args.force)
     except (ValueError, FileExistsError) as err:
         return _fail(_as_option(str(err)))
-    left_out = [m for m in preset["leave_out"] if m in methods] if args.methods is None else []
-    methods = [m for m in methods if m not in left_out]
+    left_out = settings.left_out()
     try:
         models = spec.resolve_models(args.models)
     except (ValueError, TypeError, KeyError, WeightsUnavailableError) as err:
         return _fail(str(err))
-    scene = spec.make_scenes(args.scenes[:1], 0, size, args.seed)[0][1]
-    estimate = estimate_run(models, methods, scene, scenes=len(args.scenes) * (1 + samples),
-                            canonical=len(args.scenes), steps=args.steps, curves=curves,
-                            expensive=args.expensive, max_seconds=max_seconds,
-                            batch_size=args.batch_size, sanity=sanity)
+    scene = spec.make_scenes(settings.kinds[:1], 0, settings.size, settings.seed)[0][1]
+    estimate = estimate_run(models, settings, scene)
     print(estimate.table(), flush=True)
     if left_out:
         print(f"--preset {args.preset} leaves out {', '.join(left_out)}; name it in --methods "
@@ -177,14 +196,11 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     try:
         result = run_experiment(
-            models=models, methods=methods, kinds=args.scenes,
-            samples=samples, out=args.out, size=size, steps=args.steps,
-            curves=curves, expensive=args.expensive, max_seconds=max_seconds,
-            batch_size=args.batch_size, seed=args.seed, sanity=sanity,
-            progress=not args.no_progress, force=args.force,
+            settings, models=models, out=args.out, force=args.force,
+            progress=not args.no_progress,
             run_info={"preset": args.preset, "left_out": left_out,
-                   "estimated_seconds": round(estimate.seconds, 1),
-                   "probe_seconds": round(estimate.probe_seconds, 1)},
+                      "estimated_seconds": round(estimate.seconds, 1),
+                      "probe_seconds": round(estimate.probe_seconds, 1)},
         )
     except (ValueError, TypeError, KeyError, FileExistsError, WeightsUnavailableError) as err:
         return _fail(str(err))
@@ -198,8 +214,10 @@ def _run(args: argparse.Namespace) -> int:
 def _as_option(message: str) -> str:
     """``max_seconds must be ...`` -> ``--max-seconds must be ...`` (the name the user typed)."""
     head, _, rest = message.partition(" ")
-    if head in ("samples", "steps", "max_seconds", "batch_size", "size", "curves", "expensive"):
+    if head in SETTINGS_OPTIONS:
         return f"--{head.replace('_', '-')} {rest}"
+    if head == "kinds":
+        return f"--scenes {rest}"
     return message
 
 

@@ -1,27 +1,32 @@
-"""Metrics that put numbers on the paper's visual comparison (Section 4.3).
+"""Metrics that put numbers on the paper's visual comparison (Section 4.3), and more.
+
+Every metric is declared in :data:`METRICS` (:mod:`.registry`: name, title, family, direction,
+what it needs, whether the baseline rule judges it, its paper), by the module that defines it:
 
 * localisation against the scenes' instance masks: :func:`pointing_game`,
-  :func:`relevance_mass`, :func:`multi_instance_coverage`, :func:`area_recall`, :func:`shape_iou`,
-  and per instance :func:`instance_energy` (energy-based pointing relative to each bird's area);
+  :func:`relevance_mass`, :func:`relevance_rank_accuracy`, :func:`instance_energy`,
+  :func:`multi_instance_coverage`, :func:`area_recall`, :func:`shape_iou`;
+* faithfulness to the model: :func:`deletion_auc` and :func:`insertion_auc` (RISE), :func:`road`
+  (remove and debias, by :func:`noisy_linear_imputation`);
+* robustness: :func:`sensitivity` (Max- and Avg-Sensitivity);
+* complexity: :func:`sparseness` (Gini), :func:`complexity` (entropy);
+* randomisation: :func:`random_logit`, :func:`efficient_mprt`, and the sanity check
+  :func:`randomisation_check` (Adebayo et al.) with :func:`randomisation_failures`;
+* cost: :func:`measure` (run time), :func:`tensor_memory` (deterministic tensor memory);
 * image-blind baselines and the rule that marks a metric uninformative: :func:`centre_blob`,
-  :func:`random_map`, :func:`compare_to_baselines`, :func:`compare_rows`, :func:`compare_metrics`;
-* faithfulness to the model: :func:`deletion_auc` and :func:`insertion_auc` (RISE);
-* sanity: :func:`randomisation_check` (Adebayo et al.) and :func:`randomisation_failures`;
-* cost: :func:`measure` (run time and peak memory).
+  :func:`random_map`, :func:`compare_to_baselines` (:data:`INFORMATIVE_RULE`),
+  :func:`compare_rows`, :func:`compare_metrics`.
 
 Each module's docstring gives the definition and the conventions for ties and empty inputs.
 """
 
-from .baselines import (
-    BaselineComparison,
-    centre_blob,
-    compare_metrics,
-    compare_rows,
-    compare_to_baselines,
-    paired_mean_se,
-    random_map,
-)
-from .cost import Cost, measure, release_freed_memory
+# isort: off
+# The order of these imports is the registration order of the metrics in METRICS (tables list
+# the metrics of a family in that order): localisation, faithfulness, robustness, complexity,
+# randomisation, cost.
+from .pointing import PointingResult, pointing_game
+from .mass import instance_mass, relevance_mass, relevance_rank_accuracy
+from .energy import instance_energy, instance_energy_ratios
 from .coverage import area_recall, covered_instances, multi_instance_coverage, shape_iou
 from .deletion import (
     Curve,
@@ -31,35 +36,67 @@ from .deletion import (
     insertion_auc,
     insertion_curve,
 )
-from .energy import instance_energy, instance_energy_ratios
-from .mass import instance_mass, relevance_mass
-from .pointing import PointingResult, pointing_game
+from .road import ROADCurve, noisy_linear_imputation, road, road_curve
+from .robustness import Sensitivity, perturbations, sensitivity
+from .complexity import complexity, discrete_entropy, sparseness
+from .random_logit import RandomLogit, other_class, random_logit
+from .mprt import MPRTResult, efficient_mprt
+from .cost import Cost, TensorMemory, measure, release_freed_memory, tensor_memory
+# isort: on
+from .baselines import (
+    INFORMATIVE_RULE,
+    BaselineComparison,
+    centre_blob,
+    compare_metrics,
+    compare_rows,
+    compare_to_baselines,
+    paired_mean_se,
+    random_map,
+)
+from .explainers import explainer, parameterised_layers, randomised_copy
 from .randomisation import (
     RANDOMISATION_THRESHOLD,
     RandomisationResult,
-    parameterised_layers,
     randomisation_check,
     randomisation_failures,
     randomisation_failures_by_model,
     rankdata,
     spearman,
 )
+from .registry import FAMILIES, METRICS, NEEDS, MetricInfo, Subject, directions, metrics_in
+from .similarity import ssim
 
 __all__ = [
+    "FAMILIES",
+    "INFORMATIVE_RULE",
+    "METRICS",
+    "NEEDS",
     "RANDOMISATION_THRESHOLD",
     "BaselineComparison",
     "Cost",
     "Curve",
+    "MPRTResult",
+    "MetricInfo",
     "PointingResult",
+    "ROADCurve",
+    "RandomLogit",
     "RandomisationResult",
+    "Sensitivity",
+    "Subject",
+    "TensorMemory",
     "area_recall",
     "centre_blob",
     "compare_metrics",
     "compare_rows",
     "compare_to_baselines",
+    "complexity",
     "covered_instances",
     "deletion_auc",
     "deletion_curve",
+    "directions",
+    "discrete_entropy",
+    "efficient_mprt",
+    "explainer",
     "gaussian_blur",
     "insertion_auc",
     "insertion_curve",
@@ -67,17 +104,30 @@ __all__ = [
     "instance_energy_ratios",
     "instance_mass",
     "measure",
+    "metrics_in",
     "multi_instance_coverage",
+    "noisy_linear_imputation",
+    "other_class",
     "paired_mean_se",
     "parameterised_layers",
+    "perturbations",
     "pointing_game",
+    "random_logit",
     "random_map",
     "randomisation_check",
     "randomisation_failures",
     "randomisation_failures_by_model",
+    "randomised_copy",
     "rankdata",
     "relevance_mass",
+    "relevance_rank_accuracy",
     "release_freed_memory",
+    "road",
+    "road_curve",
+    "sensitivity",
     "shape_iou",
     "spearman",
+    "sparseness",
+    "ssim",
+    "tensor_memory",
 ]

@@ -8,28 +8,38 @@ Two maps that know nothing about the image:
 * :func:`random_map`: uniform noise in ``[0, 1)`` drawn at ``resolution`` (a feature-map size such
   as ``(7, 7)``, or the full size) from a seeded generator and resized bilinearly to ``shape``.
 
-**The baseline rule** (:func:`compare_to_baselines`). For one metric and ``S`` scenes, let
-``v_{k,s}`` be method ``k``'s value on scene ``s`` and ``c_s`` the centre blob's. The *median
-method* on scene ``s`` is ``med_s = median_k v_{k,s}`` (over the methods measured on that scene).
-With the paired differences ``d_s = med_s - c_s`` (``c_s - med_s`` when lower is better), their
-mean ``mean(d)`` and standard error ``se = std(d, ddof=1) / sqrt(S)``, the metric is
+**The baseline rule** (:func:`compare_to_baselines`; :data:`INFORMATIVE_RULE` says it in one
+sentence for reports). For one metric and ``S`` scenes, let ``v_{k,s}`` be method ``k``'s value
+on scene ``s``, ``c_s`` the centre blob's and ``r_s`` the random map's. The *median method* on
+scene ``s`` is ``med_s = median_k v_{k,s}`` (over the methods measured on that scene). For each
+image-blind baseline ``b`` (centre and random), take the paired differences
+``d_s = med_s - b_s`` (``b_s - med_s`` when lower is better), their mean and standard error
+``se = std(d, ddof=1) / sqrt(S)``. The metric is
 
-    **informative** when ``mean(d) - 2 se > 0``; otherwise **uninformative**
+    **informative** when ``mean(d) - 2 se > 0`` against **every** baseline given (the centre
+    blob, and the random map when it was scored); otherwise **uninformative**,
 
-i.e. the typical method does not beat an image-blind guess by 2 standard errors, so the metric
-cannot decide a verdict. With fewer than 2 scenes the standard error is undefined and the metric
-is uninformative. The same paired mean and SE are reported for every method (its margin over the
-centre blob) and, when given, for the random map.
+i.e. the typical method must beat each image-blind guess by 2 standard errors, or the metric
+cannot decide a verdict: a metric on which a random map does as well as the methods (coverage on
+the course scenes: the random map spreads over every bird) measures nothing about the methods.
+With fewer than 2 paired scenes the standard error is undefined and the metric is
+uninformative. The same paired mean and SE are reported for every method (its margin over the
+centre blob). This is the only place the rule is decided: the experiment's tables, its claims,
+``scripts/results_readme.py`` and notebook 11 read ``BaselineComparison.informative``.
 
 Example::
 
     >>> r = compare_to_baselines({"a": [0.9, 0.8, 0.85], "b": [0.7, 0.75, 0.8]}, [0.5, 0.5, 0.6])
     >>> r.informative, round(r.margin, 3)
     (True, 0.267)
+    >>> compare_to_baselines({"a": [0.9, 0.8, 0.85], "b": [0.7, 0.75, 0.8]}, [0.5, 0.5, 0.6],
+    ...                      random_values=[0.85, 0.8, 0.9]).informative   # random does as well
+    False
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +50,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "INFORMATIVE_RULE",
     "BaselineComparison",
     "centre_blob",
     "random_map",
@@ -48,6 +59,13 @@ __all__ = [
     "compare_rows",
     "compare_metrics",
 ]
+
+
+INFORMATIVE_RULE = (
+    "a metric is informative when the median explanation method beats every image-blind "
+    "baseline (the centre blob and the random map) by more than 2 standard errors of the "
+    "paired differences over the scenes; otherwise it is uninformative and decides no verdict")
+"""The baseline rule in one sentence, for reports (the module docstring gives the formula)."""
 
 
 def _shape(shape: Any) -> tuple[int, int]:
@@ -109,7 +127,8 @@ class BaselineComparison:
     """Outcome of the baseline rule for one metric.
 
     Attributes:
-        informative: ``margin - 2 * se > 0`` (see the module docstring).
+        informative: the rule of the module docstring: ``margin - 2 * se > 0`` and, when the
+            random map was scored, the same against it.
         margin: mean over scenes of (median method - centre blob), sign-flipped when lower is
             better, so positive always means "better than the blob".
         se: its standard error; ``n``: the number of paired scenes.
@@ -134,12 +153,28 @@ class BaselineComparison:
         """``"informative"`` or ``"uninformative"``, for tables."""
         return "informative" if self.informative else "uninformative"
 
+    @property
+    def beats_centre(self) -> bool:
+        """The median method beats the centre blob by 2 SE."""
+        return self.n >= 2 and math.isfinite(self.se) and self.margin - 2 * self.se > 0
+
+    @property
+    def beats_random(self) -> bool | None:
+        """The median method beats the random map by 2 SE; ``None`` when it was not scored."""
+        if self.random is None:
+            return None
+        m, se, n = self.random
+        return bool(n >= 2 and math.isfinite(se) and m - 2 * se > 0)
+
     def describe(self) -> str:
         """One line for a report, e.g. ``"median method - centre blob +0.144 +- 0.019 (2 SE
-        0.038, n = 45): informative"``."""
+        0.038, n = 45); - random map +0.022 +- 0.024: uninformative"``."""
         better = "" if self.higher_is_better else " (lower is better; sign flipped)"
-        return (f"median method - centre blob {self.margin:+.3f} +- {self.se:.3f} "
-                f"(2 SE {2 * self.se:.3f}, n = {self.n}){better}: {self.label}")
+        text = (f"median method - centre blob {self.margin:+.3f} +- {self.se:.3f} "
+                f"(2 SE {2 * self.se:.3f}, n = {self.n})")
+        if self.random is not None:
+            text += f"; - random map {self.random[0]:+.3f} +- {self.random[1]:.3f}"
+        return f"{text}{better}: {self.label}"
 
 
 def _as_values(name: str, values: Any, n: int | None) -> np.ndarray:
@@ -164,7 +199,8 @@ def compare_to_baselines(
         metric_values_by_method: ``{method: [value per scene]}``, all in the same scene order
             (NaN where a method was not measured on a scene).
         baseline_values: the centre blob's value on each scene, same order.
-        random_values: optionally the random map's value on each scene.
+        random_values: optionally the random map's value on each scene (all NaN: as if not
+            given).
         higher_is_better: ``False`` for metrics such as deletion AUC.
 
     Returns:
@@ -190,12 +226,14 @@ def compare_to_baselines(
     rnd_mean = float("nan")
     if random_values is not None:
         r = _as_values("random_values", random_values, n)
-        rnd = paired_mean_se(sign * median, sign * r)
-        rnd_mean = float(np.nanmean(r)) if np.isfinite(r).any() else float("nan")
-    informative = k >= 2 and math.isfinite(se) and margin - 2 * se > 0
+        if np.isfinite(r).any():
+            rnd = paired_mean_se(sign * median, sign * r)
+            rnd_mean = float(np.nanmean(r))
     centre_mean = float(np.nanmean(centre)) if np.isfinite(centre).any() else float("nan")
-    return BaselineComparison(bool(informative), margin, se, k, higher_is_better, by_method, rnd,
-                              centre_mean, rnd_mean)
+    out = BaselineComparison(False, margin, se, k, higher_is_better, by_method, rnd,
+                             centre_mean, rnd_mean)
+    informative = out.beats_centre and out.beats_random is not False
+    return dataclasses.replace(out, informative=bool(informative))
 
 
 def compare_rows(

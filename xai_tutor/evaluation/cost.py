@@ -1,5 +1,18 @@
-"""Run time and peak memory of one call.
+"""Run time and memory of one call.
 
+* **tensor memory** (:func:`tensor_memory`, deterministic; what the experiment reports and its
+  claims use): every tensor an ATen operation creates during the call (forward, backward,
+  hooks: the activations and gradients a method keeps, the tensors autograd saves for the
+  backward pass, the temporaries) is counted by the bytes of its storage when it appears, and
+  uncounted when its last tensor is freed; views of one storage count once. The **peak** is the
+  largest sum of live bytes during the call; **retained** what is still alive when it returns
+  (its result). Tensors that existed before the call (the model's weights, the input) are not
+  counted, nor views of them (an output that shares an input's storage is new only when that
+  storage was itself created during the call), nor memory an operation uses only inside its
+  kernel (a convolution's workspace) or that is not a tensor (NumPy arrays). The same call
+  gives the same bytes on every run, at any load, so a ratio of two methods' memory is a
+  measurement, not noise. It watches the call through a ``TorchDispatchMode`` (PyTorch's Python
+  dispatch hook): the call runs several times slower, so it is measured apart from the time.
 * **time**: wall clock with :func:`time.perf_counter` around the call.
 * **peak memory on CUDA**: ``torch.cuda.max_memory_allocated`` after a reset of the peak
   statistics, minus what was allocated before the call.
@@ -9,12 +22,18 @@
   allocator), so it is only the fallback where ``/proc`` does not exist. RSS includes memory the
   C allocator keeps after a free, so CPU numbers are lower bounds once the process has already
   held more memory; :func:`release_freed_memory` makes large blocks go back to the system at once.
+  This RSS peak depends on what the process held before and on other threads: on the small
+  course models it reads 0 to a fraction of a MB whatever the method. Compare memory with
+  :func:`tensor_memory`.
 
 Example::
 
     >>> c = measure(sum, range(1000))
     >>> c.result, c.seconds >= 0, c.peak_bytes >= 0
     (499500, True, True)
+    >>> m = tensor_memory(lambda x: (x * 2 + 1).sum(), torch.ones(1000))  # 4000-byte tensors
+    >>> m.peak_bytes, m.retained_bytes, float(m.result)
+    (8000, 4, 3000.0)
 """
 
 from __future__ import annotations
@@ -24,13 +43,18 @@ import os
 import threading
 import time
 import tracemalloc
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 
-__all__ = ["Cost", "measure", "release_freed_memory"]
+from .registry import register_metric
+
+__all__ = ["Cost", "TensorMemory", "measure", "release_freed_memory", "tensor_memory"]
 
 _STATM = "/proc/self/statm"
 
@@ -124,3 +148,82 @@ def measure(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Cost:
         _, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     return Cost(result, seconds, int(top), "tracemalloc")
+
+
+@dataclass(frozen=True)
+class TensorMemory:
+    """What :func:`tensor_memory` returns: the call's ``result``, the ``peak_bytes`` of tensors
+    alive at once, the ``retained_bytes`` still alive at its end and the number of storages
+    ``allocations`` it created."""
+
+    result: Any
+    peak_bytes: int
+    retained_bytes: int
+    allocations: int
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_bytes / 2**20
+
+
+class _LiveTensors(TorchDispatchMode):
+    """Counts the bytes of the storages that operations create, while their tensors live."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live: dict[int, list[int]] = {}   # storage address -> [bytes, live tensors]
+        self.current = self.peak = self.allocations = 0
+
+    def _release(self, key: int) -> None:
+        entry = self.live.get(key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] == 0:
+            self.current -= self.live.pop(key)[0]
+
+    @staticmethod
+    def _storages(values: Any) -> list[tuple[torch.Tensor, Any]]:
+        return [(t, t.untyped_storage()) for t in tree_flatten(values)[0]
+                if isinstance(t, torch.Tensor) and not t.is_meta and t.layout == torch.strided]
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        kwargs = kwargs or {}
+        inputs = {s.data_ptr() for _, s in self._storages((args, kwargs))}
+        out = func(*args, **kwargs)
+        for t, storage in self._storages(out):
+            key = storage.data_ptr()
+            if key == 0:
+                continue
+            if key in self.live:
+                self.live[key][1] += 1
+            elif key in inputs:  # a view of (or written into) a tensor made before the call
+                continue
+            else:
+                self.live[key] = [storage.nbytes(), 1]
+                self.allocations += 1
+                self.current += storage.nbytes()
+                self.peak = max(self.peak, self.current)
+            weakref.finalize(t, self._release, key)
+        return out
+
+
+def tensor_memory(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> TensorMemory:
+    """Call ``fn(*args, **kwargs)`` and count the tensor memory it creates (module docstring).
+
+    Deterministic: the same call on the same inputs gives the same bytes. The peak is taken over
+    the whole call, backward passes included.
+    """
+    counter = _LiveTensors()
+    with counter:
+        result = fn(*args, **kwargs)
+    return TensorMemory(result, int(counter.peak), int(counter.current),
+                        int(counter.allocations))
+
+
+register_metric("seconds", title="time s", family="cost", higher_is_better=False,
+                needs=("call",), judged=False,
+                reference="wall clock of one call (time.perf_counter)")(None)
+register_metric("tensor_mb", title="tensor MB", family="cost", higher_is_better=False,
+                needs=("call",), judged=False,
+                reference="peak tensor memory of one call (tensor_memory)")(None)

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import instance_masks, saliency_map
+from .registry import Subject, register_metric
 
 __all__ = ["multi_instance_coverage", "covered_instances", "area_recall", "shape_iou"]
 
@@ -101,3 +102,21 @@ def shape_iou(saliency: Any, masks: Any) -> float:
     top[order] = True
     inter = int((top & union.reshape(-1)).sum())
     return inter / (2 * k - inter)
+
+
+@register_metric("coverage", title="coverage", family="localisation", higher_is_better=True,
+                 needs=("masks",), reference="ours (fair share per instance)")
+def _score_coverage(s: Subject) -> float:
+    return multi_instance_coverage(s.saliency, s.masks, **s.kwargs("coverage"))
+
+
+@register_metric("recall", title="area recall", family="localisation", higher_is_better=True,
+                 needs=("masks",), reference="ours (share of the objects above half the maximum)")
+def _score_recall(s: Subject) -> float:
+    return area_recall(s.saliency, s.masks, **s.kwargs("recall"))
+
+
+@register_metric("shape_iou", title="shape IoU", family="localisation", higher_is_better=True,
+                 needs=("masks",), reference="ours (top-|U| pixels against the objects)")
+def _score_shape_iou(s: Subject) -> float:
+    return shape_iou(s.saliency, s.masks)

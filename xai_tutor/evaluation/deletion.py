@@ -43,6 +43,7 @@ from ..methods.inputs import check_images
 from ..methods.progress import progress as progress_bar
 from ..methods.targets import resolve_target
 from ._checks import saliency_map
+from .registry import Subject, register_metric
 
 __all__ = ["Curve", "gaussian_blur", "deletion_curve", "insertion_curve", "deletion_auc",
            "insertion_auc"]
@@ -149,3 +150,18 @@ def insertion_auc(model: nn.Module, x: torch.Tensor, saliency: Any, target: Any 
                   progress: bool = True) -> float:
     """Area under the insertion curve (higher = more faithful). ``target=None``: the top class."""
     return insertion_curve(model, x, saliency, target, steps, baseline, batch_size, progress).auc
+
+
+@register_metric("deletion", title="deletion AUC", family="faithfulness", higher_is_better=False,
+                 needs=("model",), reference="Petsiuk et al. 2018 (BMVC, RISE)")
+def _score_deletion(s: Subject) -> float:
+    kw = {"progress": False, **s.kwargs("deletion")}
+    return deletion_auc(s.model, s.x, s.saliency, s.target, **kw)
+
+
+@register_metric("insertion", title="insertion AUC", family="faithfulness",
+                 higher_is_better=True, needs=("model",),
+                 reference="Petsiuk et al. 2018 (BMVC, RISE)")
+def _score_insertion(s: Subject) -> float:
+    kw = {"progress": False, **s.kwargs("insertion")}
+    return insertion_auc(s.model, s.x, s.saliency, s.target, **kw)

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import instance_masks, saliency_map
+from .registry import Subject, register_metric
 
 __all__ = ["instance_energy_ratios", "instance_energy"]
 
@@ -79,3 +80,10 @@ def instance_energy(saliency: Any, masks: Any) -> float:
     ratios = instance_energy_ratios(s, m)[present]
     terms = np.minimum(1.0, ratios * union / s.size)
     return float(terms.mean())
+
+
+@register_metric("energy", title="instance energy", family="localisation",
+                 higher_is_better=True, needs=("masks",),
+                 reference="ours, after Wang et al. 2020 (energy-based pointing)")
+def _score_energy(s: Subject) -> float:
+    return instance_energy(s.saliency, s.masks)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import instance_masks, saliency_map
+from .registry import Subject, register_metric
 
 __all__ = ["PointingResult", "pointing_game"]
 
@@ -81,3 +82,9 @@ def pointing_game(saliency: Any, masks: Any, tolerance_px: float = 15.0) -> Poin
                 best, best_i = d, i
     hit = best <= tolerance_px
     return PointingResult(bool(hit), (row, col), best_i if hit else -1, best, ties)
+
+
+@register_metric("pointing", title="pointing", family="localisation", higher_is_better=True,
+                 needs=("masks",), reference="Zhang et al. 2016 (ECCV), tolerance 15 px")
+def _score_pointing(s: Subject) -> float:
+    return float(pointing_game(s.saliency, s.masks, **s.kwargs("pointing")).hit)

@@ -41,7 +41,6 @@ Example::
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +52,7 @@ from torch import nn
 from ..methods.inputs import check_images
 from ..methods.progress import progress as progress_bar
 from ._checks import saliency_map
+from .explainers import explainer, parameterised_layers, randomised_copy
 
 __all__ = ["RANDOMISATION_THRESHOLD", "RandomisationResult", "rankdata", "spearman",
            "parameterised_layers", "randomisation_check", "randomisation_failures",
@@ -92,15 +92,6 @@ def spearman(a: Any, b: Any) -> float:
     return float((rx * ry).sum() / den)
 
 
-def parameterised_layers(model: nn.Module) -> list[str]:
-    """Dotted names of the modules that own parameters and can ``reset_parameters()``."""
-    return [
-        name
-        for name, m in model.named_modules()
-        if name and hasattr(m, "reset_parameters") and any(True for _ in m.parameters(False))
-    ]
-
-
 @dataclass(frozen=True)
 class RandomisationResult:
     """Per stage: ``randomised`` (how many layers, from the top), ``deepest`` (the lowest layer
@@ -111,14 +102,6 @@ class RandomisationResult:
     deepest: list[str]
     correlations: list[float]
     target: int
-
-
-def _map_fn(method: str | Callable[..., Any], params: dict[str, Any]) -> Callable[..., Any]:
-    if callable(method):
-        return lambda m, x, t: method(m, x, t)
-    from ..api import explain
-
-    return lambda m, x, t: explain(m, x, method, target=t, **params)
 
 
 def randomisation_check(
@@ -161,11 +144,7 @@ def randomisation_check(
             raise ValueError(f"stages must be a positive int; got {stages!r}")
         k = min(stages, len(layers))
         cuts = sorted({int(np.ceil(len(layers) * (j + 1) / k)) for j in range(k)})
-    fn = _map_fn(method, dict(params or {}))
-
-    def as_map(out: Any) -> np.ndarray:
-        return saliency_map(out.saliency[0] if hasattr(out, "saliency") else out)
-
+    fn = explainer(method, params)
     if target is None:
         with torch.no_grad():
             training = model.training
@@ -174,19 +153,13 @@ def randomisation_check(
                 target = int(model(x).argmax(dim=1)[0])
             finally:
                 model.train(training)
-    reference = as_map(fn(model, x, target))
+    reference = fn(model, x, target)
     randomised, deepest, corrs = [], [], []
     for cut in progress_bar(cuts, progress, "randomisation"):
-        clone = copy.deepcopy(model)
-        modules = dict(clone.named_modules())
-        chosen = layers[len(layers) - cut :]
-        with torch.random.fork_rng(devices=[]):
-            for i, name in enumerate(chosen):
-                torch.manual_seed(seed * 100003 + i)
-                modules[name].reset_parameters()
-        corrs.append(spearman(reference, as_map(fn(clone.eval(), x, target))))
+        clone = randomised_copy(model, cut, seed)
+        corrs.append(spearman(reference, fn(clone, x, target)))
         randomised.append(cut)
-        deepest.append(chosen[0])
+        deepest.append(layers[len(layers) - cut])
     return RandomisationResult(mode, randomised, deepest, corrs, int(target))
 
 

@@ -9,21 +9,25 @@ with three ImageNet models and compares the saliency maps by eye (Figure 5). Her
 2. **Target**: each model's top class (the paper explains the prediction). The instances that
    count as ground truth are those of the predicted species; when the prediction names no bird in
    the scene (a misclassification) all instances count. The ``correct`` column records which.
-3. **Maps**: every method of :data:`xai_tutor.METHODS` on every scene and model, timed with peak
-   memory (:func:`xai_tutor.evaluation.measure`); combinations of pairs of methods
+3. **Maps**: every method of :data:`xai_tutor.METHODS` on every scene and model, timed
+   (:func:`xai_tutor.evaluation.measure`); combinations of pairs of methods
    (:data:`COMBINATIONS`, :func:`xai_tutor.combine`); and two baselines that know nothing
    about the image: the *centre baseline* (a Gaussian at the image centre, sigma = a quarter of
    the shorter side, TorchRay's centre baseline as a map) and the *random baseline* (uniform
    noise on a 7 x 7 grid resized to the image, seeded per scene).
-4. **Metrics** per map (:mod:`xai_tutor.evaluation`): pointing game (15 px), relevance mass,
-   multi-instance coverage, per-instance energy, area recall, shape IoU; deletion AUC (grey
-   baseline) and insertion AUC (blurred baseline), by default on the canonical scenes only
-   (they cost ``2 (steps + 1)`` forward passes per map); run time and peak memory; ``area`` is
-   the objects' share of the image (the relevance mass of a uniform map).
-   **Baselines** (:mod:`.baselines`): a metric on which the median method does not beat the
-   centre baseline by 2 standard errors (over all scenes, and over the pair and flock scenes)
-   is *uninformative* and decides no claim.
-5. **Scaling**: each method's run time on the canonical single scene at half and full size.
+4. **Metrics** per map: every metric of :data:`xai_tutor.evaluation.METRICS` the settings ask
+   for (all by default), computed through its registry entry: localisation against the masks on
+   every scene; the metrics that run the model (deletion, insertion, ROAD) and those that
+   recompute the map (Max/Avg-Sensitivity, Random Logit, eMPRT) on the canonical scenes by
+   default (``Settings.curves``), the latter only for maps whose method took at most
+   ``Settings.recompute_seconds``; ``area`` is the objects' share of the image (the relevance
+   mass of a uniform map). **Baselines** (:mod:`.judge`): every judged metric must let the
+   median method beat the centre and the random baselines by 2 standard errors (over all
+   scenes, and over the pair and flock scenes), or it is *uninformative* and decides no claim
+   (:data:`xai_tutor.evaluation.INFORMATIVE_RULE`).
+5. **Scaling**: each method's run time and peak tensor memory
+   (:func:`xai_tutor.evaluation.tensor_memory`, deterministic) on the canonical single scene at
+   half and full size.
 6. **Sanity**: Spearman correlation between the map of each model and of copies with the top
    third, two thirds and all of the layers re-initialised (cascading, Adebayo et al. 2018), on
    the canonical single scene at half size; a method with ``|rho| >= 0.5`` at any stage fails
@@ -31,18 +35,19 @@ with three ImageNet models and compares the saliency maps by eye (Figure 5). Her
 7. **Claims**: the paper's qualitative statements, each with the numbers measured and a verdict
    computed by a stated rule (:func:`evaluate_claims`).
 
-The package: :mod:`.spec` (defaults, argument checks, scenes, targets), :mod:`.run` (the loop),
-:mod:`.baselines` (the baseline rule), :mod:`.timing`, :mod:`.sanity`, :mod:`.report` (tables
-and figures), :mod:`.claims` and :mod:`.output` (the output folder, published whole: written
-into a temporary folder beside ``out``, renamed into place when complete; a non-empty ``out``
-only replaced with ``force``).
+The package: :mod:`.settings` (:class:`Settings`, one frozen object checked once, and the
+presets), :mod:`.spec` (models, scenes, baselines, targets), :mod:`.run` (the loop),
+:mod:`.judge` (the baseline rule applied to the run), :mod:`.timing`, :mod:`.sanity`,
+:mod:`.report` (tables and figures), :mod:`.claims`, :mod:`.estimate` and :mod:`.output` (the
+output folder, published whole: written into a temporary folder beside ``out``, renamed into
+place when complete; a non-empty ``out`` only replaced with ``force``).
 
 Outputs (in ``out``): ``grid_<model>.png`` (Figure 5: the three canonical scenes as columns, one
 row per method), ``representations_<model>.png``, ``scenes.png``, ``scores.csv`` (one row per
 map), ``metrics.csv`` / ``metrics.md`` (mean and standard error per method x model x kind),
 ``overall.csv`` (per method over all models and scenes), ``baselines.csv`` (the baseline rule
-per metric; also at the top of ``metrics.md``),
-``timing.csv``, ``sanity.csv``, ``claims.csv`` / ``claims.md``, ``run.json``.
+per metric; also at the top of ``metrics.md``), ``timing.csv`` (time and tensor memory),
+``sanity.csv``, ``claims.csv`` / ``claims.md``, ``run.json``.
 
 Example::
 
@@ -50,32 +55,27 @@ Example::
     >>> from xai_tutor.experiment import run_experiment
     >>> out = tempfile.mkdtemp()   # an empty folder; a non-empty one needs force=True
     >>> result = run_experiment(models=["tiny_vgg"], methods=["gradcam"], samples=0,
-    ...                         size=(160, 112), out=out, progress=False)
+    ...                         size=(160, 112), out=out, progress=False)   # default + overrides
     >>> sorted(p.name for p in result.files)[:3]
     ['baselines.csv', 'claims.csv', 'claims.md']
 """
 
 from __future__ import annotations
 
-from . import baselines, claims, estimate, output, report, run, sanity, spec, timing
+from . import claims, estimate, judge, output, report, run, sanity, settings, spec, timing
 from .claims import _verdict as _verdict  # noqa: F401 - used by exercises tests
 from .claims import evaluate_claims
 from .output import ResultsExistError, check_out
 from .report import summarise
 from .run import ExperimentResult, run_experiment
+from .settings import DEFAULT_SAMPLES, MAX_SIDE, MIN_SIDE, PRESETS, Settings
 from .spec import (
     BASELINES,
     CENTRE,
     COMBINATIONS,
     DEFAULT_KINDS,
-    DEFAULT_SAMPLES,
-    MAX_SIDE,
-    METRICS,
-    MIN_SIDE,
-    PRESETS,
     RANDOM,
     centre_baseline,
-    check_args,
     combo_name,
 )
 
@@ -86,10 +86,10 @@ __all__ = [
     "RANDOM",
     "DEFAULT_KINDS",
     "DEFAULT_SAMPLES",
-    "METRICS",
     "MIN_SIDE",
     "MAX_SIDE",
     "PRESETS",
+    "Settings",
     "estimate",
     "ExperimentResult",
     "ResultsExistError",
@@ -98,14 +98,14 @@ __all__ = [
     "evaluate_claims",
     "centre_baseline",
     "combo_name",
-    "check_args",
     "check_out",
-    "baselines",
     "claims",
+    "judge",
     "output",
     "report",
     "run",
     "sanity",
+    "settings",
     "spec",
     "timing",
 ]

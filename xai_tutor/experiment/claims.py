@@ -2,7 +2,7 @@
 
 A claim is decided by one or more metrics; when one of them is **uninformative** on the scenes
 the claim uses (the median method does not beat the image-blind centre blob by 2 standard
-errors, :mod:`.baselines`), the claim's verdict is ``"undecided (uninformative metric: <name>)"``
+errors, :mod:`.judge`), the claim's verdict is ``"undecided (uninformative metric: <name>)"``
 whatever the comparison says, and ``measured`` says why. The multi-instance claims are decided by
 the per-instance energy score (:func:`xai_tutor.evaluation.instance_energy`) on the pair and flock
 scenes, which an image-blind map cannot game as it games multi-instance coverage.
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .baselines import ALL, MULTI, judge, scope_text, uninformative
+from .judge import ALL, MULTI, judge, scope_text, uninformative
 from .report import fmt, mean_se
 from .spec import CENTRE, COMBINATIONS, combo_name
 
@@ -32,7 +32,8 @@ def _paired(scores, metric: str, a: str, b: str | Sequence[str], kinds=None,
     for r in scores:
         if kinds is not None and r["kind"] not in kinds:
             continue
-        table.setdefault((r["model"], r["kind"], r["scene"]), {})[r["method"]] = r[metric]
+        key = (r["model"], r["kind"], r["scene"])
+        table.setdefault(key, {})[r["method"]] = r.get(metric, math.nan)
     diffs = []
     for vals in table.values():
         if a not in vals:
@@ -62,7 +63,7 @@ def _verdict(mean: float, se: float, n: int, higher_supports: bool = True) -> st
 
 
 def _method_mean(scores, metric, method, kinds=None) -> tuple[float, float, int]:
-    return mean_se(r[metric] for r in scores
+    return mean_se(r.get(metric, math.nan) for r in scores
                     if r["method"] == method and (kinds is None or r["kind"] in kinds))
 
 
@@ -87,7 +88,7 @@ def evaluate_claims(scores: Sequence[Mapping[str, Any]],
                     ) -> list[dict[str, Any]]:
     """The paper's claims, each with the numbers measured and a verdict from a stated rule.
 
-    ``judged``: the baseline rule's outcome (:func:`.baselines.judge`; computed from ``scores``
+    ``judged``: the baseline rule's outcome (:func:`.judge.judge`; computed from ``scores``
     when None). Scores without a centre-baseline row cannot be judged: then no metric is
     marked uninformative.
     """
@@ -138,19 +139,19 @@ def evaluate_claims(scores: Sequence[Mapping[str, Any]],
     # 3. FullGrad: whole bird, noise, memory
     whole = _paired(scores, "recall", "fullgrad", "gradcam")
     noise = _paired(scores, "mass", "fullgrad", "smoothgradcampp")
-    mem = _memory_ratio(scores, "fullgrad", [c for c in cams if c != "fullgrad"])
-    v_mem = ("not measured" if math.isnan(mem) else "supported" if mem >= 1.5
-             else "contradicted" if mem < 1.0 else "inconclusive")
+    v_mem, mem_text = _memory_part(timing, "fullgrad", cams)
     parts = [_verdict(*whole), _verdict(*noise, higher_supports=False), v_mem]
     add("FullGrad captures the whole bird but adds noise and uses a lot of memory",
         f"area recall FullGrad minus Grad-CAM {pd(*whole)}; relevance mass FullGrad minus "
-        f"SmoothGrad-CAM++ {pd(*noise)} (negative = more saliency off the birds); peak memory "
-        f"FullGrad / median other CAM method = {mem:.2f}x "
+        f"SmoothGrad-CAM++ {pd(*noise)} (negative = more saliency off the birds); peak tensor "
+        f"memory FullGrad / median other CAM method at full size: {mem_text} "
         f"[parts: {', '.join(parts)}]",
         _combine_verdicts(parts),
-        "three parts, each paired with 2 SE: recall above Grad-CAM's; mass below SmoothGrad-"
-        "CAM++'s; mean peak memory >= 1.5x the median of the other CAM methods. supported = all "
-        "three, partly = some", ["recall", "mass"])
+        "three parts: recall above Grad-CAM's and mass below SmoothGrad-CAM++'s, each paired "
+        "with 2 SE; peak tensor memory of one call at full size (deterministic, timing.csv) >= "
+        "1.5x the median of the other CAM methods on every model (contradicted if below 1x on "
+        "every model, else inconclusive). supported = all three, partly = some",
+        ["recall", "mass"])
     d = _paired(scores, "energy", "fullgrad", "gradcam", multi)
     add("FullGrad performs better than Grad-CAM on multi-instance images",
         f"instance energy FullGrad minus Grad-CAM on pair/flock: {pd(*d)}", _verdict(*d),
@@ -180,13 +181,25 @@ def evaluate_claims(scores: Sequence[Mapping[str, Any]],
     return claims
 
 
-def _memory_ratio(scores, method: str, others: Sequence[str]) -> float:
-    mine = _method_mean(scores, "peak_mb", method)[0]
-    theirs = [_method_mean(scores, "peak_mb", m)[0] for m in others]
-    theirs = [t for t in theirs if not math.isnan(t)]
-    if math.isnan(mine) or not theirs:
-        return float("nan")
-    return mine / max(float(np.median(theirs)), 1e-6)
+def _memory_part(timing, method: str, cams: Sequence[str]) -> tuple[str, str]:
+    """The memory part's verdict and text: per model, ``method``'s peak tensor memory at full
+    size over the median of the other CAM methods' (``timing.csv``'s ``full_tensor_mb``)."""
+    ratios = {}
+    for model in sorted({t["model"] for t in timing}):
+        rows = {t["method"]: float(t.get("full_tensor_mb", math.nan)) for t in timing
+                if t["model"] == model}
+        mine = rows.get(method, math.nan)
+        others = [v for m, v in rows.items() if m in cams and m != method and math.isfinite(v)]
+        if math.isfinite(mine) and others:
+            ratios[model] = mine / max(float(np.median(others)), 1e-12)
+    if not ratios:
+        return "not measured", "not measured"
+    text = ", ".join(f"{m} {r:.2f}x" for m, r in ratios.items())
+    if all(r >= 1.5 for r in ratios.values()):
+        return "supported", text
+    if all(r < 1.0 for r in ratios.values()):
+        return "contradicted", text
+    return "inconclusive", text
 
 
 def _speed_claim(timing) -> tuple[str, str, str, str]:

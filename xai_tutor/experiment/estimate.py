@@ -14,12 +14,19 @@ times are scaled to the run:
   ``ceil(K / B)`` batched forwards of ``B`` masked images (``K`` channels of the model's default
   layer, ``B`` its batch size) plus one forward/backward pass, timed on one batch;
 * the main loop: ``t`` per scene the method runs on (the canonical scenes only for Score-CAM and
-  Ablation-CAM by default; the first scene only once ``t`` exceeds ``max_seconds``), plus
-  ``2 (steps + 1)`` forwards at the run's size per scored map (combinations and the centre and
-  random baselines included) on the scenes with deletion / insertion curves;
-* the timing table: the half-size runs (``t / 4``, repeated up to 3 times while under 3 s) and the
-  extra full-size repeats; the sanity check: ``1 + STAGES`` maps at half size (the trained
-  model's and one per cascading stage, :mod:`.sanity`).
+  Ablation-CAM by default; the first scene only once ``t`` exceeds ``max_seconds``), plus, per
+  scored map (combinations and the centre and random baselines included) on the scenes with the
+  metrics that run the model (``Settings.curves``): ``2 (steps + 1)`` forwards at the run's size
+  for deletion and insertion, and for ROAD ``2 P`` imputations (timed once in the probe on the
+  scene at ROAD's size, with the top ``p`` % of a centre blob removed, most and least relevant
+  first) and ``2 P`` forwards at that size (``P`` shares);
+* the metrics that recompute the map: ``sensitivity_samples + 2`` more maps (``t`` each) per map
+  of a method (or combination) with ``t <= recompute_seconds``, on the same scenes;
+* the timing table: the half-size runs (``t / 4``, repeated up to 3 times while under 3 s), the
+  extra full-size repeats, and one counted call per size for the tensor memory (``t`` plus the
+  counting's overhead, measured in the probe per method as the counted probe call's time minus
+  the plain one's); the sanity check: ``1 + STAGES`` maps at half size (the trained model's and
+  one per cascading stage, :mod:`.sanity`).
 
 Model loading, scene rendering and writing the figures are not counted (seconds). The estimate
 is as good as the machine is steady: other processes slowing the probe or the run shift it.
@@ -30,7 +37,7 @@ Example::
     >>> parts = run_cost(map_s=2.0, scenes=5, canonical=3, costly=False, max_seconds=60.0,
     ...                  curve_s=0.5, curve_scenes=3, sanity=True, half_share=0.25)
     >>> parts["maps"], parts["main"], parts["timing"], parts["sanity"]
-    (5, 11.5, 1.5, 2.0)
+    (5, 11.5, 4.0, 2.0)
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,25 +107,56 @@ def _human(seconds: float) -> str:
 
 
 def run_cost(map_s: float, scenes: int, canonical: int, costly: bool, max_seconds: float,
-             curve_s: float, curve_scenes: int, sanity: bool,
-             half_share: float = 0.25) -> dict[str, float]:
+             curve_s: float, curve_scenes: int, sanity: bool, half_share: float = 0.25,
+             recompute_maps: int = 0, recompute_seconds: float = 1.0,
+             memory_overhead_s: float = 0.0) -> dict[str, float]:
     """The parts of one method's expected time on one model (seconds), by the rules of the
-    module docstring: ``maps`` run, ``main`` loop, ``timing`` table, ``sanity`` check, ``total``.
+    module docstring: ``maps`` run, ``main`` loop, ``recompute`` (the maps the robustness and
+    randomisation metrics recompute), ``timing`` table, ``sanity`` check, ``total``.
+
     ``half_share``: a half-size map's time over a full-size one's (1/4 when time follows the
-    pixels, 1 for a model that resizes its input itself).
+    pixels, 1 for a model that resizes its input itself); ``curve_s``: the metrics that run the
+    model, per map; ``recompute_maps``: maps recomputed per map when ``map_s <=
+    recompute_seconds``; ``memory_overhead_s``: the tensor counting's extra time per call.
     """
     slow = map_s > max_seconds
     maps = 1 if slow else canonical if costly else scenes
     main = maps * map_s + min(maps, curve_scenes) * curve_s
+    recompute = (min(maps, curve_scenes) * recompute_maps * map_s
+                 if map_s <= recompute_seconds else 0.0)
     half = map_s * half_share
     half_runs = max(1, min(3, math.ceil(REPEAT_BUDGET_S / max(half, 1e-9))))
     extra_full = max(0, min(2, math.ceil(min(REPEAT_BUDGET_S, map_s) / max(map_s, 1e-9)) - 1))
-    # fast methods are repeated until 0.25 s are timed (at most 25 runs) at each size
+    # fast methods are repeated until 0.25 s are timed (at most 25 runs) at each size; then one
+    # counted call per size for the tensor memory
     timing = (max(half * half_runs, min(FAST_TIMED_S, FAST_REPEATS * half))
-              + max(map_s * extra_full, min(FAST_TIMED_S, FAST_REPEATS * map_s) - map_s))
+              + max(map_s * extra_full, min(FAST_TIMED_S, FAST_REPEATS * map_s) - map_s)
+              + half + map_s + 2 * memory_overhead_s)
     check = (1 + STAGES) * half if sanity and not slow else 0.0
-    return {"maps": maps, "main": main, "timing": timing, "sanity": check,
-            "total": main + timing + check}
+    return {"maps": maps, "main": main, "recompute": recompute, "timing": timing,
+            "sanity": check, "total": main + recompute + timing + check}
+
+
+def road_solve_s(scene: Any, settings: Any) -> float:
+    """Seconds of the ``2 P`` imputations of one map's ROAD curves, timed on ``scene`` at ROAD's
+    size with the top shares of a centre blob removed (most and least relevant first)."""
+    import numpy as np
+
+    from ..data import load_image
+    from ..evaluation import centre_blob, noisy_linear_imputation
+
+    w, h = scene.image.size
+    size = (max(int(round(w * settings.road_scale)), 8), max(int(round(h * settings.road_scale)),
+                                                           8))
+    x, _ = load_image(scene.image, size=size)
+    order = np.argsort(-centre_blob((size[1], size[0])).reshape(-1), kind="stable")
+    start = time.perf_counter()
+    for ranked in (order, order[::-1]):
+        for p in settings.road_percentages:
+            removed = np.zeros(order.size, dtype=bool)
+            removed[ranked[: int(p * order.size / 100)]] = True
+            noisy_linear_imputation(x, removed.reshape(size[1], size[0]))
+    return time.perf_counter() - start
 
 
 def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
@@ -159,35 +197,44 @@ def _batch_default(method: str, x: torch.Tensor) -> int:
     return 8
 
 
-def estimate_run(models: Mapping[str, nn.Module], methods: Sequence[str], scene: Any,
-                 scenes: int, canonical: int, steps: int = 4, curves: str = "canonical",
-                 expensive: str = "canonical", max_seconds: float = 60.0,
-                 batch_size: int | None = None, sanity: bool = True) -> Estimate:
+def estimate_run(models: Mapping[str, nn.Module], settings: Any, scene: Any) -> Estimate:
     """Probe each model and method once (see the module docstring) and scale to the run.
 
     Args:
         models: ``{name: model}``.
-        methods: registry names.
+        settings: the run's :class:`~xai_tutor.experiment.Settings`.
         scene: the canonical single scene at the run's size (its image sets the run's size).
-        scenes: scenes per model in the run; ``canonical``: how many of them are canonical.
-        steps, curves, expensive, max_seconds, batch_size, sanity: as for
-            :func:`~xai_tutor.experiment.run_experiment`.
     """
     from ..api import explain
     from ..data import load_image
+    from ..evaluation import METRICS, tensor_memory
     from ..methods import METHODS
     from .spec import COMBINATIONS, method_params
 
+    s = settings
+    methods = s.method_list()
+    metrics = [METRICS[m] for m in s.metric_names()]
+    scenes = len(s.kinds) * (1 + s.samples)
+    canonical = len(s.kinds)
     start = time.perf_counter()
     w, h = scene.image.size
     probe_size = (max(round(w * PROBE_SCALE), 32), max(round(h * PROBE_SCALE), 32))
     x, _ = load_image(scene.image, size=probe_size)
     x_full, _ = load_image(scene.image)
-    curve_scenes = {"canonical": canonical, "all": scenes, "none": 0}[curves]
+    curve_scenes = {"canonical": canonical, "all": scenes, "none": 0}[s.curves]
+    names = {m.name for m in metrics}
+    curves = sum(1 for m in ("deletion", "insertion") if m in names)
+    road_orders = sum(1 for m in ("road_morf", "road_lerf") if m in names)
+    recompute_maps = ((s.sensitivity_samples if names & {"max_sensitivity", "avg_sensitivity"}
+                       else 0) + int("random_logit" in names) + int("emprt" in names))
+    solve_s = road_solve_s(scene, s) * road_orders / 2 if road_orders and curve_scenes else 0.0
+    road_size = (max(int(round(w * s.road_scale)), 8), max(int(round(h * s.road_scale)), 8))
+    x_road, _ = load_image(scene.image, size=road_size)
     est = Estimate()
     for model_name, model in models.items():
         probe_fwd, logits = _forward_s(model, x, repeats=3)
         full_fwd, _ = _forward_s(model, x_full, repeats=2)
+        road_fwd, _ = _forward_s(model, x_road, repeats=1) if road_orders else (0.0, None)
         # the measured growth of a forward pass from the probe to the run's size (about the
         # pixel ratio for a large model; less where fixed costs dominate; 1 for a model that
         # resizes its input itself)
@@ -198,43 +245,57 @@ def estimate_run(models: Mapping[str, nn.Module], methods: Sequence[str], scene:
         half_share = scale ** -0.5  # t ~ pixels^a: G = 16^a, half size = 4^-a = G^-1/2
         target = int(logits.argmax(dim=1)[0])
         explain(model, x, "gradient", target=target)  # warm-up: the first backward pass
-        curve_s = 2 * (steps + 1) * full_fwd
+        curve_s = (curves * (s.steps + 1) * full_fwd
+                   + solve_s + road_orders * len(s.road_percentages) * road_fwd)
+        per_map: dict[str, float] = {}
+        overhead: dict[str, float] = {}
         for method in methods:
-            costly = bool(METHODS[method].expensive) and expensive == "canonical"
+            costly = bool(METHODS[method].expensive) and s.expensive == "canonical"
             note = ""
             try:
+                params = method_params(method, s.batch_size)
                 if method == "scorecam":
-                    batch = batch_size or _batch_default(method, x_full)
+                    batch = s.batch_size or _batch_default(method, x_full)
                     k = _channels(model, x)
                     batch_s, _ = _forward_s(model, x.expand(batch, -1, -1, -1).contiguous(), 1)
                     probe_s = batch_s
                     map_s = (math.ceil(k / batch) * batch_s + 3 * probe_fwd) * scale
                     note = f"{k} channels / batch {batch}, from one timed batch"
+                    overhead[method] = math.ceil(k / batch) * overhead.get("gradcam", 0.0)
                 else:
-                    params = method_params(method, batch_size)
                     probe_s, _ = _timed(explain, model, x, method, target=target, **params)
                     if probe_s < 0.2:  # short: the best of two, less noise to scale up
                         probe_s = min(probe_s, _timed(explain, model, x, method,
                                                       target=target, **params)[0])
                     map_s = probe_s * scale
+                    counted, _ = _timed(tensor_memory, explain, model, x, method,
+                                        target=target, **params)
+                    overhead[method] = max(counted - probe_s, 0.0)
             except (ValueError, TypeError, NotImplementedError) as err:
                 est.rows.append({"model": model_name, "method": method, "probe_s": 0.0,
                                  "map_s": 0.0, "maps": 0, "total_s": 0.0,
                                  "note": f"skipped: {str(err).split('. ')[0]}"})
                 continue
-            cost = run_cost(map_s, scenes, canonical, costly, max_seconds, curve_s,
-                            curve_scenes, sanity, half_share)
-            if map_s > max_seconds:
+            per_map[method] = map_s
+            cost = run_cost(map_s, scenes, canonical, costly, s.max_seconds, curve_s,
+                            curve_scenes, s.sanity, half_share, recompute_maps,
+                            s.recompute_seconds, overhead[method])
+            if map_s > s.max_seconds:
                 note = (note + "; " if note else "") + "over --max-seconds: first scene only"
             est.rows.append({"model": model_name, "method": method, "probe_s": probe_s,
                              "map_s": map_s, "maps": int(cost["maps"]),
                              "total_s": cost["total"], "half_share": half_share, "note": note})
-        # combinations and the two baselines are scored too (only their curves cost time)
-        extras = 2 + sum(1 for a, b, _ in COMBINATIONS if a in methods and b in methods)
+        # combinations and the two baselines are scored too (only the metrics that run the
+        # model or recompute the map cost time: a combination recomputes both parts)
+        combos = [(a, b) for a, b, _ in COMBINATIONS if a in per_map and b in per_map]
+        recompute = sum(recompute_maps * (per_map[a] + per_map[b]) for a, b in combos
+                        if per_map[a] + per_map[b] <= s.recompute_seconds)
+        extras = 2 + len(combos)
         est.rows.append({"model": model_name, "method": "(combinations)", "probe_s": 0.0,
                          "map_s": curve_s, "maps": curve_scenes * extras,
-                         "total_s": curve_scenes * extras * curve_s,
-                         "note": "deletion/insertion curves of the combined and baseline maps"})
+                         "total_s": curve_scenes * (extras * curve_s + recompute),
+                         "note": "metrics that run the model (and recompute the map) for the "
+                                 "combined and baseline maps"})
     est.probe_seconds = time.perf_counter() - start
     try:
         est.load, est.cpus = os.getloadavg()[0], os.cpu_count()

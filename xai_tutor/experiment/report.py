@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from .baselines import ALL, baseline_rows
+from .. import evaluation as ev
+from .judge import ALL, baseline_rows
 from .sanity import FLAG, STAGES, flag
-from .spec import CENTRE, METRICS, RANDOM, combo_name
+from .spec import CENTRE, RANDOM, combo_name
 
 
 def mean_se(values: Iterable[float]) -> tuple[float, float, int]:
@@ -23,21 +24,35 @@ def mean_se(values: Iterable[float]) -> tuple[float, float, int]:
     return float(v.mean()), se, int(v.size)
 
 
+def metric_columns(rows: Sequence[Mapping[str, Any]]) -> list[ev.MetricInfo]:
+    """The registered metrics that are columns of ``rows``, in registry order."""
+    keys = set().union(*(r.keys() for r in rows)) if rows else set()
+    return [m for m in ev.metrics_in() if m.name in keys]
+
+
+def _model_metrics(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [m.name for m in metric_columns(rows) if "model" in m.needs]
+
+
 def summarise(scores: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Mean and standard error (``std / sqrt(n)``, ddof 1; NaN for n = 1) per method x model x
-    kind. ``n`` counts the scenes, ``n_curves`` those with deletion / insertion curves; a metric
-    missing from the rows (scores of an older run) is NaN."""
+    kind of every metric column of the scores. ``n`` counts the scenes, ``n_curves`` those with
+    the metrics that run the model (deletion, insertion, ROAD, ...); a value that was not
+    measured (NaN) is left out of its mean."""
     groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for row in scores:
         groups.setdefault((row["method"], row["model"], row["kind"]), []).append(row)
+    columns = [m.name for m in metric_columns(scores)]
+    model_metrics = _model_metrics(scores)
     out = []
     for (method, model, kind), rows in groups.items():
         entry: dict[str, Any] = {"method": method, "model": model, "kind": kind, "n": len(rows),
                                  "correct": float(np.mean([r["correct"] for r in rows])),
                                  "area": float(np.mean([r["area"] for r in rows]))}
-        entry["n_curves"] = mean_se(r["deletion"] for r in rows)[2]
-        for key in METRICS:
-            mean, se, _ = mean_se(r.get(key, math.nan) for r in rows)  # absent: not measured
+        entry["n_curves"] = sum(1 for r in rows if any(
+            not math.isnan(r[k]) for k in model_metrics))
+        for key in columns:
+            mean, se, _ = mean_se(r[key] for r in rows)
             entry[key] = mean
             entry[f"{key}_se"] = se
         out.append(entry)
@@ -85,10 +100,10 @@ def baselines_md(judged) -> list[str]:
                 "explanation method.", ""]
     rows = []
     for r in baseline_rows(judged):
-        title = METRICS[r["metric"]][0] + ("" if r["higher_is_better"] else " (↓)")
-        rows.append([title, r["scenes"], fmt(r["centre_mean"]), fmt(r["random_mean"]),
-                     fmt(r["margin"], r["se"]), fmt(r["margin_random"], r["se_random"]), r["n"],
-                     f"**{r['verdict']}**"])
+        info = ev.METRICS[r["metric"]]
+        rows.append([f"{info.title} {info.arrow}", info.family, r["scenes"],
+                     fmt(r["centre_mean"]), fmt(r["random_mean"]), fmt(r["margin"], r["se"]),
+                     fmt(r["margin_random"], r["se_random"]), r["n"], f"**{r['verdict']}**"])
     bad = sorted({r["metric"] for r in baseline_rows(judged) if r["verdict"] == "uninformative"
                   and r["scenes"] == ALL})
     return ["## Baselines: which metrics beat a blind guess", "",
@@ -97,12 +112,11 @@ def baselines_md(judged) -> list[str]:
             f"and `{RANDOM}` (uniform noise on a 7 x 7 grid resized to the image, seeded per "
             "scene). `margin`: mean over (model, scene) of the median explanation method minus "
             "the centre blob (sign flipped where lower is better, so positive = better than the "
-            "blob) ± its standard error; `vs random`: the same against the random map. A metric "
-            "is **uninformative** when margin - 2 SE <= 0: the typical method does not beat an "
-            "image-blind guess, and the metric decides no verdict in `claims.md`. `scenes`: "
-            "all scenes, or the multi-instance ones (pair+flock) on which the multi-instance "
-            "claims are decided.", "",
-            md_table(["metric", "scenes", "centre mean", "random mean", "margin ± SE",
+            "blob) ± its standard error; `vs random`: the same against the random map. The "
+            f"rule: {ev.INFORMATIVE_RULE} (in `claims.md`). `scenes`: all scenes, or the "
+            "multi-instance ones (pair+flock) on which the multi-instance claims are decided.",
+            "",
+            md_table(["metric", "family", "scenes", "centre mean", "random mean", "margin ± SE",
                       "vs random ± SE", "n", "verdict"], rows), "",
             "Uninformative on all scenes: " + (", ".join(bad) if bad else "none") + ".", ""]
 
@@ -121,25 +135,34 @@ def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, judged, f
     if judged:
         files.append(write_csv(out / "baselines.csv", baseline_rows(judged)))
     n_per_kind = {k: sum(1 for _, s in scenes if s.kind == k) for k in kinds}
+    infos = metric_columns(scores)
+    keys = [m.name for m in infos]
+    titles = [f"{m.title} {m.arrow}" for m in infos]
+    model_cols = _model_metrics(scores)
+    everywhere = any(not math.isnan(r[k]) for r in scores if r["scene"] != "canonical"
+                     for k in model_cols)
     order = list(methods) + [combo_name(*c) for c in combos] + [CENTRE, RANDOM]
     md = ["# Metrics per method, model and scene kind", ""] + baselines_md(judged) + [
           "## Scores", "",
           "Mean ± standard error over the scenes of each kind "
           f"({', '.join(f'{k}: n = {n}' for k, n in n_per_kind.items())}; the canonical scene "
-          "plus generated ones). Higher is better except deletion AUC, time and memory. "
+          "plus generated ones). The arrow after a metric's name says whether higher (↑) or "
+          "lower (↓) is better; `xai_tutor.evaluation.METRICS` declares each metric. "
           "`area`: share of the image covered by the explained birds (relevance mass of a "
-          "uniform map). `correct`: share of scenes where the top class is a bird in the scene. "
-          "Deletion and insertion AUC are computed on "
-          + ("every scene." if any(
-              not math.isnan(r["deletion"]) for r in scores if r["scene"] != "canonical")
-             else "the canonical scenes only (n = 1 per cell: no standard error).")
+          "uniform map). `correct`: share of scenes where the top class is a bird in the scene."
           + (" Methods registered as expensive (" + ", ".join(sorted(
               {r["method"] for r in scores if is_expensive(r["method"])})) + ") ran on the "
              "canonical scenes only (n = 1 per cell)." if any(
               is_expensive(r["method"]) for r in scores) and not any(
               is_expensive(r["method"]) and r["scene"] != "canonical" for r in scores) else "")
-          + " Time and memory are per call during the run (other processes share the CPU); "
-          "see the timing table for best-of-3 times."
+          + " The metrics that run the model ("
+          + ", ".join(model_cols) + ") are computed on "
+          + ("every scene" if everywhere else "the canonical scenes (n = 1 per cell)")
+          + "; those that recompute the map ("
+          + ", ".join(m.name for m in infos if "explainer" in m.needs) + ") only for maps "
+          "whose method took at most the run's `recompute_seconds` per call. Time is per call "
+          "during the run (other processes share the CPU); the timing table has best-of-3 "
+          "times and each method's peak tensor memory."
           + (f" A method marked `({FLAG})` failed the model-randomisation check on that "
              "model (last section): its map can sit on the birds without depending on what the "
              "model learned." if sanity_rows else ""), ""]
@@ -151,14 +174,13 @@ def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, judged, f
     overall = summarise([dict(r, model="all", kind="all") for r in scores])
     md += ["## All models and scene kinds together", "",
            "Mean ± standard error over every (model, scene) pair; `n`: maps per method "
-           "(`n curves`: maps with deletion / insertion curves).", "",
-           md_table(["method", "n", "n curves"] + [title for title, _ in METRICS.values()],
+           "(`n curves`: maps with the metrics that run the model).", "",
+           md_table(["method", "n", "n curves"] + titles,
                      [[flag(m["method"], failing), m["n"], m["n_curves"]]
-                      + [fmt(m[k], m[f"{k}_se"], 1 if k == "peak_mb" else 3)
-                                       for k in METRICS]
+                      + [fmt(m[k], m[f"{k}_se"]) for k in keys]
                       for name in order for m in overall if m["method"] == name]), ""]
     files.append(write_csv(out / "overall.csv", overall))
-    header = ["method", "kind"] + [title for title, _ in METRICS.values()]
+    header = ["method", "kind"] + titles
     for model in model_map:
         rows_m = [m for m in metrics if m["model"] == model]
         first = next((m for m in rows_m), None)
@@ -174,15 +196,19 @@ def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, judged, f
                 if m is None:
                     continue
                 table.append([flag(method, failing, model), kind] + [
-                    fmt(m[k], m[f"{k}_se"], 1 if k == "peak_mb" else 3) for k in METRICS])
+                    fmt(m[k], m[f"{k}_se"]) for k in keys])
         md += [md_table(header, table), ""]
-    md += ["## Run time at two image sizes (canonical single scene)", "",
+    md += ["## Run time and memory at two image sizes (canonical single scene)", "",
            "Best of up to 3 runs (one run for methods slower than 3 s); `ratio` = full / half "
-           "time for 4x the pixels.", "",
-           md_table(["model", "method", "half", "s", "full", "s", "ratio", "peak MB (full)"],
+           "time for 4x the pixels. `tensor MB`: the peak bytes of the tensors one call creates "
+           "(activations, gradients, what autograd saves for the backward pass, temporaries; "
+           "`xai_tutor.evaluation.tensor_memory`): deterministic, the same on every run.", "",
+           md_table(["model", "method", "half", "s", "tensor MB", "full", "s", "tensor MB",
+                     "ratio"],
                      [[t["model"], t["method"], t["half_size"], fmt(t["half_seconds"]),
-                       t["full_size"], fmt(t["full_seconds"]), fmt(t["time_ratio"], None, 2),
-                       fmt(t["full_peak_mb"], None, 1)] for t in timing]), ""]
+                       fmt(t["half_tensor_mb"], None, 2), t["full_size"],
+                       fmt(t["full_seconds"]), fmt(t["full_tensor_mb"], None, 2),
+                       fmt(t["time_ratio"], None, 2)] for t in timing]), ""]
     if sanity_rows:
         md += ["## Randomisation sanity check (canonical single scene, half size)", "",
                "Spearman correlation between the map of the trained model and of copies with "
@@ -199,9 +225,9 @@ def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, judged, f
     cl = ["# The paper's claims against the measurements", "",
           "Verdicts come from the rules in the last column, applied to `scores.csv` and "
           "`timing.csv`. Paired comparisons use the same scenes and models; a difference counts "
-          "when its mean is more than 2 standard errors away from 0. A claim decided by a "
-          "metric that does not beat the image-blind centre baseline (`baselines.csv`, the "
-          "Baselines section of `metrics.md`) is **undecided**.", "",
+          "when its mean is more than 2 standard errors away from 0. A claim decided by an "
+          f"uninformative metric is **undecided**: {ev.INFORMATIVE_RULE} (`baselines.csv`, the "
+          "Baselines section of `metrics.md`).", "",
           md_table(["claim", "measured", "verdict", "rule"],
                     [[c["claim"], c["measured"], f"**{c['verdict']}**", c["rule"]]
                      for c in claims]), ""]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import time
@@ -12,25 +13,22 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from .. import evaluation as ev
 from .. import viz
 from ..combination import combine
 from . import report, spec
-from .baselines import judge
 from .claims import evaluate_claims
+from .judge import judge
 from .output import check_out, staging
 from .report import summarise
 from .sanity import failures, sanity_check
+from .settings import PRESETS, Settings
 from .spec import (
     CENTRE,
     COMBINATIONS,
-    DEFAULT_KINDS,
-    DEFAULT_SAMPLES,
     RANDOM,
     centre_baseline,
-    check_args,
     combo_name,
     make_scenes,
     method_params,
@@ -54,93 +52,82 @@ class ExperimentResult:
     baselines: list[dict[str, Any]] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     seconds: float = 0.0
+    #: what the run measured
+    settings: Settings | None = None
 
 
-def score_map(model: nn.Module, x: torch.Tensor, sal: np.ndarray, masks: np.ndarray,
-               target: int, steps: int, curves: bool) -> dict[str, float]:
-    """Every metric of one map against the explained birds' ``masks``: pointing game (15 px),
-    relevance mass, multi-instance coverage, per-instance energy
-    (:func:`xai_tutor.evaluation.instance_energy`), area recall, shape IoU; deletion and
-    insertion AUC when ``curves`` (NaN otherwise)."""
-    pg = ev.pointing_game(sal, masks, 15)
-    out = {
-        "pointing": float(pg.hit),
-        "mass": ev.relevance_mass(sal, masks),
-        "coverage": ev.multi_instance_coverage(sal, masks),
-        "energy": ev.instance_energy(sal, masks),
-        "recall": ev.area_recall(sal, masks),
-        "shape_iou": ev.shape_iou(sal, masks),
-        "deletion": float("nan"),
-        "insertion": float("nan"),
-    }
-    if curves:
-        out["deletion"] = ev.deletion_auc(model, x, sal, target, steps=steps,
-                                          batch_size=steps + 1, progress=False)
-        out["insertion"] = ev.insertion_auc(model, x, sal, target, steps=steps,
-                                            batch_size=steps + 1, progress=False)
+def score_map(subject: ev.Subject, metrics: Sequence[str], model_metrics: bool,
+              recompute: bool) -> dict[str, float]:
+    """Every metric of ``metrics`` for one map, in registry order: those that need only the
+    map and the masks always; those that run the model when ``model_metrics``; those that
+    recompute the map when ``recompute`` too. A metric not computed is NaN."""
+    out = {}
+    for name in metrics:
+        info = ev.METRICS[name]
+        wanted = ("model" not in info.needs or model_metrics) and (
+            "explainer" not in info.needs or recompute)
+        out[name] = float(info.score(subject)) if wanted and info.available(subject) else \
+            float("nan")
     return out
 
 
-def run_experiment(
-    models: Any = None,
-    methods: Sequence[str] | None = None,
-    kinds: Sequence[str] = DEFAULT_KINDS,
-    samples: int = DEFAULT_SAMPLES,
-    out: str | Path = "results",
-    size: tuple[int, int] = (626, 418),
-    steps: int = 4,
-    curves: str = "canonical",
-    expensive: str = "canonical",
-    max_seconds: float = 60.0,
-    batch_size: int | None = None,
-    seed: int = 0,
-    sanity: bool = True,
-    progress: bool = True,
-    force: bool = False,
-    run_info: Mapping[str, Any] | None = None,
-) -> ExperimentResult:
+def _subject(template: ev.Subject, saliency: np.ndarray,
+             fn: ev.explainers.Explainer) -> ev.Subject:
+    """``template`` (the scene's masks, model, image, class, options) for one map."""
+    return dataclasses.replace(template, saliency=saliency, explainer=fn, cache={})
+
+
+def _fixed(saliency: np.ndarray) -> ev.explainers.Explainer:
+    """The explainer of an image-blind baseline: the same map whatever the model, input, class."""
+    return lambda model, x, target: saliency
+
+
+def _combined(a: ev.explainers.Explainer, b: ev.explainers.Explainer,
+              rule: str) -> ev.explainers.Explainer:
+    return lambda model, x, target: np.asarray(combine([a(model, x, target),
+                                                        b(model, x, target)], rule))
+
+
+def run_experiment(settings: Settings | None = None, *, models: Any = None,
+                   out: str | Path = "results", force: bool = False, progress: bool = True,
+                   run_info: Mapping[str, Any] | None = None,
+                   **overrides: Any) -> ExperimentResult:
     """Run the paper's experiment and write its figures and tables to ``out``.
 
     Args:
+        settings: what to measure (:class:`~.settings.Settings`; default the ``"default"``
+            preset). ``overrides`` replace some of its fields (``samples=1``, ``methods=[...]``),
+            checked as a new Settings.
         models: ``None`` (the course models), model names for :func:`xai_tutor.load_model`, or a
             ``{name: model}`` mapping.
-        methods: registry names (default: all of :data:`xai_tutor.METHODS`).
-        kinds: scene kinds; the canonical scenes of these kinds are the grid's columns.
-        samples: generated scenes per kind on top of the canonical one.
         out: output folder. The run is written into a temporary folder beside it and renamed
             to ``out`` only when complete; an interrupted or failed run leaves ``out`` as it
             was. A non-empty ``out`` is refused (:class:`ResultsExistError`) unless ``force``.
-        size: scene size ``(W, H)``; the paper uses 626 x 418.
-        steps: steps of the deletion / insertion curves.
-        curves: where to run the (costly) deletion / insertion curves: ``"canonical"`` (the
-            canonical scenes only), ``"all"`` (every scene) or ``"none"``.
-        expensive: scenes for the methods registered as expensive (Score-CAM, Ablation-CAM):
-            ``"canonical"`` (default, to keep the run short) or ``"all"``.
-        max_seconds: a method whose call takes longer than this on one scene is not run on the
-            model's further scenes, nor in the sanity check (its time still enters the timing
-            table, with one half-size run); this keeps e.g. Score-CAM on EfficientNet's 1280
-            channels from taking most of the run.
-        batch_size: batch size of the methods that take one (Score-CAM, Ablation-CAM, the
-            SmoothGrad family); ``None`` keeps each method's own default, the fastest on CPU.
-        seed: base seed of the generated scenes.
-        sanity: run the model-randomisation check.
-        progress: show a progress bar.
-        run_info: more entries for ``run.json`` (the command line adds its preset and estimate).
         force: replace a non-empty ``out`` (renamed aside, the new run renamed in, the old
             folder deleted).
+        progress: show a progress bar.
+        run_info: more entries for ``run.json`` (the command line adds its preset and estimate).
     """
     from ..data import load_image
+    from ..methods import METHODS
 
     t_start = time.perf_counter()
-    check_args(samples=samples, kinds=kinds, curves=curves, expensive=expensive, steps=steps,
-               max_seconds=max_seconds, batch_size=batch_size, size=size)
+    settings = settings if settings is not None else PRESETS["default"]
+    if overrides:
+        known = {f.name for f in dataclasses.fields(Settings)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise TypeError(f"run_experiment got unknown setting(s) {', '.join(unknown)}; "
+                            f"settings are {', '.join(sorted(known))}")
+        settings = dataclasses.replace(settings, **overrides)
     out = check_out(out, force)
-    ev.release_freed_memory()
-    method_list = spec.resolve_methods(methods)
+    s = settings
+    method_list = s.method_list()
+    metric_names = s.metric_names()
     model_map = spec.resolve_models(models)
     combos = [c for c in COMBINATIONS if c[0] in method_list and c[1] in method_list]
-    scenes = make_scenes(kinds, samples, tuple(size), seed)
-    params = {m: method_params(m, batch_size) for m in method_list}
+    scenes = make_scenes(s.kinds, s.samples, s.size, s.seed)
+    params = {m: method_params(m, s.batch_size) for m in method_list}
 
     scores: list[dict[str, Any]] = []
     canonical_maps: dict[str, dict[str, list[Any]]] = {}
@@ -149,18 +136,17 @@ def run_experiment(
     sanity_rows: list[dict[str, Any]] = []
     skipped: dict[tuple[str, str], str] = {}
     slow: dict[tuple[str, str], str] = {}
-    from ..methods import METHODS
-
-    costly = {m for m in method_list if METHODS[m].expensive and expensive == "canonical"}
+    costly = {m for m in method_list if METHODS[m].expensive and s.expensive == "canonical"}
     n_canon = sum(1 for sid, _ in scenes if sid == "canonical")
     total = len(model_map) * (
         len(scenes) * (len(method_list) - len(costly)) + n_canon * len(costly)
-        + 2 * len(method_list) + (len(method_list) if sanity else 0))
+        + 2 * len(method_list) + (len(method_list) if s.sanity else 0))
     bar = make_bar(total, progress)
     try:
         for model_name, model in model_map.items():
             grid_rows: dict[str, list[np.ndarray]] = {}
             first_costs: dict[str, ev.Cost] = {}
+            randomised: list[Any] = []   # the fully randomised model, made when first needed
             for scene_id, scene in scenes:
                 x, _ = load_image(scene.image)
                 with torch.no_grad():
@@ -171,7 +157,18 @@ def run_experiment(
                         "target": cls, "correct": int(correct), "instances": len(masks),
                         "area": float(masks.any(axis=0).mean())}
                 maps: dict[str, np.ndarray] = {}
-                do_curves = curves == "all" or (curves == "canonical" and scene_id == "canonical")
+                explainers: dict[str, tuple[ev.explainers.Explainer, float]] = {}
+                model_metrics = s.curves == "all" or (s.curves == "canonical"
+                                                      and scene_id == "canonical")
+                seed_here = scene_seed(s.seed, scene.kind, scene_id)
+                options = s.options(seed_here)
+                if model_metrics and not randomised and any(
+                        "explainer" in ev.METRICS[m].needs for m in metric_names):
+                    randomised.append(ev.randomised_copy(model, seed=s.seed))
+
+                template = ev.Subject(np.zeros((1, 1)), masks, model, x, cls, None,
+                                      randomised[0] if randomised else None, options)
+
                 for method in method_list:
                     if method in costly and scene_id != "canonical":
                         continue
@@ -186,43 +183,53 @@ def run_experiment(
                         continue
                     sal = cost.result.saliency[0].detach().cpu().to(torch.float64).numpy()
                     maps[method] = sal
-                    if cost.seconds > max_seconds:
+                    explainers[method] = (ev.explainer(method, params[method]), cost.seconds)
+                    if cost.seconds > s.max_seconds:
                         slow[(model_name, method)] = (
-                            f"{cost.seconds:.0f} s on one scene > --max-seconds {max_seconds:g}; "
-                            "first scene only")
-                    if scene_id == "canonical" and scene.kind == kinds[0]:
+                            f"{cost.seconds:.0f} s on one scene > --max-seconds "
+                            f"{s.max_seconds:g}; first scene only")
+                    if scene_id == "canonical" and scene.kind == s.kinds[0]:
                         first_costs[method] = cost
-                    row = dict(base, method=method, seconds=cost.seconds,
-                               peak_mb=cost.peak_bytes / 2**20)
-                    row.update(score_map(model, x, sal, masks, cls, steps, do_curves))
+                    row = dict(base, method=method, seconds=cost.seconds)
+                    subj = _subject(template, sal, explainers[method][0])
+                    row.update(score_map(subj, metric_names, model_metrics,
+                                         cost.seconds <= s.recompute_seconds))
                     scores.append(row)
-                extra = {combo_name(*c): combine([maps[c[0]], maps[c[1]]], c[2])
-                         for c in combos if c[0] in maps and c[1] in maps}
+                extra = {}
+                for a, b, rule in combos:
+                    if a in maps and b in maps:
+                        fn = _combined(explainers[a][0], explainers[b][0], rule)
+                        extra[combo_name(a, b, rule)] = (
+                            np.asarray(combine([maps[a], maps[b]], rule)), fn,
+                            explainers[a][1] + explainers[b][1])
                 shape = (scene.image.size[1], scene.image.size[0])
-                extra[CENTRE] = centre_baseline(shape)
-                extra[RANDOM] = random_baseline(shape, scene_seed(seed, scene.kind, scene_id))
-                for name, sal in extra.items():
-                    row = dict(base, method=name, seconds=float("nan"), peak_mb=float("nan"))
-                    row.update(score_map(model, x, sal, masks, cls, steps, do_curves))
+                for name, blind in ((CENTRE, centre_baseline(shape)),
+                                    (RANDOM, random_baseline(shape, seed_here))):
+                    extra[name] = (blind, _fixed(blind), 0.0)
+                for name, (sal, fn, seconds) in extra.items():
+                    row = dict(base, method=name, seconds=float("nan"))
+                    row.update(score_map(_subject(template, sal, fn), metric_names, model_metrics,
+                                         seconds <= s.recompute_seconds))
                     scores.append(row)
                 if scene_id == "canonical":
                     explained = viz.explained_class(model, x, cls)
                     canonical_titles.setdefault(model_name, []).append(
                         f"{scene.kind}: {viz.panel_title(explained)}")
                     for name in list(method_list) + [combo_name(*c) for c in combos]:
-                        cell = extra.get(name, maps.get(name))
+                        cell = extra[name][0] if name in extra else maps.get(name)
                         if cell is None and (model_name, name) in skipped:
                             cell = viz.NotApplicable(skipped[(model_name, name)])
                         grid_rows.setdefault(name, []).append(cell)
             canonical_maps[model_name] = grid_rows
-            single = next((s for sid, s in scenes if sid == "canonical"), scenes[0][1])
+            single = next((sc for sid, sc in scenes if sid == "canonical"), scenes[0][1])
             usable = [m for m in method_list if (model_name, m) not in skipped]
-            bar.update((len(method_list) - len(usable)) * (3 if sanity else 2))
+            bar.update((len(method_list) - len(usable)) * (3 if s.sanity else 2))
             timing += time_methods(model_name, model, single, usable, params, bar, first_costs)
-            if sanity:
+            if s.sanity:
                 fast = [m for m in usable if (model_name, m) not in slow]
                 bar.update(len(usable) - len(fast))
-                sanity_rows += sanity_check(model_name, model, single, fast, params, seed, bar)
+                sanity_rows += sanity_check(model_name, model, single, fast, params, s.seed,
+                                            bar)
     finally:
         bar.close()
 
@@ -233,14 +240,15 @@ def run_experiment(
     with staging(out, force) as tmp:
         written = report.write_all(tmp, scores, metrics, timing, sanity_rows, claims,
                                    judged, failing,
-                                   canonical_maps, scenes, kinds, model_map, method_list, combos,
-                                   {**skipped, **slow}, column_titles=canonical_titles)
+                                   canonical_maps, scenes, s.kinds, model_map, method_list,
+                                   combos, {**skipped, **slow}, column_titles=canonical_titles)
         elapsed = time.perf_counter() - t_start
         run = {
-            "models": list(model_map), "methods": method_list, "kinds": list(kinds),
-            "samples": samples, "scenes_per_kind": 1 + samples, "size": list(size),
-            "steps": steps, "curves": curves, "expensive": expensive, "batch_size": batch_size,
-            "seed": seed, "max_seconds": max_seconds,
+            "models": list(model_map), "methods": method_list, "metrics": metric_names,
+            "kinds": list(s.kinds), "samples": s.samples, "scenes_per_kind": 1 + s.samples,
+            "size": list(s.size), "steps": s.steps, "curves": s.curves,
+            "expensive": s.expensive, "batch_size": s.batch_size, "seed": s.seed,
+            "max_seconds": s.max_seconds, "settings": s.record(),
             "skipped": [f"{k} on {m}: {why}" for (m, k), why in {**skipped, **slow}.items()],
             "seconds": round(elapsed, 1),
             "torch": torch.__version__, "threads": torch.get_num_threads(),
@@ -251,7 +259,7 @@ def run_experiment(
         written.append(tmp / "run.json")
     files = [out / p.relative_to(tmp) for p in written]
     return ExperimentResult(scores, metrics, timing, sanity_rows, claims,
-                            report.baseline_rows(judged), sorted(files), elapsed)
+                            report.baseline_rows(judged), sorted(files), elapsed, s)
 
 
 class NoBar:

@@ -1,9 +1,7 @@
-"""What a run is made of: defaults, argument checks, models, methods, scenes and targets."""
+"""What a run is made of besides its settings: models, scenes, baselines, combinations, targets."""
 
 from __future__ import annotations
 
-import math
-import numbers
 import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -13,9 +11,6 @@ from torch import nn
 
 from ..data import KINDS
 
-DEFAULT_SAMPLES = 4
-#: scene sides the generator accepts (:func:`xai_tutor.data.make_scene`)
-MIN_SIDE, MAX_SIDE = 64, 4096
 DEFAULT_KINDS = KINDS  # the scene kinds, defined once in xai_tutor.data
 CENTRE = "centre_baseline"
 #: the random-map baseline's row label; its map is :func:`random_baseline` (seeded per scene)
@@ -23,17 +18,6 @@ RANDOM = "random_baseline"
 BASELINES = (CENTRE, RANDOM)
 #: grid of the random baseline's noise (a CAM's 7 x 7 at 224 px), resized to the scene
 RANDOM_RESOLUTION = (7, 7)
-#: ``--preset``: settings a preset gives unless the command line names them. ``quick`` is meant
-#: to finish within 10 minutes on 2 cores for the ImageNet trio: the canonical scenes only, at
-#: half the paper's size, no deletion / insertion curves (2 (steps + 1) forwards per scored map:
-#: the largest part of a short run; no claim uses them), no sanity check, a 20 s limit per map,
-#: and no Score-CAM (one forward pass per channel of the last conv layer: 512-2048 per map)
-PRESETS: dict[str, dict[str, Any]] = {
-    "default": {"samples": DEFAULT_SAMPLES, "size": (626, 418), "curves": "canonical",
-                "sanity": True, "max_seconds": 60.0, "leave_out": ()},
-    "quick": {"samples": 0, "size": (313, 209), "curves": "none", "sanity": False,
-              "max_seconds": 20.0, "leave_out": ("scorecam",)},
-}
 #: pairs of methods combined by :func:`xai_tutor.combine`: (first, second, rule)
 COMBINATIONS: tuple[tuple[str, str, str], ...] = (
     ("fullgrad", "smoothgradcampp", "product"),
@@ -42,30 +26,11 @@ COMBINATIONS: tuple[tuple[str, str, str], ...] = (
     ("gradcampp", "scorecam", "mean"),
     ("guided_backprop", "gradcampp", "product"),
 )
-#: metric name -> (column title, higher is better)
-METRICS: dict[str, tuple[str, bool]] = {
-    "pointing": ("pointing", True),
-    "mass": ("mass", True),
-    "coverage": ("coverage", True),
-    "energy": ("energy", True),
-    "recall": ("area recall", True),
-    "shape_iou": ("shape IoU", True),
-    "deletion": ("deletion AUC", False),
-    "insertion": ("insertion AUC", True),
-    "seconds": ("time s", False),
-    "peak_mb": ("peak MB", False),
-}
 
 
 def combo_name(a: str, b: str, rule: str) -> str:
     """Row label of a combination, e.g. ``fullgrad*smoothgradcampp`` or ``fullgrad+gradcam``."""
     return f"{a}{'*' if rule == 'product' else '+' if rule == 'mean' else '|' + rule + '|'}{b}"
-
-
-#: the metrics the baseline rule judges (:func:`xai_tutor.evaluation.compare_metrics`): name ->
-#: higher is better (run time and memory are costs, not localisation, and are not judged)
-JUDGED: dict[str, bool] = {k: METRICS[k][1] for k in (
-    "pointing", "mass", "energy", "coverage", "recall", "shape_iou", "deletion", "insertion")}
 
 
 def centre_baseline(shape: tuple[int, int]) -> np.ndarray:
@@ -77,8 +42,9 @@ def centre_baseline(shape: tuple[int, int]) -> np.ndarray:
 
 
 def scene_seed(seed: int, kind: str, scene_id: str) -> int:
-    """Seed of a scene's random baseline: ``seed * 1000003 + crc32("<kind>/<scene id>")``, the
-    same for every model (and every run with the same ``seed``), different across scenes."""
+    """Seed of a scene's random baseline and of its metrics' draws (perturbations, imputation
+    noise, the other class): ``seed * 1000003 + crc32("<kind>/<scene id>")``, the same for every
+    model and method (and every run with the same ``seed``), different across scenes."""
     return int(seed) * 1000003 + zlib.crc32(f"{kind}/{scene_id}".encode())
 
 
@@ -88,38 +54,6 @@ def random_baseline(shape: tuple[int, int], seed: int) -> np.ndarray:
     from ..evaluation import random_map
 
     return random_map(shape, seed, resolution=RANDOM_RESOLUTION)
-
-
-def check_args(*, samples: Any = 0, kinds: Sequence[str] = DEFAULT_KINDS,
-               curves: str = "canonical", expensive: str = "canonical", steps: Any = 4,
-               max_seconds: Any = 60.0, batch_size: Any = None,
-               size: Sequence[int] = (626, 418)) -> None:
-    """Check the arguments of :func:`run_experiment` before any work.
-
-    Raises ValueError naming the bad argument, what was given and what is expected.
-    """
-    def whole(value: Any) -> bool:
-        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-    if not whole(samples) or samples < 0:
-        raise ValueError(f"samples must be a whole number >= 0; got {samples!r}")
-    if not kinds:
-        raise ValueError("give at least one scene kind")
-    if curves not in ("canonical", "all", "none"):
-        raise ValueError(f"curves must be 'canonical', 'all' or 'none'; got {curves!r}")
-    if expensive not in ("canonical", "all"):
-        raise ValueError(f"expensive must be 'canonical' or 'all'; got {expensive!r}")
-    if not whole(steps) or steps < 1:
-        raise ValueError(f"steps must be a whole number >= 1; got {steps!r}")
-    if (not isinstance(max_seconds, numbers.Real) or isinstance(max_seconds, bool)
-            or not math.isfinite(max_seconds) or max_seconds < 0):
-        raise ValueError(f"max_seconds must be a finite number >= 0; got {max_seconds!r}")
-    if batch_size is not None and (not whole(batch_size) or batch_size < 1):
-        raise ValueError(f"batch_size must be a whole number >= 1; got {batch_size!r}")
-    if (len(size) != 2 or not all(whole(v) for v in size)
-            or not all(MIN_SIDE <= v <= MAX_SIDE for v in size)):
-        raise ValueError(f"size must be two whole numbers (W, H), each from {MIN_SIDE} to "
-                         f"{MAX_SIDE} (the scene generator's range); got {tuple(size)!r}")
 
 
 def resolve_models(models: Any) -> dict[str, nn.Module]:
@@ -134,26 +68,13 @@ def resolve_models(models: Any) -> dict[str, nn.Module]:
     return {name: load_model(name) for name in models}
 
 
-def resolve_methods(methods: Sequence[str] | None) -> list[str]:
-    from ..methods import METHODS
-
-    if methods is None:
-        return list(METHODS)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ValueError(
-            f"unknown method(s) {', '.join(unknown)}; available: {', '.join(sorted(METHODS))}"
-        )
-    return list(methods)
-
-
 def make_scenes(kinds: Sequence[str], samples: int, size: tuple[int, int], seed: int) -> list[Any]:
+    """``[(scene id, Scene)]``: per kind the canonical scene, then ``samples`` generated ones
+    (seed ``seed + 1000 + i``, one species per scene)."""
     from ..data import COURSE_SCENES, SPECIES, make_scene
 
     out = []
-    for kind in kinds:
-        if kind not in COURSE_SCENES:
-            raise ValueError(f"unknown scene kind {kind!r}; use single, pair or flock")
+    for kind in kinds:  # kinds checked by Settings
         canonical = make_scene(kind, size=size, **COURSE_SCENES[kind])
         out.append(("canonical", canonical))
         for i in range(samples):
