@@ -346,7 +346,7 @@ def prepare_cue_data(args: argparse.Namespace) -> dict:
         train_data = render_cue_scenes(args.scenes, args.offset, args.progress)
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(cache, lambda fh: torch.save(train_data, fh))
+            atomic_write(cache, lambda fh: torch.save(train_data, fh))
     scenes = cue_scenes(args.val, CUE_VAL_SEED_OFFSET)
     swapped = cue_scenes(args.val, CUE_VAL_SEED_OFFSET, cue="swap")
     images = torch.from_numpy(np.stack([s.image for s in scenes])).permute(0, 3, 1, 2)
