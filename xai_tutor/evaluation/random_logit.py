@@ -38,7 +38,8 @@ import torch
 from torch import nn
 
 from ..hooks import model_guard
-from ..methods.base import check_images, resolve_target
+from ..methods.inputs import check_images
+from ..methods.targets import resolve_target
 from ._checks import saliency_map
 from .explainers import explainer
 from .registry import Subject, register_metric

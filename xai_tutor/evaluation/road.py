@@ -60,8 +60,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..hooks import model_guard
-from ..methods.base import check_images, resolve_target
-from ..methods.base import progress as progress_bar
+from ..methods.inputs import check_images
+from ..methods.progress import progress as progress_bar
+from ..methods.targets import resolve_target
 from ._checks import saliency_map
 from .registry import Subject, register_metric
 
