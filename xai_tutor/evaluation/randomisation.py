@@ -397,17 +397,19 @@ def randomisation_check(
     skipped: dict[str, str] = {}
     for label, fn in fns.items():
         start = time.perf_counter()
-        first = _unit_ranks(fn(model, xs[0], targets[0]))
+        head = _unit_ranks(fn(model, xs[0], targets[0]))
         took = time.perf_counter() - start
         n = images_within(took, len(xs), len(steps), len(seeds), seconds)
         if n == 0:
             skipped[label] = (f"one image needs {maps_per_image(len(steps), len(seeds))} maps "
                               f"of {took:.1f} s, more than the {seconds:g} s allowed")
             continue
-        trained[label] = [first] + [_unit_ranks(fn(model, x, t))
-                                    for x, t in zip(xs[1:n], targets[1:n])]
+        trained[label] = [head] + [_unit_ranks(fn(model, x, t))
+                                   for x, t in zip(xs[1:n], targets[1:n])]
 
     rows: list[dict[str, Any]] = []
+    if not trained:
+        return RandomisationCheck(rows, skipped, targets, steps)
     work = [(stage, cut, deepest, j, seed) for stage, (cut, deepest) in enumerate(steps, start=1)
             for j, seed in enumerate(seeds)]
     first: dict[str, list[np.ndarray]] = {}
