@@ -240,6 +240,11 @@ def run_experiment(settings: Settings | None = None, *, models: Any = None,
     failing = failures(sanity_rows)
     randomisation = {model: {m: v.verdict for m, v in table.items()}
                      for model, table in verdicts(sanity_rows).items()}
+    if sanity_rows:   # why a method has no verdict on a model
+        for model, method in skipped:
+            randomisation.setdefault(model, {})[method] = "does not run"
+        for model, method in {**slow, **sanity_skipped}:
+            randomisation.setdefault(model, {}).setdefault(method, "not checked (too slow)")
     claims = evaluate_claims(scores, timing, judged, randomisation)
     with staging(out, force) as tmp:
         written = report.write_all(tmp, scores, metrics, timing, sanity_rows, claims,
