@@ -17,7 +17,11 @@ on deep copies: the user's model is never touched. The explained class is the tr
 **Similarity** (:func:`spearman`): the signed Spearman rank correlation ``rho`` of the two maps'
 pixels (ties get average ranks; a map with no ranking, e.g. a Grad-CAM that the randomised
 model's ReLU left all zero, has rho 0 with anything). Rank-based: a map shown at twice the size
-(each pixel repeated) has exactly the same rho, so the rule does not depend on the map's size.
+(each pixel repeated) has exactly the same rho, so the rule does not depend on the map's size
+(resampled with interpolation, a map is smoothed and rho moves a little). The maps are compared
+at their own resolution, not on a coarse common grid: averaged over grid cells, pixel maps turn
+into edge densities that any two models share, which raises the chance level of exactly the
+methods the check is meant to catch.
 **Signed, not** ``|rho|``: a negative rho means the ranking reversed, i.e. the map changed, and
 it counts as low similarity. Sign flips come from maps that keep a sign (the paper's CAM, without
 ReLU): random head weights count each channel for or against the class with equal odds, so a
@@ -42,9 +46,12 @@ stage, the mean similarity over images x seeds with its 95 % t-interval (the val
 share its trained map, so the interval is somewhat optimistic; more images narrow it honestly),
 against the threshold halfway between the chance level ``c`` (clipped at 0) and 1:
 ``threshold = (1 + c) / 2`` (:func:`randomisation_threshold`; 0.5 where random maps share
-nothing). A method fails at a stage when the whole interval is at or
-above the threshold (the map kept more than half of what it could lose), passes when it is
-below, and is undecided otherwise.
+nothing). A method fails at a stage when the whole interval is at or above the threshold (the
+map kept more than half of what it could lose), passes when it is below, and is undecided
+otherwise; it fails the check when it fails at some stage. Why not "fails when clearly above
+chance": the maps of two random models are usually *more* alike than the trained map is to
+either (the trained map has structure of its own), so that test would pass nearly everything,
+the image-only edge map included (its similarity and its chance level are both 1).
 
 **Limits.** Passing does not make a map informative (Binder et al., "Shortcomings of top-down
 randomization-based sanity checks", CVPR 2023): :func:`weight_noise`, noise seeded by the
