@@ -26,7 +26,7 @@ FILES = """\
 | `metrics.csv`, `metrics.md` | the baselines table first, then mean ± standard error per method x model x scene kind (methods that fail the randomisation check are marked), plus the timing and sanity tables |
 | `overall.csv` | per method over all models and scenes |
 | `timing.csv` | run time (best of up to 3 runs) and peak tensor memory (deterministic, `xai_tutor.evaluation.tensor_memory`) at half and full size |
-| `sanity.csv` | Spearman correlation between the maps of the trained model and of copies with the top layers re-initialised, one row per cascading stage (Adebayo et al.); a method fails when abs(rho) >= 0.5 at any stage |
+| `sanity.csv` | the randomisation check (Adebayo et al.): every pair of maps compared, one row each: the trained model's map against a copy with the top layers re-initialised (`kind` trained), or two such copies against each other (`kind` chance), per method, scene, cascading stage and seed, with their signed Spearman similarity; the verdicts follow `xai_tutor.evaluation.RANDOMISATION_RULE` |
 | `claims.csv`, `claims.md` | each claim of the paper, what we measured, and the verdict of a stated rule |
 | `run.json` | the configuration, versions, skipped methods and wall time of the run |"""
 
@@ -73,9 +73,9 @@ def _failures(folder: Path) -> dict[str, list[str]]:
     path = folder / "sanity.csv"
     if not path.is_file():
         return {}
-    from xai_tutor.evaluation import RANDOMISATION_THRESHOLD, randomisation_failures_by_model
+    from xai_tutor.experiment.sanity import failures
 
-    return randomisation_failures_by_model(_rows(path), RANDOMISATION_THRESHOLD)
+    return failures(_rows(path))
 
 
 def _flag(method: str, failing: dict[str, list[str]]) -> str:
@@ -88,12 +88,13 @@ def _failing(folder: Path) -> str:
     path = folder / "sanity.csv"
     if not path.is_file():
         return "No sanity check in this run."
-    from xai_tutor.evaluation import RANDOMISATION_THRESHOLD
+    from xai_tutor.evaluation import RANDOMISATION_RULE
 
     by_model = _failures(folder)
-    return (f"Methods that fail the randomisation check (|Spearman| >= {RANDOMISATION_THRESHOLD:g} "
-            "at any stage): ") + "; ".join(
-        f"{model}: {', '.join(names) if names else 'none'}" for model, names in by_model.items()) + "."
+    return ("Methods that fail the randomisation check: " + "; ".join(
+        f"{model}: {', '.join(names) if names else 'none'}" for model, names in by_model.items())
+        + f". The rule: {RANDOMISATION_RULE} (numbers in `metrics.md`, every pair of maps in "
+        "`sanity.csv`).")
 
 
 def readme(folder: Path) -> str:

@@ -1,4 +1,5 @@
-"""Per-instance energy, image-blind baselines, the baseline rule and the randomisation flag."""
+"""Per-instance energy, image-blind baselines and the baseline rule (the randomisation
+check's rule: test_evaluation_randomisation.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ import pytest
 
 import xai_tutor
 from xai_tutor.evaluation import (
-    RANDOMISATION_THRESHOLD,
-    RandomisationResult,
     centre_blob,
     compare_metrics,
     compare_rows,
@@ -20,8 +19,6 @@ from xai_tutor.evaluation import (
     multi_instance_coverage,
     paired_mean_se,
     random_map,
-    randomisation_failures,
-    randomisation_failures_by_model,
     relevance_mass,
 )
 
@@ -220,32 +217,3 @@ def test_compare_rows_pairs_by_scene():
     assert r_csv.by_method["b"][2] == 4 and r_csv.by_method["a"][2] == 6
     with pytest.raises(ValueError, match="centre"):
         compare_rows([{"model": 1, "kind": 1, "scene": 1, "method": "a", "energy": 1}], "energy")
-
-
-# --- randomisation flag --------------------------------------------------------------------
-
-def test_randomisation_failures_from_results_numbers_and_rows():
-    res = {
-        # fails: its map survives randomising the top layers, though not all of them
-        "guided_backprop": RandomisationResult("cascading", [2, 4], ["b", "a"], [0.94, 0.36], 3),
-        "gradcam": RandomisationResult("cascading", [2, 4], ["b", "a"], [-0.03, 0.05], 3),
-        "lrp": -0.6,
-        "cam": float("nan"),
-        "gradient": [0.1, float("nan"), RANDOMISATION_THRESHOLD],
-        "scorecam": [0.49, -0.2],
-    }
-    assert randomisation_failures(res) == ["guided_backprop", "lrp", "gradient"]
-    assert randomisation_failures(res, threshold=0.95) == []
-    assert randomisation_failures(res, threshold=0.4) == ["guided_backprop", "lrp", "gradient",
-                                                          "scorecam"]
-    rows = [{"model": "v", "method": "gradcam", "spearman": "0.1"},
-            {"model": "v", "method": "deconvnet", "spearman": "0.52"},
-            {"model": "r", "method": "gradcam", "spearman": "0.3"},
-            {"model": "r", "method": "gradcam", "spearman": "-0.7"}]
-    assert randomisation_failures_by_model(rows) == {"v": ["deconvnet"], "r": ["gradcam"]}
-    with pytest.raises(ValueError, match="threshold"):
-        randomisation_failures(res, threshold=0)
-    with pytest.raises(TypeError, match="RandomisationResult"):
-        randomisation_failures({"x": "high"})
-    with pytest.raises(TypeError, match="mapping"):
-        randomisation_failures([0.9])

@@ -20,7 +20,7 @@ from xai_tutor.experiment import (
     summarise,
 )
 from xai_tutor.experiment.judge import ALL, MULTI, judge
-from xai_tutor.experiment.sanity import FLAG, STAGES, failures, flag
+from xai_tutor.experiment.sanity import FLAG, REFERENCES, STAGES, failures, flag, verdicts
 from xai_tutor.experiment.spec import RANDOM, random_baseline, scene_seed
 
 from conftest import make_small
@@ -99,14 +99,23 @@ def test_numbers_are_finite_and_in_range(small_run):
         # tensor memory is deterministic and grows with the pixels
         assert 0 < t["half_tensor_mb"] < t["full_tensor_mb"]
     for s in result.sanity:
-        assert -1.0 <= s["spearman"] <= 1.0
-    # cascading: one row per model, method and stage, more layers random at each stage
-    assert len(result.sanity) == 2 * 4 * STAGES
+        assert -1.0 <= s["similarity"] <= 1.0 and s["kind"] in ("trained", "chance")
+    # cascading, on 2 scenes per kind (the canonical one first) with 3 seeds: per model, method,
+    # scene and stage, 3 maps against the trained map and 3 pairs of randomised maps (chance);
+    # the two reference maps beside the methods
+    names = {"gradcam", "gradcampp", "gradient", "ablationcam"} | set(REFERENCES)
     for model in ("svgg", "sres"):
-        stages = [(s["stage"], s["layers"]) for s in result.sanity
-                  if s["model"] == model and s["method"] == "gradcam"]
+        rows = [s for s in result.sanity if s["model"] == model]
+        assert {s["method"] for s in rows} == names
+        assert {s["image"] for s in rows} == {f"{k}/{i}" for k in ("single", "pair", "flock")
+                                              for i in ("canonical", "s1000")}
+        assert len(rows) == len(names) * 6 * STAGES * (3 + 3)
+        stages = sorted({(s["stage"], s["layers"]) for s in rows})
         assert [st for st, _ in stages] == [1, 2, 3]
         assert stages[0][1] < stages[1][1] < stages[2][1]
+        table = verdicts(result.sanity)[model]
+        assert table["image_edges"].verdict == "fails"    # the image alone: nothing changes
+        assert table["weight_noise"].verdict == "passes"  # changes completely, shows nothing
     assert all(known_verdict(c["verdict"]) for c in result.claims)
     assert len(result.claims) >= 8
     text = (out / "claims.md").read_text()
@@ -187,9 +196,16 @@ def test_flag_marks_a_failing_method():
     assert flag("guided_backprop", failing, "b") == "guided_backprop"
     assert flag("guided_backprop", failing) == f"guided_backprop ({FLAG}: a)"
     assert flag("gradcam", failing) == "gradcam"
-    rows = [{"model": "a", "method": "m", "stage": s, "spearman": rho}
-            for s, rho in ((1, 0.9), (2, 0.3), (3, 0.1))]
-    assert failures(rows) == {"a": ["m"]}  # any stage at |rho| >= 0.5 fails
+    # stage 1 keeps the map (0.9 +- 0.02) above the threshold 0.55 (chance 0.1 at the last
+    # stage): fails; the reference maps are not methods and never listed
+    rows = [{"model": "a", "method": name, "stage": st, "layers": st, "deepest": "x",
+             "kind": kind, "seeds": "0", "similarity": v}
+            for name in ("m", "image_edges")
+            for st, kind, values in ((1, "trained", (0.88, 0.9, 0.92)),
+                                     (2, "trained", (0.2, 0.3, 0.1)), (2, "chance", (0.1, 0.1)))
+            for v in values]
+    assert failures(rows) == {"a": ["m"]}
+    assert verdicts(rows)["a"]["image_edges"].verdict == "fails"
 
 
 def test_random_baseline_is_seeded_per_scene():

@@ -88,7 +88,13 @@ def test_run_cost_rules():
     costly = run_cost(1.0, 15, 3, True, 60.0, 0.0, 3, True)
     assert costly["maps"] == 3
     # the cascading sanity check: the trained model's map and one per stage, at half size
-    assert costly["sanity"] == pytest.approx((1 + STAGES) * 1.0 * 0.25)
+    assert costly["sanity"] == pytest.approx((1 + STAGES * 2) * 1.0 * 0.25)
+    # with seeds and scenes: 1 + STAGES x seeds maps per scene, as many scenes as fit
+    seeded = run_cost(1.0, 15, 3, False, 60.0, 0.0, 3, True, sanity_images=6, sanity_seeds=3,
+                      sanity_seconds=8.0)
+    assert seeded["sanity"] == pytest.approx(3 * (1 + STAGES * 3) * 0.25)  # 2.5 s a scene
+    assert run_cost(40.0, 15, 3, False, 60.0, 0.0, 3, True, sanity_images=6,
+                    sanity_seconds=8.0)["sanity"] == 0.0   # one scene does not fit: none
     # a self-resizing model: half = full time; plus one counted call per size for the memory
     fixed = run_cost(4.0, 3, 3, False, 60.0, 0.0, 3, False, half_share=1.0,
                      memory_overhead_s=0.5)

@@ -11,7 +11,9 @@ what it needs, whether the baseline rule judges it, its paper), by the module th
 * robustness: :func:`sensitivity` (Max- and Avg-Sensitivity);
 * complexity: :func:`sparseness` (Gini), :func:`complexity` (entropy);
 * randomisation: :func:`random_logit`, :func:`efficient_mprt`, and the sanity check
-  :func:`randomisation_check` (Adebayo et al.) with :func:`randomisation_failures`;
+  :func:`randomisation_check` (Adebayo et al.: several images and seeds, a chance level) with its
+  rule :func:`randomisation_verdicts` (:data:`RANDOMISATION_RULE`) and the reference maps
+  :func:`image_edges` and :func:`weight_noise`;
 * cost: :func:`measure` (run time), :func:`tensor_memory` (deterministic tensor memory);
 * image-blind baselines and the rule that marks a metric uninformative: :func:`centre_blob`,
   :func:`random_map`, :func:`compare_to_baselines` (:data:`INFORMATIVE_RULE`),
@@ -55,13 +57,21 @@ from .baselines import (
 )
 from .explainers import explainer, parameterised_layers, randomised_copy
 from .randomisation import (
-    RANDOMISATION_THRESHOLD,
-    RandomisationResult,
+    RANDOMISATION_RULE,
+    RandomisationCheck,
+    RandomisationVerdict,
+    StageSummary,
+    cascade,
+    image_edges,
     randomisation_check,
     randomisation_failures,
     randomisation_failures_by_model,
+    randomisation_summary,
+    randomisation_threshold,
+    randomisation_verdicts,
     rankdata,
     spearman,
+    weight_noise,
 )
 from .registry import FAMILIES, METRICS, NEEDS, MetricInfo, Subject, directions, metrics_in
 from .similarity import ssim
@@ -71,7 +81,7 @@ __all__ = [
     "INFORMATIVE_RULE",
     "METRICS",
     "NEEDS",
-    "RANDOMISATION_THRESHOLD",
+    "RANDOMISATION_RULE",
     "BaselineComparison",
     "Cost",
     "Curve",
@@ -80,11 +90,14 @@ __all__ = [
     "PointingResult",
     "ROADCurve",
     "RandomLogit",
-    "RandomisationResult",
+    "RandomisationCheck",
+    "RandomisationVerdict",
     "Sensitivity",
+    "StageSummary",
     "Subject",
     "TensorMemory",
     "area_recall",
+    "cascade",
     "centre_blob",
     "compare_metrics",
     "compare_rows",
@@ -98,6 +111,7 @@ __all__ = [
     "efficient_mprt",
     "explainer",
     "gaussian_blur",
+    "image_edges",
     "insertion_auc",
     "insertion_curve",
     "instance_energy",
@@ -117,6 +131,9 @@ __all__ = [
     "randomisation_check",
     "randomisation_failures",
     "randomisation_failures_by_model",
+    "randomisation_summary",
+    "randomisation_threshold",
+    "randomisation_verdicts",
     "randomised_copy",
     "rankdata",
     "relevance_mass",
@@ -130,4 +147,5 @@ __all__ = [
     "sparseness",
     "ssim",
     "tensor_memory",
+    "weight_noise",
 ]

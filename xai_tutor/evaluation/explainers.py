@@ -8,8 +8,10 @@ with its learned weights destroyed.
 * :func:`randomised_copy`: a deep copy of a model whose parameterised layers (the last ``count``
   of them, in definition order; all by default) are re-initialised with ``reset_parameters()``
   (PyTorch's default initialisation; BatchNorm's running statistics reset too) under a fixed
-  seed per layer: ``torch.manual_seed(seed * 100003 + i)`` for the ``i``-th layer reset. The
-  user's model is never touched and the global random state is restored.
+  seed per layer: ``torch.manual_seed(seed * 100003 + i)`` for layer ``i`` of
+  :func:`parameterised_layers`, so a layer gets the same random weights whatever ``count`` (the
+  cascading stages of one seed are nested). The user's model is never touched and the global
+  random state is restored.
 
 Example::
 
@@ -76,7 +78,9 @@ def randomised_copy(model: nn.Module, count: int | None = None, seed: int = 0) -
     clone = copy.deepcopy(model)
     modules = dict(clone.named_modules())
     with torch.random.fork_rng(devices=[]):
-        for i, name in enumerate(layers[len(layers) - count:]):
+        for i, name in enumerate(layers):
+            if i < len(layers) - count:
+                continue
             torch.manual_seed(seed * 100003 + i)
             modules[name].reset_parameters()
     return clone.eval()

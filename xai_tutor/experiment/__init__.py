@@ -28,10 +28,12 @@ with three ImageNet models and compares the saliency maps by eye (Figure 5). Her
 5. **Scaling**: each method's run time and peak tensor memory
    (:func:`xai_tutor.evaluation.tensor_memory`, deterministic) on the canonical single scene at
    half and full size.
-6. **Sanity**: Spearman correlation between the map of each model and of copies with the top
-   third, two thirds and all of the layers re-initialised (cascading, Adebayo et al. 2018), on
-   the canonical single scene at half size; a method with ``|rho| >= 0.5`` at any stage fails
-   and is flagged next to its scores (:mod:`.sanity`).
+6. **Sanity**: the signed Spearman similarity between the map of each model and of copies with
+   the top third, two thirds and all of the layers re-initialised (cascading, Adebayo et al.
+   2018), on two scenes per kind at half size with three seeds, against the chance level of two
+   randomised models; a method that fails the rule
+   (:data:`xai_tutor.evaluation.RANDOMISATION_RULE`) is flagged next to its scores and in the
+   claims about its maps (:mod:`.sanity`).
 7. **Claims**: the paper's qualitative statements, each with the numbers measured and a verdict
    computed by a stated rule (:func:`evaluate_claims`).
 

@@ -6,6 +6,13 @@ errors, :mod:`.judge`), the claim's verdict is ``"undecided (uninformative metri
 whatever the comparison says, and ``measured`` says why. The multi-instance claims are decided by
 the per-instance energy score (:func:`xai_tutor.evaluation.instance_energy`) on the pair and flock
 scenes, which an image-blind map cannot game as it games multi-instance coverage.
+
+A claim about what some methods' maps show names those methods; where one of them fails the
+model-randomisation check on some model (:data:`xai_tutor.evaluation.RANDOMISATION_RULE`,
+:mod:`.sanity`), its verdict says so in brackets (``"supported (deconvnet fails the randomisation
+check on tiny_resnet)"``): the numbers still decide the verdict, but such a map can score well
+without showing what the model learned. The ``randomisation`` column gives each named method's
+verdict per model. The speed claim is about run time, not maps, and names no method.
 """
 
 from __future__ import annotations
@@ -80,17 +87,54 @@ def _combine_verdicts(parts: Sequence[str]) -> str:
 
 
 UNDECIDED = "undecided"
+RANDOMISATION_NOTE = "fails the randomisation check"
+
+
+def with_note(verdict: str, note: str) -> str:
+    """``verdict`` with ``note`` in its brackets: ``"supported (note)"``, ``"undecided (why;
+    note)"``.
+
+    >>> with_note("undecided (uninformative metric: recall)", "x fails")
+    'undecided (uninformative metric: recall; x fails)'
+    """
+    if verdict.endswith(")") and " (" in verdict:
+        return f"{verdict[:-1]}; {note})"
+    return f"{verdict} ({note})"
+
+
+def randomisation_text(methods: Sequence[str],
+                       randomisation: Mapping[str, Mapping[str, str]]) -> tuple[str, str]:
+    """``(note, column)`` of a claim about ``methods``' maps: the note names the methods that
+    fail the check and where (empty when none does); the column gives every method's verdict
+    per model (``"not checked"`` where a model has none for it)."""
+    notes, column = [], []
+    models = list(randomisation)
+    for method in methods:
+        per = {m: randomisation[m].get(method, "not checked") for m in models}
+        failing = [m for m, v in per.items() if v == "fails"]
+        if failing:
+            notes.append(f"{method} {RANDOMISATION_NOTE} on {', '.join(failing)}")
+        groups: dict[str, list[str]] = {}
+        for m, v in per.items():
+            groups.setdefault(v, []).append(m)
+        column.append(f"{method}: " + "; ".join(
+            f"{v} on {', '.join(ms) if len(ms) < len(models) else 'every model'}"
+            for v, ms in groups.items()))
+    return "; ".join(notes), "; ".join(column)
 
 
 def evaluate_claims(scores: Sequence[Mapping[str, Any]],
                     timing: Sequence[Mapping[str, Any]],
-                    judged: Mapping[str, Mapping[str, Any]] | None = None
+                    judged: Mapping[str, Mapping[str, Any]] | None = None,
+                    randomisation: Mapping[str, Mapping[str, str]] | None = None
                     ) -> list[dict[str, Any]]:
     """The paper's claims, each with the numbers measured and a verdict from a stated rule.
 
     ``judged``: the baseline rule's outcome (:func:`.judge.judge`; computed from ``scores``
     when None). Scores without a centre-baseline row cannot be judged: then no metric is
-    marked uninformative.
+    marked uninformative. ``randomisation``: ``{model: {method: "fails" | "passes" |
+    "undecided"}}`` from the randomisation check (:func:`.sanity.verdicts`); None or empty: not
+    checked, and the ``randomisation`` column says so.
     """
     from ..methods import METHODS
 
@@ -104,14 +148,24 @@ def evaluate_claims(scores: Sequence[Mapping[str, Any]],
     claims: list[dict[str, Any]] = []
 
     def add(claim: str, measured: str, verdict: str, rule: str,
-            metrics: Sequence[str] = (), scope: str = ALL) -> None:
+            metrics: Sequence[str] = (), scope: str = ALL, maps_of: Sequence[str] = ()) -> None:
         bad = uninformative(judged, metrics, scope)
         if bad and verdict != "not measured":
             verdict = f"{UNDECIDED} (uninformative metric: {', '.join(bad)})"
             measured += "; " + "; ".join(
                 f"{m} is uninformative on {scope_text(scope)} ({judged[scope][m].describe()}), "
                 "so it decides no verdict" for m in bad)
-        claims.append({"claim": claim, "measured": measured, "verdict": verdict, "rule": rule})
+        maps_of = [m for m in maps_of if m in present]
+        if not maps_of:
+            column = "not about maps" if claim == SPEED_CLAIM else "no method of the claim ran"
+        elif not randomisation:
+            column = "not checked"
+        else:
+            note, column = randomisation_text(maps_of, randomisation)
+            if note and verdict != "not measured":
+                verdict = with_note(verdict, note)
+        claims.append({"claim": claim, "measured": measured, "verdict": verdict, "rule": rule,
+                       "randomisation": column})
 
     def pd(mean, se, n):
         return f"{mean:+.3f} ± {se:.3f} (n = {n})"
@@ -127,7 +181,7 @@ def evaluate_claims(scores: Sequence[Mapping[str, Any]],
             "supported if Grad-CAM's per-instance energy score (each bird's share of the map's "
             "energy relative to its fair share, capped at 1, averaged over the birds) on pair "
             "and flock scenes is lower than the median method's on the same scenes (paired, "
-            "2 SE)", ["energy"], MULTI)
+            "2 SE)", ["energy"], MULTI, ["gradcam"])
     else:
         add("Grad-CAM struggles with multiple instances", "Grad-CAM not run", "not measured", "")
     # 2. Grad-CAM++ vs Grad-CAM
@@ -135,7 +189,7 @@ def evaluate_claims(scores: Sequence[Mapping[str, Any]],
     add("Grad-CAM++ does better than Grad-CAM on multiple instances",
         f"instance energy Grad-CAM++ minus Grad-CAM on pair/flock: {pd(*d)}", _verdict(*d),
         "supported if Grad-CAM++'s per-instance energy score on pair and flock scenes is "
-        "higher (paired, 2 SE)", ["energy"], MULTI)
+        "higher (paired, 2 SE)", ["energy"], MULTI, ["gradcampp", "gradcam"])
     # 3. FullGrad: whole bird, noise, memory
     whole = _paired(scores, "recall", "fullgrad", "gradcam")
     noise = _paired(scores, "mass", "fullgrad", "smoothgradcampp")
@@ -151,12 +205,12 @@ def evaluate_claims(scores: Sequence[Mapping[str, Any]],
         "with 2 SE; peak tensor memory of one call at full size (deterministic, timing.csv) >= "
         "1.5x the median of the other CAM methods on every model (contradicted if below 1x on "
         "every model, else inconclusive). supported = all three, partly = some",
-        ["recall", "mass"])
+        ["recall", "mass"], ALL, ["fullgrad"])
     d = _paired(scores, "energy", "fullgrad", "gradcam", multi)
     add("FullGrad performs better than Grad-CAM on multi-instance images",
         f"instance energy FullGrad minus Grad-CAM on pair/flock: {pd(*d)}", _verdict(*d),
         "supported if FullGrad's per-instance energy score on pair and flock scenes is higher "
-        "(paired, 2 SE)", ["energy"], MULTI)
+        "(paired, 2 SE)", ["energy"], MULTI, ["fullgrad", "gradcam"])
     # 4. gradient-free methods: slower, and scale with image size
     add(*_speed_claim(timing))
     # 5. DeconvNet
@@ -169,15 +223,17 @@ def evaluate_claims(scores: Sequence[Mapping[str, Any]],
         "not measured" if vm == "not measured" else
         "contradicted" if vm == "supported" else "supported",
         "supported unless DeconvNet's relevance mass beats an image-blind centre Gaussian "
-        "(paired, 2 SE)", ["mass"])
+        "(paired, 2 SE)", ["mass"], ALL, ["deconvnet"])
     # 6. LRP shape
     d = _paired(scores, "shape_iou", "lrp", cams, None, "median")
     add("LRP gives the shape of the body",
         f"shape IoU LRP minus the per-scene median CAM method: {pd(*d)}", _verdict(*d),
         "supported if LRP's shape IoU is higher than the median CAM method's (paired, 2 SE)",
-        ["shape_iou"])
+        ["shape_iou"], ALL, ["lrp"])
     # 7. combining
-    add(*_combination_claim(scores), ["mass"])
+    add(*_combination_claim(scores), ["mass"], ALL,
+        list(dict.fromkeys(m for a, b, rule in COMBINATIONS
+                           if combo_name(a, b, rule) in present for m in (a, b))))
     return claims
 
 
@@ -202,8 +258,12 @@ def _memory_part(timing, method: str, cams: Sequence[str]) -> tuple[str, str]:
     return "inconclusive", text
 
 
+SPEED_CLAIM = ("Gradient-free methods (Ablation-CAM, Score-CAM) are slower and scale with image "
+               "size")
+
+
 def _speed_claim(timing) -> tuple[str, str, str, str]:
-    claim = "Gradient-free methods (Ablation-CAM, Score-CAM) are slower and scale with image size"
+    claim = SPEED_CLAIM
     rule = ("supported if, for every model, each gradient-free method is slower at full size "
             "than every gradient CAM method (Grad-CAM, Grad-CAM++, XGrad-CAM) and its run time "
             "grows at least 2x from half to full size (4x the pixels; not asked of a model that "

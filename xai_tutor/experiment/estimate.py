@@ -25,8 +25,9 @@ times are scaled to the run:
 * the timing table: the half-size runs (``t / 4``, repeated up to 3 times while under 3 s), the
   extra full-size repeats, and one counted call per size for the tensor memory (``t`` plus the
   counting's overhead, measured in the probe per method as the counted probe call's time minus
-  the plain one's); the sanity check: ``1 + STAGES`` maps at half size (the trained model's and
-  one per cascading stage, :mod:`.sanity`).
+  the plain one's); the sanity check: ``1 + STAGES x seeds`` maps at half size per scene (the
+  trained model's and one per cascading stage and seed, :mod:`.sanity`), on as many of its
+  scenes as fit into ``sanity_seconds`` (none when one scene does not).
 
 Model loading, scene rendering and writing the figures are not counted (seconds). The estimate
 is as good as the machine is steady: other processes slowing the probe or the run shift it.
@@ -35,9 +36,10 @@ Example::
 
     >>> from xai_tutor.experiment.estimate import run_cost
     >>> parts = run_cost(map_s=2.0, scenes=5, canonical=3, costly=False, max_seconds=60.0,
-    ...                  curve_s=0.5, curve_scenes=3, sanity=True, half_share=0.25)
-    >>> parts["maps"], parts["main"], parts["timing"], parts["sanity"]
-    (5, 11.5, 4.0, 2.0)
+    ...                  curve_s=0.5, curve_scenes=3, sanity=True, half_share=0.25,
+    ...                  sanity_images=6, sanity_seeds=3, sanity_seconds=30.0)
+    >>> parts["maps"], parts["main"], parts["timing"], parts["sanity"]   # 10 maps of 0.5 s
+    (5, 11.5, 4.0, 30.0)
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..evaluation.randomisation import images_within, maps_per_image
 from .sanity import STAGES
 from .timing import FAST_REPEATS, FAST_TIMED_S, REPEAT_BUDGET_S
 
@@ -109,7 +112,8 @@ def _human(seconds: float) -> str:
 def run_cost(map_s: float, scenes: int, canonical: int, costly: bool, max_seconds: float,
              curve_s: float, curve_scenes: int, sanity: bool, half_share: float = 0.25,
              recompute_maps: int = 0, recompute_seconds: float = 1.0,
-             memory_overhead_s: float = 0.0) -> dict[str, float]:
+             memory_overhead_s: float = 0.0, sanity_images: int = 1, sanity_seeds: int = 2,
+             sanity_seconds: float | None = None) -> dict[str, float]:
     """The parts of one method's expected time on one model (seconds), by the rules of the
     module docstring: ``maps`` run, ``main`` loop, ``recompute`` (the maps the robustness and
     randomisation metrics recompute), ``timing`` table, ``sanity`` check, ``total``.
@@ -117,7 +121,9 @@ def run_cost(map_s: float, scenes: int, canonical: int, costly: bool, max_second
     ``half_share``: a half-size map's time over a full-size one's (1/4 when time follows the
     pixels, 1 for a model that resizes its input itself); ``curve_s``: the metrics that run the
     model, per map; ``recompute_maps``: maps recomputed per map when ``map_s <=
-    recompute_seconds``; ``memory_overhead_s``: the tensor counting's extra time per call.
+    recompute_seconds``; ``memory_overhead_s``: the tensor counting's extra time per call;
+    ``sanity_images``, ``sanity_seeds``, ``sanity_seconds``: the sanity check's scenes, seeds and
+    time per method (:class:`~.settings.Settings`).
     """
     slow = map_s > max_seconds
     maps = 1 if slow else canonical if costly else scenes
@@ -132,7 +138,9 @@ def run_cost(map_s: float, scenes: int, canonical: int, costly: bool, max_second
     timing = (max(half * half_runs, min(FAST_TIMED_S, FAST_REPEATS * half))
               + max(map_s * extra_full, min(FAST_TIMED_S, FAST_REPEATS * map_s) - map_s)
               + half + map_s + 2 * memory_overhead_s)
-    check = (1 + STAGES) * half if sanity and not slow else 0.0
+    images = images_within(half, sanity_images, STAGES, sanity_seeds, sanity_seconds)
+    check = (images * maps_per_image(STAGES, sanity_seeds) * half
+             if sanity and not slow else 0.0)
     return {"maps": maps, "main": main, "recompute": recompute, "timing": timing,
             "sanity": check, "total": main + recompute + timing + check}
 
@@ -279,7 +287,9 @@ def estimate_run(models: Mapping[str, nn.Module], settings: Any, scene: Any) -> 
             per_map[method] = map_s
             cost = run_cost(map_s, scenes, canonical, costly, s.max_seconds, curve_s,
                             curve_scenes, s.sanity, half_share, recompute_maps,
-                            s.recompute_seconds, overhead[method])
+                            s.recompute_seconds, overhead[method],
+                            len(s.kinds) * min(s.sanity_scenes, 1 + s.samples),
+                            s.sanity_seeds, s.sanity_seconds)
             if map_s > s.max_seconds:
                 note = (note + "; " if note else "") + "over --max-seconds: first scene only"
             est.rows.append({"model": model_name, "method": method, "probe_s": probe_s,

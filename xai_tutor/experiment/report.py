@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import evaluation as ev
 from .judge import ALL, baseline_rows
-from .sanity import FLAG, STAGES, flag
+from .sanity import FLAG, REFERENCES, flag, verdicts
 from .spec import CENTRE, RANDOM, combo_name
 
 
@@ -121,9 +121,82 @@ def baselines_md(judged) -> list[str]:
             "Uninformative on all scenes: " + (", ".join(bad) if bad else "none") + ".", ""]
 
 
+def _interval(s: Any) -> str:
+    low = f"{s.low:+.2f}" if math.isfinite(s.low) else "-inf"
+    high = f"{s.high:+.2f}" if math.isfinite(s.high) else "+inf"
+    return f"{s.similarity:+.2f} [{low}, {high}]"
+
+
+def sanity_md(sanity_rows: Sequence[Mapping[str, Any]],
+              sanity_skipped: Mapping[tuple[str, str], str]) -> list[str]:
+    """The randomisation section of ``metrics.md``: per model and method, each stage's mean
+    similarity with its interval, the chance level, the threshold and the verdict."""
+    table = verdicts(sanity_rows)
+    images = sorted({str(r["image"]) for r in sanity_rows})
+    seeds = sorted({str(r["seeds"]) for r in sanity_rows if r["kind"] == "trained"}, key=int)
+    rows = []
+    for model, by_method in table.items():
+        for method, v in by_method.items():
+            name = method + (" (reference)" if method in REFERENCES else "")
+            rows.append([model, name, "/".join(str(s.layers) for s in v.stages),
+                         " · ".join(_interval(s) for s in v.stages), str(v.stages[0].n),
+                         f"{v.chance:.2f}", f"{v.threshold:.2f}", f"**{v.verdict}**"])
+    md = ["## Randomisation sanity check (several scenes and seeds, half size)", "",
+          "The map of the trained model against the maps of copies whose top layers are "
+          "re-initialised (Adebayo et al. 2018), in cascading stages (`layers`: how many "
+          "parameterised layers, counted from the output, are random at each stage; the last: "
+          f"all of them), on {len(images)} scenes x {len(seeds)} seeds "
+          f"({', '.join(images)}; seeds {', '.join(seeds)}). `similarity`: the mean signed "
+          "Spearman correlation per stage with its 95 % t-interval over scenes x seeds (`n` "
+          "values per stage; negative = the ranking reversed, i.e. the map changed). `chance`: "
+          "the mean similarity of the maps of two fully randomised models (two seeds), what the "
+          "image and the architecture alone give. The rule "
+          f"(`xai_tutor.evaluation.RANDOMISATION_RULE`): {ev.RANDOMISATION_RULE}. Two "
+          "reference maps are checked like the methods: `image_edges` (the image alone: it "
+          "must fail) and `weight_noise` (noise seeded by the weights: it passes, though it "
+          "shows nothing; passing does not mean informative, Binder et al. 2023). Every "
+          "compared pair of maps is in `sanity.csv`.", "",
+          md_table(["model", "method", "layers", "similarity per stage [95 % CI]", "n",
+                    "chance", "threshold", "verdict"], rows), ""]
+    if sanity_skipped:
+        md += ["Not checked (too slow for `sanity_seconds`): " + "; ".join(
+            f"{method} on {model} ({why})" for (model, method), why in sanity_skipped.items())
+            + ".", ""]
+    return md
+
+
+def randomisation_claims_md(sanity_rows: Sequence[Mapping[str, Any]], failing,
+                            sanity_skipped: Mapping[tuple[str, str], str]) -> list[str]:
+    """The randomisation section of ``claims.md``: the rule, then per model the methods that
+    fail, those left undecided and what the two reference maps got."""
+    table = verdicts(sanity_rows)
+    md = ["## Methods that fail the randomisation check", "",
+          f"The rule: {ev.RANDOMISATION_RULE} (`sanity.csv`, the last section of `metrics.md`). "
+          "Good localisation scores of a failing method do not show what the model learned; a "
+          "claim about its maps says so in its verdict. Passing does not make a map "
+          "informative: the `weight_noise` reference passes.", ""]
+    md += [f"- {model}: {', '.join(names) if names else 'none'}"
+           for model, names in failing.items()] + [""]
+    md += ["Undecided (the interval contains the threshold; more scenes would decide):", ""]
+    for model, by_method in table.items():
+        open_ = [m for m, v in by_method.items() if v.verdict == "undecided"
+                 and m not in REFERENCES]
+        md.append(f"- {model}: {', '.join(open_) if open_ else 'none'}")
+    md += ["", "Reference maps: " + "; ".join(
+        f"{model}: " + ", ".join(f"{m} {by_method[m].verdict}" for m in REFERENCES
+                                 if m in by_method)
+        for model, by_method in table.items()) + ".", ""]
+    if sanity_skipped:
+        md += ["Not checked: " + "; ".join(f"{method} on {model} ({why})"
+                                           for (model, method), why in sanity_skipped.items())
+               + ".", ""]
+    return md
+
+
 def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, judged, failing,
               canonical_maps, scenes, kinds, model_map, methods, combos,
-              skipped, column_titles: dict[str, list[str]] | None = None) -> list[Path]:
+              skipped, column_titles: dict[str, list[str]] | None = None,
+              sanity_skipped: Mapping[tuple[str, str], str] | None = None) -> list[Path]:
     files = [
         write_csv(out / "scores.csv", scores),
         write_csv(out / "metrics.csv", metrics),
@@ -210,34 +283,22 @@ def write_all(out: Path, scores, metrics, timing, sanity_rows, claims, judged, f
                        fmt(t["full_seconds"]), fmt(t["full_tensor_mb"], None, 2),
                        fmt(t["time_ratio"], None, 2)] for t in timing]), ""]
     if sanity_rows:
-        md += ["## Randomisation sanity check (canonical single scene, half size)", "",
-               "Spearman correlation between the map of the trained model and of copies with "
-               f"the top layers re-initialised, in {STAGES} cascading stages (`layers`: how many "
-               "parameterised layers, counted from the output, are random; the last stage: all "
-               "of them). Lower means the map depends more on what the model learned; a method "
-               "fails when |Spearman| >= 0.5 at any stage.", "",
-               md_table(["model", "method", "stage", "layers", "Spearman"],
-                         [[s["model"], flag(s["method"], failing, s["model"]), s["stage"],
-                           s["layers"], fmt(s["spearman"])] for s in sanity_rows]),
-               ""]
+        md += sanity_md(sanity_rows, sanity_skipped or {})
     (out / "metrics.md").write_text("\n".join(md))
     files.append(out / "metrics.md")
     cl = ["# The paper's claims against the measurements", "",
-          "Verdicts come from the rules in the last column, applied to `scores.csv` and "
+          "Verdicts come from the rules in the `rule` column, applied to `scores.csv` and "
           "`timing.csv`. Paired comparisons use the same scenes and models; a difference counts "
           "when its mean is more than 2 standard errors away from 0. A claim decided by an "
           f"uninformative metric is **undecided**: {ev.INFORMATIVE_RULE} (`baselines.csv`, the "
-          "Baselines section of `metrics.md`).", "",
-          md_table(["claim", "measured", "verdict", "rule"],
-                    [[c["claim"], c["measured"], f"**{c['verdict']}**", c["rule"]]
-                     for c in claims]), ""]
+          "Baselines section of `metrics.md`). A claim about the maps of a method that fails "
+          "the randomisation check (last section) says so in its verdict; the `randomisation` "
+          "column gives the check's verdict for each method the claim is about.", "",
+          md_table(["claim", "measured", "verdict", "rule", "randomisation"],
+                    [[c["claim"], c["measured"], f"**{c['verdict']}**", c["rule"],
+                      c.get("randomisation", "")] for c in claims]), ""]
     if sanity_rows:
-        cl += ["## Methods that fail the randomisation check", "",
-               "Their maps keep |Spearman| >= 0.5 with the trained model's map after the top "
-               "layers are re-initialised (`sanity.csv`): good localisation scores of these "
-               "methods do not show what the model learned.", ""]
-        cl += [f"- {model}: {', '.join(names) if names else 'none'}"
-               for model, names in failing.items()] + [""]
+        cl += randomisation_claims_md(sanity_rows, failing, sanity_skipped or {})
     (out / "claims.md").write_text("\n".join(cl))
     files.append(out / "claims.md")
     files += figures(out, canonical_maps, scenes, kinds, column_titles)

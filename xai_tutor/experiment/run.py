@@ -22,7 +22,7 @@ from .claims import evaluate_claims
 from .judge import judge
 from .output import check_out, staging
 from .report import summarise
-from .sanity import failures, sanity_check
+from .sanity import failures, sanity_check, verdicts
 from .settings import PRESETS, Settings
 from .spec import (
     CENTRE,
@@ -134,6 +134,7 @@ def run_experiment(settings: Settings | None = None, *, models: Any = None,
     canonical_titles: dict[str, list[str]] = {}   # per model: "kind: class (p = ...)"
     timing: list[dict[str, Any]] = []
     sanity_rows: list[dict[str, Any]] = []
+    sanity_skipped: dict[tuple[str, str], str] = {}
     skipped: dict[tuple[str, str], str] = {}
     slow: dict[tuple[str, str], str] = {}
     costly = {m for m in method_list if METHODS[m].expensive and s.expensive == "canonical"}
@@ -228,20 +229,29 @@ def run_experiment(settings: Settings | None = None, *, models: Any = None,
             if s.sanity:
                 fast = [m for m in usable if (model_name, m) not in slow]
                 bar.update(len(usable) - len(fast))
-                sanity_rows += sanity_check(model_name, model, single, fast, params, s.seed,
-                                            bar)
+                rows, left = sanity_check(model_name, model, scenes, fast, params, s, bar)
+                sanity_rows += rows
+                sanity_skipped.update({(model_name, m): why for m, why in left.items()})
     finally:
         bar.close()
 
     metrics = summarise(scores)
     judged = judge(scores)
     failing = failures(sanity_rows)
-    claims = evaluate_claims(scores, timing, judged)
+    randomisation = {model: {m: v.verdict for m, v in table.items()}
+                     for model, table in verdicts(sanity_rows).items()}
+    if sanity_rows:   # why a method has no verdict on a model
+        for model, method in skipped:
+            randomisation.setdefault(model, {})[method] = "does not run"
+        for model, method in {**slow, **sanity_skipped}:
+            randomisation.setdefault(model, {}).setdefault(method, "not checked (too slow)")
+    claims = evaluate_claims(scores, timing, judged, randomisation)
     with staging(out, force) as tmp:
         written = report.write_all(tmp, scores, metrics, timing, sanity_rows, claims,
                                    judged, failing,
                                    canonical_maps, scenes, s.kinds, model_map, method_list,
-                                   combos, {**skipped, **slow}, column_titles=canonical_titles)
+                                   combos, {**skipped, **slow}, column_titles=canonical_titles,
+                                   sanity_skipped=sanity_skipped)
         elapsed = time.perf_counter() - t_start
         run = {
             "models": list(model_map), "methods": method_list, "metrics": metric_names,
@@ -250,6 +260,7 @@ def run_experiment(settings: Settings | None = None, *, models: Any = None,
             "expensive": s.expensive, "batch_size": s.batch_size, "seed": s.seed,
             "max_seconds": s.max_seconds, "settings": s.record(),
             "skipped": [f"{k} on {m}: {why}" for (m, k), why in {**skipped, **slow}.items()],
+            "sanity_skipped": [f"{k} on {m}: {why}" for (m, k), why in sanity_skipped.items()],
             "seconds": round(elapsed, 1),
             "torch": torch.__version__, "threads": torch.get_num_threads(),
             "python": platform.python_version(), "machine": platform.machine(),

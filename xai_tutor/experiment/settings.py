@@ -81,7 +81,12 @@ class Settings:
         batch_size: batch size of the methods that take one (``None``: each method's own).
         seed: base seed (generated scenes, random baseline, perturbations, noise, randomised
             model).
-        sanity: run the cascading model-randomisation check.
+        sanity: run the cascading model-randomisation check (:mod:`.sanity`).
+        sanity_scenes: scenes per kind in the check (the canonical one first), at half size.
+        sanity_seeds: randomisation seeds per stage (from ``seed`` on), at least 2: the chance
+            level compares two randomised models.
+        sanity_seconds: time allowed per method and model in the check: a method runs on as
+            many of its scenes as fit, and is not checked when one scene does not fit.
         road_percentages: shares of pixels removed by ROAD, each in ``(0, 100)``.
         road_scale: ROAD runs on the image and map resized by this factor (``(0, 1]``): its
             sparse solves grow faster than the pixels.
@@ -103,6 +108,9 @@ class Settings:
     batch_size: int | None = None
     seed: int = 0
     sanity: bool = True
+    sanity_scenes: int = 2
+    sanity_seeds: int = 3
+    sanity_seconds: float = 30.0
     road_percentages: tuple[float, ...] = (25.0, 50.0, 75.0)
     road_scale: float = 0.5
     sensitivity_samples: int = 3
@@ -137,7 +145,7 @@ class Settings:
             if not _whole(getattr(self, name)) or getattr(self, name) < 0:
                 raise ValueError(f"{name} must be a whole number >= 0; got "
                                  f"{getattr(self, name)!r}")
-        for name in ("steps", "sensitivity_samples"):
+        for name in ("steps", "sensitivity_samples", "sanity_scenes"):
             if not _whole(getattr(self, name)) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a whole number >= 1; got "
                                  f"{getattr(self, name)!r}")
@@ -154,7 +162,10 @@ class Settings:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be {', '.join(repr(a) for a in allowed)}; got "
                                  f"{getattr(self, name)!r}")
-        for name in ("max_seconds", "recompute_seconds"):
+        if not _whole(self.sanity_seeds) or self.sanity_seeds < 2:
+            raise ValueError(f"sanity_seeds must be a whole number >= 2 (the chance level "
+                             f"compares two randomised models); got {self.sanity_seeds!r}")
+        for name in ("max_seconds", "recompute_seconds", "sanity_seconds"):
             if not _real(getattr(self, name)) or getattr(self, name) < 0:
                 raise ValueError(f"{name} must be a finite number >= 0; got "
                                  f"{getattr(self, name)!r}")
