@@ -18,7 +18,7 @@ from xai_tutor.__main__ import main
 from conftest import make_small
 
 FAST = ["--methods", "gradcam", "--samples", "0", "--size", "80", "64", "--steps", "2",
-        "--no-sanity", "--no-progress", "--scenes", "single"]
+        "--no-sanity", "--no-progress", "--scenes", "single", "--trust-scenes", "0"]
 
 
 @pytest.fixture

@@ -12,6 +12,10 @@ what it needs, whether the baseline rule judges it, its paper), by the module th
 * complexity: :func:`sparseness` (Gini), :func:`complexity` (entropy);
 * randomisation: :func:`random_logit`, :func:`efficient_mprt`, and the sanity check
   :func:`randomisation_check` (Adebayo et al.) with :func:`randomisation_failures`;
+* ground truth, on models whose reliance is known by intervention (:mod:`xai_tutor.reliance`):
+  :func:`truth_mass`, :func:`drop_rank_correlation`, :func:`contrastivity`, from
+  :func:`region_shares` and :func:`drop_shares` (:mod:`.ground_truth`; not computed by the
+  experiment on the course scenes, see :mod:`xai_tutor.trust`);
 * cost: :func:`measure` (run time), :func:`tensor_memory` (deterministic tensor memory);
 * image-blind baselines and the rule that marks a metric uninformative: :func:`centre_blob`,
   :func:`random_map`, :func:`compare_to_baselines` (:data:`INFORMATIVE_RULE`),
@@ -23,7 +27,7 @@ Each module's docstring gives the definition and the conventions for ties and em
 # isort: off
 # The order of these imports is the registration order of the metrics in METRICS (tables list
 # the metrics of a family in that order): localisation, faithfulness, robustness, complexity,
-# randomisation, cost.
+# randomisation, ground truth, cost.
 from .pointing import PointingResult, pointing_game
 from .mass import instance_mass, relevance_mass, relevance_rank_accuracy
 from .energy import instance_energy, instance_energy_ratios
@@ -41,6 +45,15 @@ from .robustness import Sensitivity, perturbations, sensitivity
 from .complexity import complexity, discrete_entropy, sparseness
 from .random_logit import RandomLogit, other_class, random_logit
 from .mprt import MPRTResult, efficient_mprt
+from .ground_truth import (
+    GroundTruth,
+    contrastivity,
+    drop_rank_correlation,
+    drop_shares,
+    rank_correlation,
+    region_shares,
+    truth_mass,
+)
 from .cost import Cost, TensorMemory, measure, release_freed_memory, tensor_memory
 # isort: on
 from .baselines import (
@@ -74,6 +87,7 @@ __all__ = [
     "RANDOMISATION_THRESHOLD",
     "BaselineComparison",
     "Cost",
+    "GroundTruth",
     "Curve",
     "MPRTResult",
     "MetricInfo",
@@ -90,11 +104,14 @@ __all__ = [
     "compare_rows",
     "compare_to_baselines",
     "complexity",
+    "contrastivity",
     "covered_instances",
     "deletion_auc",
     "deletion_curve",
     "directions",
     "discrete_entropy",
+    "drop_rank_correlation",
+    "drop_shares",
     "efficient_mprt",
     "explainer",
     "gaussian_blur",
@@ -118,7 +135,9 @@ __all__ = [
     "randomisation_failures",
     "randomisation_failures_by_model",
     "randomised_copy",
+    "rank_correlation",
     "rankdata",
+    "region_shares",
     "relevance_mass",
     "relevance_rank_accuracy",
     "release_freed_memory",
@@ -130,4 +149,5 @@ __all__ = [
     "sparseness",
     "ssim",
     "tensor_memory",
+    "truth_mass",
 ]
