@@ -133,6 +133,14 @@ def test_correctness_ranks_the_methods_by_truth_mass():
     assert np.isnan(rows["good"]["truth_contrast"])
 
 
+def test_methods_with_the_same_score_share_a_rank():
+    study = _study()
+    study.rows += [{**r, "method": "twin"} for r in study.rows if r["method"] == "good"]
+    study.methods = ["good", "twin", "half", "bad"]
+    rows = {r["method"]: r for r in study.correctness()}
+    assert [rows[m]["rank"] for m in ("good", "twin", "half", "bad")] == [1, 1, 3, 4]
+
+
 def test_metric_trust_finds_the_metric_that_ranks_in_reverse():
     rows = {(r["metric"], r["model"]): r for r in _study().metric_trust(
         metrics=["mass", "sparseness", "truth_rank"])}
@@ -225,3 +233,14 @@ def test_the_ground_truth_metrics_stay_out_of_the_experiment():
     names = Settings().metric_names()
     assert not set(names) & {m.name for m in ev.metrics_in(family="ground_truth")}
     assert Settings(metrics=["mass", "truth_mass"]).metric_names() == ["mass"]
+
+
+def test_the_study_explains_scenes_the_model_classifies_right():
+    from xai_tutor.reliance import predictions
+    from xai_tutor.trust.study import _classified_right
+
+    model = load_model("tiny_vgg_shortcut")  # accuracy about 0.7: some scenes are passed over
+    index, scenes, passed = _classified_right("tiny_vgg_shortcut", model, 8, 700_000)
+    assert len(scenes) == 8 and index == sorted(index) and passed == index[-1] + 1 - 8 > 0
+    assert (predictions(model, [s.image for s in scenes]) == [s.label for s in scenes]).all()
+    assert [s.seed for s in scenes] == [700_000 + i for i in index]

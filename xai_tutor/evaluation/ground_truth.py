@@ -11,7 +11,10 @@ IDSDS, Hesse et al. NeurIPS 2024). Three scores compare a non-negative map ``S``
 
 **Drop shares.** ``w_r = max(d_r, 0) / sum_q max(d_q, 0)``: how the model's reliance is split
 between the regions (the positive drops, normalised). Undefined (NaN) when no removal lowers the
-logit: nothing in the scene is used.
+logit by :data:`MIN_DROP` (half a logit, fifty times the largest mean drop of a control square
+of fresh background on the cue models, ``data/models/README.md``): then nothing in the scene is
+measurably used for that class, and the scene has no ground truth for it (every score below is
+NaN there).
 
 **Mass on what is used** (:func:`truth_mass`, metric ``truth_mass``)::
 
@@ -25,7 +28,8 @@ bird scores ``w_bird``.
 
 **Rank correlation with the drops** (:func:`drop_rank_correlation`, metric ``truth_rank``):
 Spearman's rho between the map's sum over each part ``a_r = sum_{p in r} S_p`` and the part's
-single-deletion drop ``d_r``, over the parts of one scene (IDSDS's correlation; the parts of
+single-deletion drop ``d_r``, over the parts of one scene (NaN when no region's drop reaches
+:data:`MIN_DROP`) (IDSDS's correlation; the parts of
 :func:`xai_tutor.reliance.parts.part_scene`: the bird in quarters, the badge, the rest in grid
 cells, so that one scene gives a dozen pairs rather than three). Ties get mean ranks; 0 when
 either side is constant (a map that ranks nothing predicts nothing).
@@ -70,8 +74,11 @@ from ._checks import saliency_map
 from .randomisation import rankdata
 from .registry import Subject, register_metric
 
-__all__ = ["GroundTruth", "region_shares", "drop_shares", "truth_mass",
+__all__ = ["GroundTruth", "MIN_DROP", "region_shares", "drop_shares", "truth_mass",
            "drop_rank_correlation", "rank_correlation", "contrastivity"]
+
+#: the smallest logit drop that counts as evidence that a region is used (module docstring)
+MIN_DROP = 0.5
 
 
 @dataclass(frozen=True)
@@ -122,11 +129,13 @@ def region_shares(saliency: Any, regions: Mapping[str, Any]) -> dict[str, float]
     return {n: (float(s[m].sum()) / total if total > 0 else 0.0) for n, m in masks.items()}
 
 
-def drop_shares(drops: Mapping[str, float]) -> dict[str, float]:
-    """``{name: w_r}``: each region's share of the positive drops; all NaN when none is > 0."""
+def drop_shares(drops: Mapping[str, float], floor: float = MIN_DROP) -> dict[str, float]:
+    """``{name: w_r}``: each region's share of the positive drops; all NaN when no drop
+    reaches ``floor``."""
     positive = {n: max(float(d), 0.0) for n, d in drops.items()}
     total = sum(positive.values())
-    return {n: (d / total if total > 0 else float("nan")) for n, d in positive.items()}
+    used = bool(positive) and max(positive.values()) >= floor and total > 0
+    return {n: (d / total if used else float("nan")) for n, d in positive.items()}
 
 
 def truth_mass(saliency: Any, regions: Mapping[str, Any], drops: Mapping[str, float]) -> float:
@@ -192,6 +201,8 @@ def _score_truth_mass(s: Subject) -> float:
                  reference="Hesse et al. 2024 (NeurIPS), IDSDS")
 def _score_truth_rank(s: Subject) -> float:
     t = s.truth
+    if max(t.drops.values()) < MIN_DROP:  # nothing measurably used: no ground truth
+        return float("nan")
     if t.parts is None or t.part_drops is None:
         return drop_rank_correlation(s.saliency, t.regions, t.drops)
     return drop_rank_correlation(s.saliency, t.parts, t.part_drops)

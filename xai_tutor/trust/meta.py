@@ -89,7 +89,7 @@ def _matrix(study: Any, model: str, column: str, methods: Sequence[str]) -> np.n
 
 def _tau(pair: np.ndarray) -> float:
     """tau-b of the methods' means: ``pair`` is (scenes, 2, methods): metric, reference."""
-    return kendall_tau_b(np.nanmean(pair[:, 0], axis=0), np.nanmean(pair[:, 1], axis=0))
+    return kendall_tau_b(pair[:, 0].mean(axis=0), pair[:, 1].mean(axis=0))
 
 
 def metric_trust(study: Any, metrics: Sequence[str] | None = None, *,

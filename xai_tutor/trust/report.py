@@ -36,7 +36,12 @@ from .meta import ALL, METRIC_RULE
 from .verdict import VERDICT_RULE
 
 __all__ = ["write_trust", "verdict_table", "trust_rows", "expectations", "summary_lines",
-           "LOCALISATION_ON_BIRD", "FAITHFULNESS"]
+           "readme_block", "LOCALISATION_ON_BIRD", "FAITHFULNESS", "README_START", "README_END"]
+
+#: the markers of the block of ``README.md`` that :func:`readme_block` writes
+README_START = ("<!-- trust summary: written by scripts/results_readme.py from results/trust.csv "
+                "and results/metric_trust.csv; do not edit -->")
+README_END = "<!-- end of the trust summary -->"
 
 LOCALISATION_ON_BIRD = tuple(m.name for m in ev.metrics_in(family="localisation"))
 FAITHFULNESS = tuple(m.name for m in ev.metrics_in(family="faithfulness"))
@@ -119,12 +124,18 @@ def _drops(study: Any, model: str) -> str:
     return ", ".join(f"{r} {d:+.2f}" for r, d in study.mean_drops(model).items())
 
 
+def _true(value: Any) -> bool:
+    """A flag from a row, read back from a CSV (``"True"``) or not."""
+    return value is True or str(value) in ("True", "true", "1")
+
+
 def summary_lines(verdicts: Sequence[Mapping[str, Any]],
                   metric_rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Short sentences for the README, from the verdicts and the metric rows only."""
+    """Short sentences for the README, from the verdicts and the metric rows only (dicts, or
+    the rows of ``trust.csv`` and ``metric_trust.csv`` as read back)."""
     lines = []
     for model in dict.fromkeys(v["model"] for v in verdicts):
-        rows = [v for v in verdicts if v["model"] == model and not v["baseline"]]
+        rows = [v for v in verdicts if v["model"] == model and not _true(v["baseline"])]
         if not rows or rows[0]["model_leans"] != "badge":
             continue
         says = {k: [v["method"] for v in rows if v["says"] == k]
@@ -162,7 +173,7 @@ def expectations(study: Any, verdicts: Sequence[Mapping[str, Any]],
                     "measured": measured, "holds": "yes" if holds else "no"})
     shortcut_scopes = set(badge_models)
     loc = [r for r in metric_rows if r["metric"] in LOCALISATION_ON_BIRD
-           and r["model"] in shortcut_scopes]
+           and r["model"] in shortcut_scopes and r["label"] != "not measured"]
     if loc:
         measured = "; ".join(f"{r['metric']} on {r['model']}: tau-b {_ci(r, 'tau')} "
                              f"({r['label']})" for r in loc)
@@ -231,9 +242,11 @@ def markdown(study: Any, verdicts: Sequence[Mapping[str, Any]],
         "## What each model uses (measured, no explanation involved)",
         "",
         "Mean logit drop of the bird's class when each region is removed alone "
-        "(`xai_tutor.reliance`):",
+        "(`xai_tutor.reliance`), on the scenes each model classifies right:",
         "",
-        *(f"- `{m}`: {_drops(study, m)}; uses: {_names(study.uses[m])}" for m in study.kinds),
+        *(f"- `{m}`: {_drops(study, m)}; uses: {_names(study.uses[m])}"
+          + (f" ({study.passed_over[m]} scenes of the pool passed over: classified wrongly)"
+             if study.passed_over.get(m) else "") for m in study.kinds),
         "",
         "## The ground-truth scores (`xai_tutor.evaluation.ground_truth`)",
         "",
@@ -299,3 +312,25 @@ def write_trust(folder: str | Path, study: Any) -> list[Path]:
     atomic_write(folder / "trust.md", lambda fh: fh.write(text))
     files.append(folder / "trust.md")
     return files
+
+
+def readme_block(folder: str | Path, link: str = "results/trust.md") -> str:
+    """The README's trust summary, markers included, from ``trust.csv`` and
+    ``metric_trust.csv`` in ``folder``: one sentence per model that uses the badge only, and
+    the metrics that agree with or rank against the ground truth; ``link`` points to the
+    rules and numbers."""
+    folder = Path(folder)
+    with open(folder / "trust.csv", newline="") as fh:
+        verdicts = [r for r in csv.DictReader(fh) if r.get("model_leans")]
+    with open(folder / "metric_trust.csv", newline="") as fh:
+        metric_rows = list(csv.DictReader(fh))
+    lines = summary_lines(verdicts, metric_rows)
+    return "\n".join([
+        README_START,
+        "Which explanation can you trust? Every method on models whose reliance is known by "
+        f"intervention, scored against it ([{link}]({link}): the rules, the 95 % intervals "
+        "over scenes, the expectations next to the measurements, the cost):",
+        "",
+        *(f"- {line}" for line in lines),
+        README_END,
+    ])

@@ -2,18 +2,22 @@
 
 :func:`trust_study` runs, for each model,
 
-1. the **scenes**: ``scenes`` fresh cue scenes for a cue model
-   (:func:`xai_tutor.reliance.cue_scenes`, seeds ``seed_offset + i``, species balanced, the
-   bird's own badge; 320 x 224), or ``scenes`` fresh single-bird scenes on water for a course
-   model (:func:`xai_tutor.data.regions.region_scene`, regions bird / reflection / rest; the
-   course size 626 x 418);
+1. the **scenes**: the first ``scenes`` scenes of a pool of fresh scenes that the model
+   classifies right. Scene ``i`` of the pool has the bird ``SPECIES[i % 16]`` and the seed
+   ``seed_offset + i``: a cue scene with the bird's own badge for a cue model (as
+   :func:`xai_tutor.reliance.cue_scenes`; 320 x 224), a single bird on water for a course model
+   (:func:`xai_tutor.data.regions.region_scene`, regions bird / reflection / rest; the course
+   size 626 x 418). On a scene the model gets wrong the explained class is neither the bird's
+   nor the badge's, and nothing in the scene need carry it: such scenes are passed over
+   (``passed_over``; the cue models' accuracy is 1.00 but ``tiny_vgg_shortcut``'s 0.72);
 2. the **ground truth** of each scene by single deletions, no explanation involved
    (:func:`xai_tutor.trust.truth.measure_truth`): the logit drop of every region and every
    part. On a model that uses both the bird and the badge (measured: both mean drops >=
    :data:`~xai_tutor.trust.truth.USE_THRESHOLD`), also the same scenes with another class's
    badge (*swap* scenes), where the bird's class and the badge's class are both explained;
 3. every **method** (:data:`xai_tutor.METHODS`) and the two image-blind baselines of the
-   experiment (a centre blob, a seeded random map) on each scene, for the bird's class;
+   experiment (a centre blob, a seeded random map) on each scene, for the class the model
+   predicts (the bird's, and on a cue scene the badge's);
 4. the **scores** of each map: its share on each region (``share_<region>``; ``area_<region>``
    is the region's share of the pixels), the ground-truth metrics (``truth_mass``,
    ``truth_rank``, and ``truth_contrast`` on the swap scenes of the models that use both), and
@@ -49,10 +53,11 @@ import numpy as np
 import torch
 
 from .. import evaluation as ev
+from ..data import SPECIES
 from ..data.regions import RegionScene, region_scene
 from ..evaluation.ground_truth import GroundTruth, region_shares
 from ..models import CUE_MODEL_NAMES, load_model
-from ..reliance import FRESH_SEED_OFFSET, cue_scenes
+from ..reliance import FRESH_SEED_OFFSET, predictions, swap_classes
 from ..reliance.parts import DEFAULT_GRID
 from .truth import measure_truth, used_regions
 
@@ -62,6 +67,9 @@ __all__ = ["TrustStudy", "trust_study", "DEFAULT_MODELS", "BASELINES", "default_
 #: the models of the study: the cue models, then the course's tiny models
 DEFAULT_MODELS: tuple[str, ...] = (*CUE_MODEL_NAMES, "tiny_vgg", "tiny_resnet")
 CENTRE, RANDOM = "centre_baseline", "random_baseline"
+#: a model's pool of fresh scenes is searched up to this many times ``scenes`` for scenes it
+#: classifies right
+MAX_TRIES = 4
 BASELINES = (CENTRE, RANDOM)
 GROUND_TRUTH = ("truth_mass", "truth_rank", "truth_contrast")
 
@@ -91,7 +99,8 @@ class TrustStudy:
 
     Attributes:
         rows: one dict per (model, scene, method or baseline): ``model``, ``scene`` (seed),
-            ``method``, ``baseline`` (bool), ``target``, ``seconds`` (one call), the
+            ``method``, ``baseline`` (bool), ``target`` (the predicted class, the bird's),
+            ``seconds`` (one call), the
             ``share_<region>`` and ``area_<region>`` of the scene's regions, and the scores.
         truth: ``{model: [GroundTruth per scene]}``; ``swap_truth`` the same on swap scenes.
         regions: ``{model: region names}`` (bird, cue, rest or bird, reflection, rest).
@@ -99,6 +108,8 @@ class TrustStudy:
         kinds: ``{model: "cue" or "course"}``.
         methods / metrics: the methods run and the other metrics scored.
         skipped: ``{(model, method): why}`` for a method that does not apply to a model.
+        passed_over: ``{model: scenes of its pool left out because it classifies them
+            wrongly}``.
         costs: seconds spent: ``truth`` per model, ``explain`` per method, ``metric`` per metric.
         seconds: the study's wall time.
         settings: scenes, seed_offset, seed, grid.
@@ -113,6 +124,7 @@ class TrustStudy:
     methods: list[str]
     metrics: list[str]
     skipped: dict[tuple[str, str], str] = field(default_factory=dict)
+    passed_over: dict[str, int] = field(default_factory=dict)
     costs: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: float = 0.0
     settings: dict[str, Any] = field(default_factory=dict)
@@ -147,13 +159,32 @@ class TrustStudy:
         return verdict_table(self.verdicts())
 
 
-def _scenes(name: str, n: int, seed_offset: int) -> tuple[str, list[RegionScene]]:
-    if name in CUE_MODEL_NAMES:
-        return "cue", cue_scenes(n, seed_offset)
-    from ..data import SPECIES
+def _scene(name: str, i: int, seed_offset: int, cue: Any = "species") -> RegionScene:
+    """Scene ``i`` of a model's pool: bird ``SPECIES[i % 16]``, seed ``seed_offset + i``; a cue
+    scene (with the badge ``cue``) for a cue model, a scene on water for a course model."""
+    from ..data.cues import make_cue_scene
 
-    return "course", [region_scene(SPECIES[i % len(SPECIES)], seed_offset + i,
-                                   background="water") for i in range(n)]
+    species = SPECIES[i % len(SPECIES)]
+    if name in CUE_MODEL_NAMES:
+        return make_cue_scene(species, cue, seed_offset + i)
+    return region_scene(species, seed_offset + i, background="water")
+
+
+def _classified_right(name: str, model: torch.nn.Module, n: int, seed_offset: int
+                      ) -> tuple[list[int], list[RegionScene], int]:
+    """The first ``n`` scenes of the pool that the model classifies right (at most ``4 n``
+    tried): their indices, the scenes, and how many were passed over."""
+    kept: list[tuple[int, RegionScene]] = []
+    i = 0
+    while len(kept) < n and i < MAX_TRIES * n:
+        batch = [(j, _scene(name, j, seed_offset)) for j in range(i, i + n - len(kept))]
+        i += len(batch)
+        labels = predictions(model, [sc.image for _, sc in batch])
+        kept += [(j, sc) for (j, sc), p in zip(batch, labels) if int(p) == sc.label]
+    if len(kept) < n:
+        raise ValueError(f"{name} classifies only {len(kept)} of {i} fresh scenes right; the "
+                         f"study needs {n}")
+    return [j for j, _ in kept], [sc for _, sc in kept], i - n
 
 
 def _scene_seed(seed: int, model_kind: str, scene_seed: int) -> int:
@@ -249,12 +280,17 @@ def _run_model(study: TrustStudy, name: str, model: torch.nn.Module, n: int, see
                seed: int, grid: tuple[int, int], fns: Mapping[str, Any],
                options: Callable[[int], Mapping[str, Mapping[str, Any]]], bar: Any) -> None:
     t0 = time.perf_counter()
-    kind, scenes = _scenes(name, n, seed_offset)
+    kind = "cue" if name in CUE_MODEL_NAMES else "course"
+    index, scenes, passed = _classified_right(name, model, n, seed_offset)
+    study.passed_over[name] = passed
     truths = measure_truth(model, scenes, grid=grid)
     regions = tuple(scenes[0].regions)
     uses = used_regions(truths)
     contrast = kind == "cue" and {"bird", "cue"} <= set(uses)
-    swapped = cue_scenes(n, seed_offset, cue="swap") if contrast else None
+    swapped = None
+    if contrast:
+        swap = swap_classes([j % len(SPECIES) for j in range(max(index) + 1)], seed_offset)
+        swapped = [_scene(name, j, seed_offset, int(swap[j])) for j in index]
     swap_truths = measure_truth(model, scenes, swapped, grid=grid) if contrast else []
     study.truth[name], study.swap_truth[name] = truths, swap_truths
     study.regions[name], study.uses[name], study.kinds[name] = regions, uses, kind

@@ -28,15 +28,16 @@ import numpy as np
 from torch import nn
 
 from ..data.regions import RegionScene
-from ..evaluation.ground_truth import GroundTruth
+from ..evaluation.ground_truth import MIN_DROP, GroundTruth
 from ..reliance import region_drops
 from ..reliance.parts import DEFAULT_GRID, part_scene
 
 __all__ = ["measure_truth", "USE_THRESHOLD", "used_regions"]
 
-#: a region is *used* by a model when its mean drop is at least this (half a logit; the same
-#: threshold as :meth:`xai_tutor.reliance.CueReliance.uses`)
-USE_THRESHOLD = 0.5
+#: a region is *used* by a model when its mean drop is at least this: the ground truth's
+#: :data:`~xai_tutor.evaluation.ground_truth.MIN_DROP` (half a logit, as
+#: :meth:`xai_tutor.reliance.CueReliance.uses`)
+USE_THRESHOLD = MIN_DROP
 
 
 def _rows(drops, i: int) -> dict[str, float]:
@@ -46,12 +47,15 @@ def _rows(drops, i: int) -> dict[str, float]:
 
 def measure_truth(model: nn.Module, scenes: Sequence[RegionScene],
                   swapped: Sequence[RegionScene] | None = None,
-                  grid: tuple[int, int] = DEFAULT_GRID, batch: int = 16) -> list[GroundTruth]:
-    """One :class:`GroundTruth` per scene: drops of its regions and parts for its bird's class.
+                  grid: tuple[int, int] = DEFAULT_GRID, batch: int = 16,
+                  targets: Sequence[int] | None = None) -> list[GroundTruth]:
+    """One :class:`GroundTruth` per scene: drops of its regions and parts for the explained
+    class, ``targets[i]`` (each scene's bird's class when None).
 
     With ``swapped`` (one scene per scene, with a badge of another class), the ground truth
-    returned for scene ``i`` is that of ``swapped[i]`` instead, with ``other`` = its badge's
-    class and ``other_drops`` the drops of that class.
+    returned for scene ``i`` is that of ``swapped[i]`` instead, for its bird's class, with
+    ``other`` = its badge's class and ``other_drops`` the drops of that class (``targets`` is
+    not used).
     """
     if not scenes:
         raise ValueError("measure_truth needs at least one scene")
@@ -60,8 +64,9 @@ def measure_truth(model: nn.Module, scenes: Sequence[RegionScene],
             raise ValueError("swapped must hold one scene with a badge per scene")
         scenes = list(swapped)
     parts = [part_scene(s, grid) for s in scenes]
-    coarse = region_drops(model, scenes, batch=batch)
-    fine = region_drops(model, parts, batch=batch)
+    target = None if targets is None or swapped is not None else [int(t) for t in targets]
+    coarse = region_drops(model, scenes, target, batch=batch)
+    fine = region_drops(model, parts, target, batch=batch)
     other = region_drops(model, scenes, target="cue", batch=batch) if swapped else None
     out = []
     for i, (scene, part) in enumerate(zip(scenes, parts)):

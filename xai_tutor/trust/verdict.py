@@ -30,7 +30,10 @@ import numpy as np
 from ..evaluation.ground_truth import drop_shares
 from .bootstrap import LEVEL, RESAMPLES, Estimate, bootstrap
 
-__all__ = ["VERDICT_RULE", "lean", "leaning", "verdicts", "correctness", "SAYS"]
+__all__ = ["VERDICT_RULE", "RANK_TIE", "lean", "leaning", "verdicts", "correctness", "SAYS"]
+
+#: two methods whose mean ``truth_mass`` differ by no more than this share a rank
+RANK_TIE = 1e-6
 
 VERDICT_RULE = (
     "a map's lean on a scene is its share on the badge minus its share on the bird "
@@ -127,7 +130,8 @@ def correctness(study: Any, *, resamples: int = RESAMPLES, seed: int = 0
     """One row per model and method (and baseline): ``truth_mass``, ``truth_rank`` and
     ``truth_contrast`` (mean and interval; NaN where not measured), the mean share on each
     region, and ``rank``: the method's place by mean ``truth_mass`` on that model (1 = best;
-    baselines are not ranked)."""
+    methods within :data:`RANK_TIE` of each other share a place, as Grad-CAM, XGrad-CAM and
+    HiResCAM on a global-average-pool + linear head; baselines are not ranked)."""
     out = []
     for model in study.kinds:
         rows_model = []
@@ -149,7 +153,9 @@ def correctness(study: Any, *, resamples: int = RESAMPLES, seed: int = 0
         ranked = sorted((r for r in rows_model if not r["baseline"]),
                         key=lambda r: -r["truth_mass"])
         for place, r in enumerate(ranked, start=1):
-            r["rank"] = place
+            tied = [q for q in ranked[:place - 1]
+                    if abs(q["truth_mass"] - r["truth_mass"]) <= RANK_TIE]
+            r["rank"] = tied[0]["rank"] if tied else place
         for r in rows_model:
             r.setdefault("rank", None)
         out += rows_model
