@@ -92,6 +92,13 @@ def _tau(pair: np.ndarray) -> float:
     return kendall_tau_b(pair[:, 0].mean(axis=0), pair[:, 1].mean(axis=0))
 
 
+def _mean_tau(groups: Sequence[np.ndarray]) -> float:
+    """The mean of the groups' tau-b (those defined); NaN when none is."""
+    taus = np.array([_tau(g) for g in groups])
+    taus = taus[np.isfinite(taus)]
+    return float(taus.mean()) if taus.size else float("nan")
+
+
 def metric_trust(study: Any, metrics: Sequence[str] | None = None, *,
                  reference: str = REFERENCE, models: Sequence[str] | None = None,
                  resamples: int = RESAMPLES, seed: int = 0) -> list[dict[str, Any]]:
@@ -123,9 +130,7 @@ def metric_trust(study: Any, metrics: Sequence[str] | None = None, *,
             out.append(_row(name, model, e, int(keep.sum()), reference))
         usable = [g for g in groups if len(g[1]) and g[2] >= 2]
         if len(models) > 1 and usable:
-            e = bootstrap([g[1] for g in usable],
-                          lambda gs: float(np.nanmean([_tau(g) for g in gs])),
-                          resamples=resamples, seed=seed)
+            e = bootstrap([g[1] for g in usable], _mean_tau, resamples=resamples, seed=seed)
             out.append(_row(name, ALL, e, min(g[2] for g in usable), reference))
     return out
 

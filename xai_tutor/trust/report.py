@@ -30,8 +30,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .. import evaluation as ev
 from ..atomic import atomic_write
+from .bootstrap import bootstrap
 from .meta import ALL, METRIC_RULE
 from .verdict import VERDICT_RULE
 
@@ -39,8 +42,7 @@ __all__ = ["write_trust", "verdict_table", "trust_rows", "expectations", "summar
            "readme_block", "LOCALISATION_ON_BIRD", "FAITHFULNESS", "README_START", "README_END"]
 
 #: the markers of the block of ``README.md`` that :func:`readme_block` writes
-README_START = ("<!-- trust summary: written by scripts/results_readme.py from results/trust.csv "
-                "and results/metric_trust.csv; do not edit -->")
+README_START = "<!-- trust summary, written by scripts/results_readme.py: do not edit -->"
 README_END = "<!-- end of the trust summary -->"
 
 LOCALISATION_ON_BIRD = tuple(m.name for m in ev.metrics_in(family="localisation"))
@@ -142,16 +144,20 @@ def summary_lines(verdicts: Sequence[Mapping[str, Any]],
                 for k in ("reveals the shortcut", "points at the bird anyway", "unclear")}
         lines.append(f"`{model}` (uses the badge only): reveals the shortcut: "
                      f"{_names(says['reveals the shortcut'])}; points at the bird anyway: "
-                     f"{_names(says['points at the bird anyway'])}; unclear: "
-                     f"{_names(says['unclear'])}.")
+                     f"{_names(says['points at the bird anyway'])}"
+                     + (f"; unclear: {_names(says['unclear'])}." if says["unclear"] else "."))
     pooled = [r for r in metric_rows if r["model"] == ALL] or list(metric_rows)
-    for label in ("agrees", "misleads"):
-        names = list(dict.fromkeys(r["metric"] for r in pooled if r["label"] == label))
-        scope = "over all cue models" if any(r["model"] == ALL for r in pooled) else ""
-        word = "agree with" if label == "agrees" else "rank against"
-        lines.append(f"Metrics that {word} the ground truth's ranking of the methods {scope}"
-                     f" (Kendall tau-b, 95 % CI {'above' if label == 'agrees' else 'below'} "
-                     f"0): {_names(names)}.".replace("  ", " "))
+    agree = list(dict.fromkeys(r["metric"] for r in pooled if r["label"] == "agrees"))
+    lines.append(f"Metrics whose ranking of the methods agrees with the ground truth's "
+                 f"(Kendall tau-b, 95 % CI above 0) over all cue models: {_names(agree)}.")
+    mislead: dict[str, list[str]] = {}
+    for r in metric_rows:
+        if r["label"] == "misleads" and r["model"] != ALL:
+            mislead.setdefault(r["metric"], []).append(r["model"])
+    scopes = {r["model"] for r in metric_rows if r["model"] != ALL}
+    lines.append("Metrics that rank against it (CI below 0) on some cue models: " + (
+        ", ".join(f"{m} ({len(models)} of {len(scopes)})" for m, models in mislead.items())
+        or "none") + ".")
     return lines
 
 
@@ -197,20 +203,39 @@ def expectations(study: Any, verdicts: Sequence[Mapping[str, Any]],
     for model, kind in study.kinds.items():
         if kind != "course" or "reflection" not in study.regions[model]:
             continue
-        rows = [r for r in correctness if r["model"] == model and not r["baseline"]]
-        area = rows[0]["area_reflection"] if rows else float("nan")
-        over = [r["method"] for r in rows if r["share_reflection"] > area]
-        top = max(rows, key=lambda r: r["share_reflection"]) if rows else None
-        if top is None:
+        over, most = [], None
+        for method in study.methods:
+            rows = [r for r in study.rows if r["model"] == model and r["method"] == method]
+            if not rows:
+                continue
+            e = bootstrap(np.array([r["share_reflection"] - r["area_reflection"] for r in rows]),
+                          np.mean)
+            if e.above(0.0):
+                over.append(f"{method} (+{e.value:.4f} [{e.low:+.4f}, {e.high:+.4f}])")
+            if most is None or e.value > most[1]:
+                most = (method, e.value)
+        if most is None:
             continue
+        area = float(np.mean([r["area_reflection"] for r in study.rows if r["model"] == model]))
         out.append({"expected": f"{model} does not use the reflection (mean drop "
                                 f"{study.mean_drops(model)['reflection']:+.2f}), so a map "
-                                f"should put no more than its area on it",
-                    "measured": f"the reflection is {area:.4f} of the pixels; maps with more "
-                                f"mass there than a uniform map: {_names(over)}; the most: "
-                                f"{top['method']} {top['share_reflection']:.4f}",
+                                f"should put no more mass on it than a uniform map (its area)",
+                    "measured": f"the reflection is {area:.4f} of the pixels on average; maps "
+                                f"with more mass there than its area (share - area, 95 % CI "
+                                f"above 0): {_names(over)}; the largest mean excess: "
+                                f"{most[0]} {most[1]:+.4f}",
                     "holds": "yes" if not over else "no"})
     return out
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: empty for None, floats to 6 significant digits (the scores are not more
+    precise than that: the bootstrap's intervals are in the second digit)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
 
 
 def _csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
@@ -219,7 +244,7 @@ def _csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for r in rows:
-        writer.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in fields})
+        writer.writerow({k: _cell(r.get(k)) for k in fields})
     text = buffer.getvalue().encode()
     atomic_write(path, lambda fh: fh.write(text))
     return path
@@ -237,7 +262,8 @@ def markdown(study: Any, verdicts: Sequence[Mapping[str, Any]],
         f"(`xai_tutor.trust.trust_study`): {s['scenes']} fresh scenes per model (seeds "
         f"{s['seed_offset']} + i), metrics' seed {s['seed']}, the rest cut into a "
         f"{s['grid'][0]} x {s['grid'][1]} grid for the rank correlation. "
-        f"{study.seconds:.0f} s wall.",
+        f"{study.seconds:.0f} s wall"
+        + (f" with {s['threads']} torch thread(s)." if s.get("threads") else "."),
         "",
         "## What each model uses (measured, no explanation involved)",
         "",
@@ -328,8 +354,7 @@ def readme_block(folder: str | Path, link: str = "results/trust.md") -> str:
     return "\n".join([
         README_START,
         "Which explanation can you trust? Every method on models whose reliance is known by "
-        f"intervention, scored against it ([{link}]({link}): the rules, the 95 % intervals "
-        "over scenes, the expectations next to the measurements, the cost):",
+        f"intervention ([{link}]({link}): rules, 95 % intervals, what was expected):",
         "",
         *(f"- {line}" for line in lines),
         README_END,

@@ -112,7 +112,7 @@ class TrustStudy:
             wrongly}``.
         costs: seconds spent: ``truth`` per model, ``explain`` per method, ``metric`` per metric.
         seconds: the study's wall time.
-        settings: scenes, seed_offset, seed, grid.
+        settings: scenes, seed_offset, seed, grid, threads (torch's, during the study).
     """
 
     rows: list[dict[str, Any]]
@@ -259,7 +259,7 @@ def trust_study(models: Sequence[str] | Mapping[str, torch.nn.Module] | None = N
     study = TrustStudy([], {}, {}, {}, {}, {}, method_list, metric_list,
                        costs={"truth": {}, "explain": {}, "metric": {}},
                        settings={"scenes": n, "seed_offset": seed_offset, "seed": seed,
-                                 "grid": list(grid)})
+                                 "grid": list(grid), "threads": torch.get_num_threads()})
     per_model = n * (len(method_list) + len(BASELINES))
     bar = _bar(per_model * len(names), progress)
     try:
