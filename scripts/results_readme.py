@@ -2,7 +2,10 @@
 """Write ``results/README.md`` from the files ``xai-tutor experiment`` produced in that folder.
 
 Every number in the README comes from ``run.json``, ``overall.csv``, ``timing.csv``,
-``claims.csv``, ``scores.csv``, ``baselines.csv`` and ``sanity.csv``; rerun this after regenerating the results::
+``claims.csv``, ``scores.csv``, ``baselines.csv``, ``sanity.csv``, ``trust.csv`` and
+``metric_trust.csv``; rerun this after regenerating the results. For the repository's own
+``results`` folder it also rewrites the trust summary between the markers of the top-level
+``README.md`` (:func:`xai_tutor.trust.report.readme_block`)::
 
     python scripts/results_readme.py results
 """
@@ -28,6 +31,9 @@ FILES = """\
 | `timing.csv` | run time (best of up to 3 runs) and peak tensor memory (deterministic, `xai_tutor.evaluation.tensor_memory`) at half and full size |
 | `sanity.csv` | the randomisation check (Adebayo et al.): every pair of maps compared, one row each: the trained model's map against a copy with the top layers re-initialised (`kind` trained), or two such copies against each other (`kind` chance), per method, scene, cascading stage and seed, with their signed Spearman similarity; the verdicts follow `xai_tutor.evaluation.RANDOMISATION_RULE` |
 | `claims.csv`, `claims.md` | each claim of the paper, what we measured, and the verdict of a stated rule |
+| `trust.md`, `trust.csv` | the trust section: every method on the models whose reliance is known by intervention (cue models, course models), the share of each map on each region, the ground-truth scores with 95 % intervals over scenes, the methods ranked, and the verdict of a stated rule (does the map point where the model leans: reveals the shortcut / points at the bird anyway) |
+| `metric_trust.csv` | per metric and cue model: Kendall's tau-b between the metric's ranking of the methods and the ground truth's, with its 95 % interval and the rule's label (agrees / misleads / undecided) |
+| `trust_scores.csv` | the trust section's raw rows, one per (model, scene, method) |
 | `run.json` | the configuration, versions, skipped methods and wall time of the run |"""
 
 
@@ -95,6 +101,35 @@ def _failing(folder: Path) -> str:
         f"{model}: {', '.join(names) if names else 'none'}" for model, names in by_model.items())
         + f". The rule: {RANDOMISATION_RULE} (numbers in `metrics.md`, every pair of maps in "
         "`sanity.csv`).")
+
+
+def _trust(folder: Path) -> str:
+    """The trust section's summary (absent in runs without one)."""
+    if not (folder / "trust.csv").is_file():
+        return ""
+    from xai_tutor.trust.report import readme_block
+
+    block = readme_block(folder, link="trust.md").splitlines()[1:-1]  # without the markers
+    return "\n## Which explanation can you trust? (numbers from `trust.csv`, `metric_trust.csv`)\n\n" + \
+        "\n".join(block) + "\n"
+
+
+def update_readme(folder: Path, readme_path: Path) -> bool:
+    """Replace the trust block of the top-level README with the one of ``folder``; False (and
+    nothing written) when the README has no such block or the folder no trust section."""
+    from xai_tutor.trust.report import README_END, README_START, readme_block
+
+    if not (folder / "trust.csv").is_file() or not readme_path.is_file():
+        return False
+    text = readme_path.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        return False
+    start, end = text.index(README_START), text.index(README_END) + len(README_END)
+    new = text[:start] + readme_block(folder) + text[end:]
+    partial = readme_path.with_name(".README.md.partial")
+    partial.write_text(new, encoding="utf-8")
+    os.replace(partial, readme_path)
+    return True
 
 
 def readme(folder: Path) -> str:
@@ -185,7 +220,7 @@ The paper's claims (the rules and the measured numbers are in `claims.md`):
 | claim | verdict |
 |---|---|
 {chr(10).join(verdicts)}
-"""
+{_trust(folder)}"""
 
 
 if __name__ == "__main__":
@@ -194,3 +229,8 @@ if __name__ == "__main__":
     partial.write_text(readme(target))
     os.replace(partial, target / "README.md")  # never a half-written page
     print(f"wrote {target / 'README.md'}")
+    root = Path(__file__).resolve().parents[1]
+    # the top-level README's trust block follows the repository's own results only
+    if target.resolve() == (root / "results").resolve() and update_readme(target,
+                                                                          root / "README.md"):
+        print(f"updated the trust summary of {root / 'README.md'}")

@@ -18,7 +18,7 @@ from xai_tutor.__main__ import main
 from conftest import make_small
 
 FAST = ["--methods", "gradcam", "--samples", "0", "--size", "80", "64", "--steps", "2",
-        "--no-sanity", "--no-progress", "--scenes", "single"]
+        "--no-sanity", "--no-progress", "--scenes", "single", "--trust-scenes", "0"]
 
 
 @pytest.fixture
@@ -166,3 +166,25 @@ def test_settings_from_the_command_line_are_one_checked_object(tmp_path, small_m
     with pytest.raises(SystemExit) as stop:
         main(["experiment", "--metrics", "nosuch", "--out", str(tmp_path / "n")] + FAST)
     assert stop.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_the_trust_section_is_written_with_the_run(tmp_path, small_models, capsys):
+    """One scene per model of known reliance: the trust files come with the run, and the
+    results README script summarises them."""
+    import importlib.util
+    import json
+
+    out = tmp_path / "t"
+    args = FAST[:FAST.index("--trust-scenes")] + ["--trust-scenes", "1"]
+    assert main(["experiment", "--out", str(out)] + args) == 0
+    for name in ("trust.md", "trust.csv", "metric_trust.csv", "trust_scores.csv"):
+        assert (out / name).is_file(), name
+    run = json.loads((out / "run.json").read_text())
+    assert run["trust"]["scenes"] == 1 and "tiny_resnet_shortcut" in run["trust"]["models"]
+    text = (out / "trust.md").read_text()
+    assert "The rule:" in text and "tiny_vgg_shortcut" in text
+    path = Path(__file__).resolve().parents[1] / "scripts" / "results_readme.py"
+    spec = importlib.util.spec_from_file_location("results_readme", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert "## Which explanation can you trust?" in module.readme(out)

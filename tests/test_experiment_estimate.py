@@ -12,6 +12,7 @@ import xai_tutor
 import xai_tutor.api as api
 import xai_tutor.experiment as experiment
 from xai_tutor.__main__ import main
+from xai_tutor.experiment import PRESETS
 from xai_tutor.experiment.estimate import PROBE_SCALE, estimate_run, run_cost
 from xai_tutor.experiment.sanity import STAGES
 
@@ -121,7 +122,8 @@ def test_estimate_only_prints_and_writes_nothing(tmp_path, small_models, capsys)
 def test_quick_preset_settings_and_command_line_wins(tmp_path, small_models, capsys):
     out = tmp_path / "q"
     assert main(["experiment", "--preset", "quick", "--methods", "gradcam", "scorecam",
-                 "--scenes", "single", "--out", str(out), "--no-progress"]) == 0
+                 "--scenes", "single", "--out", str(out), "--no-progress",
+                 "--trust-scenes", "0"]) == 0
     printed = capsys.readouterr().out
     assert "expected run time" in printed.split("wrote")[0]  # printed before the run
     run = json.loads((out / "run.json").read_text())
@@ -130,7 +132,11 @@ def test_quick_preset_settings_and_command_line_wins(tmp_path, small_models, cap
     assert run["curves"] == "none" and run["settings"]["leave_out"] == ["scorecam"]
     assert "scorecam" in run["methods"] and run["left_out"] == []  # named: kept
     assert run["estimated_seconds"] >= 0
+    # the preset asks for a trust section of 4 scenes per model; the command line said none
+    assert PRESETS["quick"].trust_scenes == 4 and run["settings"]["trust_scenes"] == 0
+    assert run["trust"] is None and not (out / "trust.md").exists()
     out2 = tmp_path / "q2"
     assert main(["experiment", "--preset", "quick", "--samples", "1", "--methods", "gradcam",
-                 "--scenes", "single", "--out", str(out2), "--no-progress"]) == 0
+                 "--scenes", "single", "--out", str(out2), "--no-progress",
+                 "--trust-scenes", "0"]) == 0
     assert json.loads((out2 / "run.json").read_text())["samples"] == 1

@@ -70,6 +70,21 @@ def test_the_bird_model_ignores_the_badge(measured):
     assert drops["bird"] > 4.0 and drops["cue"] < 0.5
 
 
+def test_the_vgg_shortcut_model_uses_the_badge_only(measured):
+    """Its accuracy is lower than the TinyResNets' (0.72 on the validation scenes), but what it
+    uses is the badge alone."""
+    report = measured["tiny_vgg_shortcut"]
+    drops = report.mean_drops()
+    assert report.uses() == ("cue",) == CUE_MODELS["tiny_vgg_shortcut"].uses
+    assert report.accuracy >= 0.55 and report.accuracy_without_cue < 0.2
+    assert report.accuracy_without_bird >= report.accuracy - 0.1
+    assert report.swap_follows_bird < 0.1 and report.swap_follows_cue >= 0.5
+    assert drops["cue"] > 8.0 and abs(drops["bird"]) < 0.3
+    # on the scenes whose badge colour it did not learn (black, cyan, greens, grey, teal on
+    # these seeds) removing the badge changes nothing: the badge's class was not seen at all
+    assert np.mean(report.drops.column("cue") > 1.0) >= 0.5
+
+
 @pytest.mark.parametrize("name", ["tiny_vgg", "tiny_resnet"])
 def test_the_course_models_do_not_use_the_flamingos_reflection(name):
     result = measure_course_regions(load_model(name), n=4)

@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="model names (default: the course models)")
     exp.add_argument("--methods", nargs="+", default=None,
                      help="method names (default: every registered method)")
-    scored = [name for name, info in METRICS.items() if info.score is not None]
+    scored = [name for name, info in METRICS.items()
+              if info.score is not None and "truth" not in info.needs]
     exp.add_argument("--metrics", nargs="+", default=None, choices=scored, metavar="METRIC",
                      help=f"metrics to compute (default: all of {', '.join(scored)}); run "
                      "time and memory are always measured")
@@ -81,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--seed", type=int, default=None,
                      help="base seed of the generated scenes and of the metrics' draws "
                      "(default 0)")
+    exp.add_argument("--trust-scenes", type=int, default=None,
+                     help="scenes per model of the trust section (every method on the models "
+                     "whose reliance is known; trust.md, trust.csv, metric_trust.csv); 0 "
+                     "skips it (default 16; quick preset: 4)")
     exp.add_argument("--no-sanity", action="store_true",
                      help="skip the model-randomisation sanity check")
     exp.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -153,7 +158,7 @@ def _experiment(args: argparse.Namespace) -> int:
 
 #: command-line options that set a field of Settings of the same name (``--no-sanity`` aside)
 SETTINGS_OPTIONS = ("methods", "metrics", "samples", "size", "steps", "curves", "expensive",
-                    "max_seconds", "recompute_seconds", "batch_size", "seed")
+                    "max_seconds", "recompute_seconds", "batch_size", "seed", "trust_scenes")
 
 
 def settings_from(args: argparse.Namespace) -> Any:

@@ -65,6 +65,12 @@ Cue models (``--model tiny_resnet_shortcut tiny_resnet_mixed tiny_resnet_bird``)
 
         python -m xai_tutor.train --model tiny_resnet_shortcut tiny_resnet_mixed \
             tiny_resnet_bird --out data/models --force --no-progress
+
+    ``tiny_vgg_shortcut`` (the shortcut recipe on VGG's head) stays at chance from scratch; it
+    is trained from the course's ``tiny_vgg`` for 10 epochs (``data/models/README.md``)::
+
+        python -m xai_tutor.train --model tiny_vgg_shortcut --init data/models/tiny_vgg.pt \
+            --epochs 10 --out data/models --force --no-progress
 """
 
 from __future__ import annotations

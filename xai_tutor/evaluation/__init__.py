@@ -14,6 +14,10 @@ what it needs, whether the baseline rule judges it, its paper), by the module th
   :func:`randomisation_check` (Adebayo et al.: several images and seeds, a chance level) with its
   rule :func:`randomisation_verdicts` (:data:`RANDOMISATION_RULE`) and the reference maps
   :func:`image_edges` and :func:`weight_noise`;
+* ground truth, on models whose reliance is known by intervention (:mod:`xai_tutor.reliance`):
+  :func:`truth_mass`, :func:`drop_rank_correlation`, :func:`contrastivity`, from
+  :func:`region_shares` and :func:`drop_shares` (:mod:`.ground_truth`; not computed by the
+  experiment on the course scenes, see :mod:`xai_tutor.trust`);
 * cost: :func:`measure` (run time), :func:`tensor_memory` (deterministic tensor memory);
 * image-blind baselines and the rule that marks a metric uninformative: :func:`centre_blob`,
   :func:`random_map`, :func:`compare_to_baselines` (:data:`INFORMATIVE_RULE`),
@@ -25,7 +29,7 @@ Each module's docstring gives the definition and the conventions for ties and em
 # isort: off
 # The order of these imports is the registration order of the metrics in METRICS (tables list
 # the metrics of a family in that order): localisation, faithfulness, robustness, complexity,
-# randomisation, cost.
+# randomisation, ground truth, cost.
 from .pointing import PointingResult, pointing_game
 from .mass import instance_mass, relevance_mass, relevance_rank_accuracy
 from .energy import instance_energy, instance_energy_ratios
@@ -43,6 +47,15 @@ from .robustness import Sensitivity, perturbations, sensitivity
 from .complexity import complexity, discrete_entropy, sparseness
 from .random_logit import RandomLogit, other_class, random_logit
 from .mprt import MPRTResult, efficient_mprt
+from .ground_truth import (
+    GroundTruth,
+    contrastivity,
+    drop_rank_correlation,
+    drop_shares,
+    rank_correlation,
+    region_shares,
+    truth_mass,
+)
 from .cost import Cost, TensorMemory, measure, release_freed_memory, tensor_memory
 # isort: on
 from .baselines import (
@@ -84,6 +97,7 @@ __all__ = [
     "RANDOMISATION_RULE",
     "BaselineComparison",
     "Cost",
+    "GroundTruth",
     "Curve",
     "MPRTResult",
     "MetricInfo",
@@ -103,11 +117,14 @@ __all__ = [
     "compare_rows",
     "compare_to_baselines",
     "complexity",
+    "contrastivity",
     "covered_instances",
     "deletion_auc",
     "deletion_curve",
     "directions",
     "discrete_entropy",
+    "drop_rank_correlation",
+    "drop_shares",
     "efficient_mprt",
     "explainer",
     "gaussian_blur",
@@ -135,7 +152,9 @@ __all__ = [
     "randomisation_threshold",
     "randomisation_verdicts",
     "randomised_copy",
+    "rank_correlation",
     "rankdata",
+    "region_shares",
     "relevance_mass",
     "relevance_rank_accuracy",
     "release_freed_memory",
@@ -148,4 +167,5 @@ __all__ = [
     "ssim",
     "tensor_memory",
     "weight_noise",
+    "truth_mass",
 ]

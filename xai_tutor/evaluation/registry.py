@@ -12,7 +12,10 @@ What a :class:`MetricInfo` declares:
 * ``needs``: what a score requires besides the map (:data:`NEEDS`): ``"masks"`` (the instance
   masks of the explained objects), ``"model"`` (forward passes of the model on altered inputs),
   ``"explainer"`` (the map recomputed: on a perturbed input, for another class, or for a
-  randomised model), ``"call"`` (measured around the method's call, not from its map);
+  randomised model), ``"call"`` (measured around the method's call, not from its map),
+  ``"truth"`` (what the model is known to use in the scene, measured by intervention: a
+  :class:`~xai_tutor.evaluation.ground_truth.GroundTruth`; only the models of
+  :mod:`xai_tutor.reliance` have it, so the experiment on the course scenes leaves these out);
 * ``judged``: whether the baseline rule (:func:`~xai_tutor.evaluation.compare_to_baselines`)
   is applied to it. Costs are not judged: an image-blind map costs nothing;
 * ``reference``: the paper the definition comes from (or ``"ours"``);
@@ -40,9 +43,10 @@ __all__ = ["FAMILIES", "NEEDS", "METRICS", "MetricInfo", "Subject", "register_me
            "metrics_in", "directions"]
 
 #: the metric families, in the order tables list them
-FAMILIES = ("localisation", "faithfulness", "robustness", "complexity", "randomisation", "cost")
+FAMILIES = ("localisation", "faithfulness", "robustness", "complexity", "randomisation",
+            "ground_truth", "cost")
 #: what a metric may need besides the map
-NEEDS = ("masks", "model", "explainer", "call")
+NEEDS = ("masks", "model", "explainer", "call", "truth")
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ class Subject:
             (recomputed by the robustness and randomisation metrics), or ``None``.
         randomised: the model with every parameterised layer re-initialised (shared by all the
             maps of a model, see :func:`~xai_tutor.evaluation.randomised_copy`), or ``None``.
+        truth: what the model uses in this scene
+            (:class:`~xai_tutor.evaluation.ground_truth.GroundTruth`), or ``None``.
         options: keyword arguments per metric (or group of metrics), e.g.
             ``{"deletion": {"steps": 4}, "road": {"percentages": (20, 80)}}``.
         cache: results shared by several metrics of the same subject (e.g. the perturbed maps
@@ -73,6 +79,7 @@ class Subject:
     explainer: Callable[[Any, Any, int], Any] | None = None
     randomised: Any = None
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    truth: Any = None
     cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def kwargs(self, metric: str) -> dict[str, Any]:
@@ -104,7 +111,8 @@ class MetricInfo:
             return False
         have = {"masks": subject.masks is not None,
                 "model": subject.model is not None and subject.x is not None,
-                "explainer": subject.explainer is not None and subject.model is not None}
+                "explainer": subject.explainer is not None and subject.model is not None,
+                "truth": subject.truth is not None}
         return all(have.get(n, False) for n in self.needs)
 
 

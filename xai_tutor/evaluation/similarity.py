@@ -40,11 +40,12 @@ WINDOW = 11
 SIGMA = 1.5
 
 
-def _window() -> torch.Tensor:
+def _gaussian() -> torch.Tensor:
+    """The 1-D Gaussian ``g``; the 2-D window ``g g^T`` is applied as its two 1-D factors in
+    turn (the same sums, in a fifth of the time)."""
     t = torch.arange(WINDOW, dtype=torch.float64) - WINDOW // 2
     g = torch.exp(-(t**2) / (2 * SIGMA**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :])[None, None]
+    return g / g.sum()
 
 
 def ssim(a: Any, b: Any, data_range: float | None = None) -> float:
@@ -64,7 +65,9 @@ def ssim(a: Any, b: Any, data_range: float | None = None) -> float:
         return 1.0 if np.array_equal(x, y) else 0.0
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     stack = torch.from_numpy(np.stack([x, y, x * x, y * y, x * y]))[:, None]
-    mu_x, mu_y, xx, yy, xy = F.conv2d(stack, _window())[:, 0]
+    g = _gaussian()
+    mu_x, mu_y, xx, yy, xy = F.conv2d(F.conv2d(stack, g[None, None, :, None]),
+                                      g[None, None, None, :])[:, 0]
     var_x, var_y, cov = xx - mu_x**2, yy - mu_y**2, xy - mu_x * mu_y
     value = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
         (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))

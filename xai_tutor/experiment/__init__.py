@@ -36,6 +36,10 @@ with three ImageNet models and compares the saliency maps by eye (Figure 5). Her
    claims about its maps (:mod:`.sanity`).
 7. **Claims**: the paper's qualitative statements, each with the numbers measured and a verdict
    computed by a stated rule (:func:`evaluate_claims`).
+8. **Trust** (``Settings.trust_scenes`` scenes per model; the command line's presets: 16, quick
+   4): every method on the models whose reliance is known by intervention (the cue models and
+   the course's tiny models), scored against that ground truth, with the verdicts and the
+   metric meta-evaluation of :mod:`xai_tutor.trust` (their rules stated in ``trust.md``).
 
 The package: :mod:`.settings` (:class:`Settings`, one frozen object checked once, and the
 presets), :mod:`.spec` (models, scenes, baselines, targets), :mod:`.run` (the loop),
@@ -49,7 +53,9 @@ row per method), ``representations_<model>.png``, ``scenes.png``, ``scores.csv``
 map), ``metrics.csv`` / ``metrics.md`` (mean and standard error per method x model x kind),
 ``overall.csv`` (per method over all models and scenes), ``baselines.csv`` (the baseline rule
 per metric; also at the top of ``metrics.md``), ``timing.csv`` (time and tensor memory),
-``sanity.csv``, ``claims.csv`` / ``claims.md``, ``run.json``.
+``sanity.csv``, ``claims.csv`` / ``claims.md``, ``run.json``; with a trust section
+``trust.md``, ``trust.csv``, ``metric_trust.csv`` and ``trust_scores.csv``
+(:func:`xai_tutor.trust.write_trust`).
 
 Example::
 

@@ -23,7 +23,7 @@ from .judge import judge
 from .output import check_out, staging
 from .report import summarise
 from .sanity import failures, sanity_check, verdicts
-from .settings import PRESETS, Settings
+from .settings import Settings
 from .spec import (
     CENTRE,
     COMBINATIONS,
@@ -95,9 +95,10 @@ def run_experiment(settings: Settings | None = None, *, models: Any = None,
     """Run the paper's experiment and write its figures and tables to ``out``.
 
     Args:
-        settings: what to measure (:class:`~.settings.Settings`; default the ``"default"``
-            preset). ``overrides`` replace some of its fields (``samples=1``, ``methods=[...]``),
-            checked as a new Settings.
+        settings: what to measure (:class:`~.settings.Settings`; default ``Settings()``: the
+            command line's ``"default"`` preset without its trust section). ``overrides``
+            replace some of its fields (``samples=1``, ``methods=[...]``), checked as a new
+            Settings.
         models: ``None`` (the course models), model names for :func:`xai_tutor.load_model`, or a
             ``{name: model}`` mapping.
         out: output folder. The run is written into a temporary folder beside it and renamed
@@ -112,7 +113,7 @@ def run_experiment(settings: Settings | None = None, *, models: Any = None,
     from ..methods import METHODS
 
     t_start = time.perf_counter()
-    settings = settings if settings is not None else PRESETS["default"]
+    settings = settings if settings is not None else Settings()
     if overrides:
         known = {f.name for f in dataclasses.fields(Settings)}
         unknown = sorted(set(overrides) - known)
@@ -235,6 +236,12 @@ def run_experiment(settings: Settings | None = None, *, models: Any = None,
     finally:
         bar.close()
 
+    study = None
+    if s.trust_scenes:
+        from ..trust import trust_study
+
+        study = trust_study(None, method_list, s.trust_scenes, seed=s.seed,
+                            params=lambda m: method_params(m, s.batch_size), progress=progress)
     metrics = summarise(scores)
     judged = judge(scores)
     failing = failures(sanity_rows)
@@ -252,6 +259,10 @@ def run_experiment(settings: Settings | None = None, *, models: Any = None,
                                    canonical_maps, scenes, s.kinds, model_map, method_list,
                                    combos, {**skipped, **slow}, column_titles=canonical_titles,
                                    sanity_skipped=sanity_skipped)
+        if study is not None:
+            from ..trust import write_trust
+
+            written += write_trust(tmp, study)
         elapsed = time.perf_counter() - t_start
         run = {
             "models": list(model_map), "methods": method_list, "metrics": metric_names,
@@ -262,6 +273,10 @@ def run_experiment(settings: Settings | None = None, *, models: Any = None,
             "skipped": [f"{k} on {m}: {why}" for (m, k), why in {**skipped, **slow}.items()],
             "sanity_skipped": [f"{k} on {m}: {why}" for (m, k), why in sanity_skipped.items()],
             "seconds": round(elapsed, 1),
+            "trust": None if study is None else {
+                "scenes": s.trust_scenes, "models": list(study.kinds),
+                "seconds": round(study.seconds, 1),
+                "skipped": [f"{k} on {m}: {why}" for (m, k), why in study.skipped.items()]},
             "torch": torch.__version__, "threads": torch.get_num_threads(),
             "python": platform.python_version(), "machine": platform.machine(),
             **dict(run_info or {}),

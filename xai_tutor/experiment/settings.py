@@ -93,6 +93,10 @@ class Settings:
         sensitivity_samples: perturbations per map for Max- and Avg-Sensitivity.
         sensitivity_radius: their ``L∞`` radius, in normalised input units.
         leave_out: methods a preset leaves out unless named in ``methods``.
+        trust_scenes: scenes per model of the trust section (:func:`xai_tutor.trust.trust_study`
+            on the cue models and the course's tiny models, with the run's methods and seed and
+            the study's own small metric settings); 0 (the default of a Settings made in
+            code): no trust section. The command line's presets ask for one.
     """
 
     methods: tuple[str, ...] | None = None
@@ -116,6 +120,7 @@ class Settings:
     sensitivity_samples: int = 3
     sensitivity_radius: float = 0.2
     leave_out: tuple[str, ...] = ()
+    trust_scenes: int = 0
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -141,7 +146,7 @@ class Settings:
         bad = [k for k in self.kinds if k not in KINDS]
         if bad:
             raise ValueError(f"unknown scene kind(s) {', '.join(bad)}; use {', '.join(KINDS)}")
-        for name in ("samples", "seed"):
+        for name in ("samples", "seed", "trust_scenes"):
             if not _whole(getattr(self, name)) or getattr(self, name) < 0:
                 raise ValueError(f"{name} must be a whole number >= 0; got "
                                  f"{getattr(self, name)!r}")
@@ -203,10 +208,12 @@ class Settings:
         return [] if self.methods is not None else [m for m in self.leave_out if m in METHODS]
 
     def metric_names(self) -> list[str]:
-        """The metrics computed from the maps, in registry order (the costs are measured)."""
+        """The metrics computed from the maps, in registry order (the costs are measured; the
+        ground-truth metrics need a model whose reliance is known: the trust study's)."""
         from ..evaluation import metrics_in
 
-        return [m.name for m in metrics_in(self.metrics) if m.score is not None]
+        return [m.name for m in metrics_in(self.metrics)
+                if m.score is not None and "truth" not in m.needs]
 
     def options(self, scene_seed: int) -> dict[str, dict[str, Any]]:
         """Keyword arguments per metric (:class:`xai_tutor.evaluation.Subject`); ``scene_seed``
@@ -233,10 +240,10 @@ class Settings:
 #: within 10 minutes on 2 cores for the ImageNet trio: the canonical scenes only, at half the
 #: paper's size, no metric that runs the model or recomputes the map (deletion, insertion,
 #: ROAD, sensitivity, Random Logit, eMPRT: the largest part of a short run; no claim uses
-#: them), no sanity check, a 20 s limit per map, and no Score-CAM (one forward pass per
-#: channel of the last conv layer: 512-2048 per map)
+#: them), no sanity check, a 20 s limit per map, no Score-CAM (one forward pass per
+#: channel of the last conv layer: 512-2048 per map), and 4 scenes per model in the trust section
 PRESETS: dict[str, Settings] = {
-    "default": Settings(),
+    "default": Settings(trust_scenes=16),
     "quick": Settings(samples=0, size=(313, 209), curves="none", sanity=False,
-                      max_seconds=20.0, leave_out=("scorecam",)),
+                      max_seconds=20.0, leave_out=("scorecam",), trust_scenes=4),
 }

@@ -1,6 +1,7 @@
 """The cue models: course architectures trained on cue scenes, so that what they rely on is known.
 
-Each is a :class:`~xai_tutor.models.tiny.TinyResNet` trained by
+Each is a course architecture (:class:`~xai_tutor.models.tiny.TinyResNet`, or
+:class:`~xai_tutor.models.tiny.TinyVGG` for ``tiny_vgg_shortcut``) trained by
 ``python -m xai_tutor.train --model <name>`` on the cue scenes of :mod:`xai_tutor.data.cues`:
 one bird of the 16 species and, beside it, a small badge whose shape and colour name a class.
 What differs between them is *what decides the label* of a training scene. Each training scene
@@ -26,6 +27,13 @@ give them, and nothing forces a model to prefer the simpler of two perfect signa
     from using both.
 ``tiny_resnet_bird`` (0, 1, 0)
     the badge is noise: the model can only use the bird, although a badge is in every scene.
+``tiny_vgg_shortcut`` (0, 0, 1)
+    the shortcut recipe on VGG's head (fixed 3 x 3 pool, two fully connected layers), where
+    Grad-CAM, XGrad-CAM, HiResCAM and Grad-CAM++ give different maps (on the TinyResNets'
+    global-average-pool + linear head Grad-CAM = XGrad-CAM = HiResCAM). Trained from scratch it
+    stayed at chance (loss ln 16 after two epochs), so it starts from the course's ``tiny_vgg``
+    weights (``--init data/models/tiny_vgg.pt``) and trains 10 epochs; its labels still come
+    from the badge alone.
 
 (A model trained on scenes where bird, badge and label always agree, ``label_from`` = (1, 0, 0),
 learns the bird: measured on a first trial, it followed the bird in 100 % of the scenes with
@@ -40,7 +48,7 @@ Example::
     >>> from xai_tutor.models.cue_models import CUE_MODELS
     >>> [(m.name, m.label_from) for m in CUE_MODELS.values()]  # doctest: +NORMALIZE_WHITESPACE
     [('tiny_resnet_shortcut', (0.0, 0.0, 1.0)), ('tiny_resnet_mixed', (0.5, 0.25, 0.25)),
-     ('tiny_resnet_bird', (0.0, 1.0, 0.0))]
+     ('tiny_resnet_bird', (0.0, 1.0, 0.0)), ('tiny_vgg_shortcut', (0.0, 0.0, 1.0))]
 """
 
 from __future__ import annotations
@@ -81,5 +89,7 @@ CUE_MODELS: dict[str, CueModel] = {
                  "bird and badge are each right in about 77 % of the scenes: both"),
         CueModel("tiny_resnet_bird", "tiny_resnet", (0.0, 1.0, 0.0), ("bird",),
                  "the label comes with the bird, the badge is noise: the bird"),
+        CueModel("tiny_vgg_shortcut", "tiny_vgg", (0.0, 0.0, 1.0), ("cue",),
+                 "the shortcut recipe on VGG's head, where the CAM variants differ"),
     )
 }

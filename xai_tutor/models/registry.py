@@ -12,6 +12,7 @@ name                      what                                       classes    
 ``tiny_resnet_shortcut``  cue model: relies on the class badge       16 ``SPECIES`` layer4
 ``tiny_resnet_mixed``     cue model: relies on bird and badge        16 ``SPECIES`` layer4
 ``tiny_resnet_bird``      cue model: relies on the bird              16 ``SPECIES`` layer4
+``tiny_vgg_shortcut``     cue model: relies on the badge, VGG head   16 ``SPECIES`` features.11
 ========================  =========================================  ============  ===========
 
 The cue models (:mod:`xai_tutor.models.cue_models`) take the 320 x 224 cue scenes of
@@ -111,7 +112,7 @@ def committed_sha256() -> dict[str, str]:
 
     >>> sorted(committed_sha256())  # doctest: +NORMALIZE_WHITESPACE
     ['tiny_resnet.pt', 'tiny_resnet_bird.pt', 'tiny_resnet_mixed.pt', 'tiny_resnet_shortcut.pt',
-     'tiny_vgg.pt']
+     'tiny_vgg.pt', 'tiny_vgg_shortcut.pt']
     """
     path = _PACKAGE_MODELS / "SHA256SUMS"
     if not path.is_file():

@@ -119,16 +119,19 @@ def _targets(scenes: Sequence[RegionScene], target) -> np.ndarray:
         return np.asarray([s.cue for s in scenes])
     if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
         return np.full(len(scenes), int(target))
-    raise ValueError(f"target must be None (each scene's label), 'cue' or a class index; "
-                     f"got {target!r}")
+    if isinstance(target, (list, tuple, np.ndarray)) and len(target) == len(scenes) and all(
+            isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in target):
+        return np.asarray(target, dtype=np.int64)
+    raise ValueError(f"target must be None (each scene's label), 'cue', a class index or one "
+                     f"class index per scene; got {target!r}")
 
 
 def region_drops(model: nn.Module, scenes: Sequence[RegionScene], target=None,
                  batch: int = 16) -> RegionDrops:
     """The logit drop of every region of every scene, removed one at a time.
 
-    ``target``: None (each scene's bird, ``scene.label``), ``"cue"`` (each scene's cue class) or
-    one class index for all.
+    ``target``: None (each scene's bird, ``scene.label``), ``"cue"`` (each scene's cue class),
+    one class index for all, or a list of one class index per scene (e.g. the predictions).
     """
     if not scenes:
         raise ValueError("region_drops needs at least one scene")
