@@ -69,7 +69,7 @@ def test_declarations_match_the_notebooks() -> None:
             pattern = rf"^\s*(def )?{re.escape(name)}\b"
             assert re.search(pattern, solutions()[key], re.M), (key, name)
     books = {ex.notebook for ex in EXERCISES.values() if ex.prediction}
-    assert books == {p.stem[:2] for p in NOTEBOOKS.glob("[0-9][0-9]_*.md")}, (
+    assert books == {notebook_id(p.stem) for p in NOTEBOOKS.glob("[0-9][0-9]*_*.md")}, (
         "every notebook has a predict-then-check exercise")
 
 

@@ -16,6 +16,7 @@ from xai_tutor.data import course_scenes, load_image
 from xai_tutor.exercises import EXERCISES
 from xai_tutor.exercises import cam as ex_cam
 from xai_tutor.exercises import fullgrad as ex_fg
+from xai_tutor.teaching.syllabus import id_order, notebook_files, notebook_id
 
 from conftest import make_small, small_input
 from solutions import checks, run_solution
@@ -46,15 +47,18 @@ def world() -> dict:
             "layer": model.default_layer, "net": net, "x0": x0,
             "c0": int(net(x0)[0].argmax()), "net64": net64, "x64": x64,
             "c64": int(net64(x64)[0].argmax()), "ex_masks": scenes["flock"].masks,
-            "agnostic": agnostic, "specific": weights * features}
+            "agnostic": agnostic, "specific": weights * features,
+            "first_model": model, "half_images": [x, load_image(scenes["pair"].image,
+                                                                  size=(156, 104))[0]]}
 
 
 PREDICTIONS = sorted(k for k in checks() if EXERCISES[k].prediction)
 
 
 def test_every_notebook_has_one() -> None:
-    assert len(PREDICTIONS) == 13
-    assert sorted(EXERCISES[k].notebook for k in PREDICTIONS) == [f"{i:02d}" for i in range(13)]
+    books = [notebook_id(p.stem) for p in notebook_files()]
+    assert len(books) >= 14
+    assert sorted((EXERCISES[k].notebook for k in PREDICTIONS), key=id_order) == books
 
 
 @pytest.mark.parametrize("key", PREDICTIONS)

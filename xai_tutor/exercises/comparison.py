@@ -366,3 +366,23 @@ def check_chance_level(got: Any, masks: Any) -> Expect:
            "mass next to its area share.")
     return Expect(outcome, judge=check_choice, choices=CHANCE, why=why,
                   details=[f"mass of a constant map {mass:.4f}, the birds' area share {area:.4f}"])
+
+
+NOISE_VERDICTS = ("passes", "fails", "undecided")
+
+
+@exercise("comparison.noise_randomisation", "noise_verdict", "first_model", "half_images",
+          notebook="11b", prediction=True)
+def check_noise_randomisation(got: Any, model: Any, images: Any) -> Expect:
+    """Predict the randomisation check's verdict (one of :data:`NOISE_VERDICTS`) on the
+    reference map ``ev.weight_noise``: noise seeded by the model's weights, blind to the image.
+    The check runs it on ``model`` and ``images`` with the default stages and seeds."""
+    from ..evaluation import randomisation_check, weight_noise
+
+    verdict = randomisation_check(model, list(images), [weight_noise],
+                                  progress=False).verdicts()["weight_noise"]
+    why = (f"the noise changes completely as soon as one weight changes, so its similarity to "
+           f"the trained model's noise is about 0 at every stage: it {verdict.verdict} "
+           f"({verdict.reason}). Yet it shows nothing about the image: passing the check rules "
+           "nothing in; it only rules out maps that do not depend on the weights.")
+    return Expect(verdict.verdict, judge=check_choice, choices=NOISE_VERDICTS, why=why)
