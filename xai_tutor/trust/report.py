@@ -353,8 +353,8 @@ def readme_block(folder: str | Path, link: str = "results/trust.md") -> str:
     lines = summary_lines(verdicts, metric_rows)
     return "\n".join([
         README_START,
-        "Which explanation can you trust? Every method on models whose reliance is known by "
-        f"intervention ([{link}]({link}): rules, 95 % intervals, what was expected):",
+        "Which explanation can you trust? Every method scored against what the cue models are "
+        f"known to use ([{link}]({link}): rules, 95 % intervals, what was expected):",
         "",
         *(f"- {line}" for line in lines),
         README_END,
