@@ -102,7 +102,7 @@ def test_experiment_command_on_the_trio(imagenet_env: Path, tmp_path: Path) -> N
     cmd = [sys.executable, "-m", "xai_tutor", "experiment", "--models", *IMAGENET_TRIO,
            "--methods", "gradcam", "--scenes", "single", "--samples", "0",
            "--size", str(SIZE[0]), str(SIZE[1]), "--curves", "none", "--no-sanity",
-           "--no-progress", "--out", str(out)]
+           "--no-progress", "--trust-scenes", "0", "--out", str(out)]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     run = json.loads((out / "run.json").read_text())
