@@ -148,8 +148,8 @@ def summary_lines(verdicts: Sequence[Mapping[str, Any]],
                      + (f"; unclear: {_names(says['unclear'])}." if says["unclear"] else "."))
     pooled = [r for r in metric_rows if r["model"] == ALL] or list(metric_rows)
     agree = list(dict.fromkeys(r["metric"] for r in pooled if r["label"] == "agrees"))
-    lines.append(f"Metrics whose ranking of the methods agrees with the ground truth's "
-                 f"(Kendall tau-b, 95 % CI above 0) over all cue models: {_names(agree)}.")
+    lines.append(f"Metrics that rank the methods as the ground truth does (Kendall tau-b, "
+                 f"95 % CI above 0, all cue models): {_names(agree)}.")
     mislead: dict[str, list[str]] = {}
     for r in metric_rows:
         if r["label"] == "misleads" and r["model"] != ALL:
