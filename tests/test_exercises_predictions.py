@@ -46,15 +46,16 @@ def world() -> dict:
             "layer": model.default_layer, "net": net, "x0": x0,
             "c0": int(net(x0)[0].argmax()), "net64": net64, "x64": x64,
             "c64": int(net64(x64)[0].argmax()), "ex_masks": scenes["flock"].masks,
-            "agnostic": agnostic, "specific": weights * features}
+            "agnostic": agnostic, "specific": weights * features,
+            "shortcut_model": xai_tutor.load_model("tiny_resnet_shortcut")}
 
 
 PREDICTIONS = sorted(k for k in checks() if EXERCISES[k].prediction)
 
 
 def test_every_notebook_has_one() -> None:
-    assert len(PREDICTIONS) == 13
-    assert sorted(EXERCISES[k].notebook for k in PREDICTIONS) == [f"{i:02d}" for i in range(13)]
+    assert len(PREDICTIONS) == 14
+    assert sorted(EXERCISES[k].notebook for k in PREDICTIONS) == [f"{i:02d}" for i in range(14)]
 
 
 @pytest.mark.parametrize("key", PREDICTIONS)
