@@ -48,8 +48,8 @@ def check_largest_drop(got: Any, model: nn.Module, n: int = 4) -> Expect:
     fresh cue scenes (one of :data:`REGIONS`). Measured here: ``n`` fresh cue scenes, each drawn
     again without the bird, without the badge and with a fresh background, and the mean drop
     ``f_c(x) - f_c(x without r)`` of the bird's class ``c``."""
-    from ..data.cues import make_cue_scene
     from ..data import SPECIES
+    from ..data.cues import make_cue_scene
 
     drops = {r: [] for r in REGIONS}
     was_training = model.training
