@@ -49,7 +49,8 @@ def world() -> dict:
             "c64": int(net64(x64)[0].argmax()), "ex_masks": scenes["flock"].masks,
             "agnostic": agnostic, "specific": weights * features,
             "first_model": model, "half_images": [x, load_image(scenes["pair"].image,
-                                                                  size=(156, 104))[0]]}
+                                                                  size=(156, 104))[0]],
+            "shortcut_model": xai_tutor.load_model("tiny_resnet_shortcut")}
 
 
 PREDICTIONS = sorted(k for k in checks() if EXERCISES[k].prediction)
@@ -57,7 +58,7 @@ PREDICTIONS = sorted(k for k in checks() if EXERCISES[k].prediction)
 
 def test_every_notebook_has_one() -> None:
     books = [notebook_id(p.stem) for p in notebook_files()]
-    assert len(books) >= 14
+    assert len(books) >= 15
     assert sorted((EXERCISES[k].notebook for k in PREDICTIONS), key=id_order) == books
 
 

@@ -141,21 +141,21 @@ def test_notebook_identifiers_are_the_stem_before_the_first_underscore() -> None
 
 
 def test_a_notebook_added_later_lands_in_the_last_session(tmp_path: Path) -> None:
-    """A notebook 13 added to the course (a copy of the course's folder with one more notebook)
+    """A notebook 14 added to the course (a copy of the course's folder with one more notebook)
     is read with its identifier and prerequisites and placed after the last session, and every
     plan still keeps its rules."""
     for source in notebooks.notebook_files():
         (tmp_path / source.name).write_bytes(source.read_bytes())
-    (tmp_path / "13_shortcuts.md").write_text(
-        "# 13 · Shortcuts\n\n**Prerequisites.** [06 · Grad-CAM](06_gradcam.ipynb) and "
+    (tmp_path / "14_shortcuts.md").write_text(
+        "# 14 · Shortcuts\n\n**Prerequisites.** [06 · Grad-CAM](06_gradcam.ipynb) and "
         "[11b · Claims](11b_claims.ipynb).\n\n```{code-cell} ipython3\nx = None\n"
         "### BEGIN SOLUTION late.x\nx = 1\n### END SOLUTION\ncheck_x(x)\n```\n",
         encoding="utf-8")
     books = {b.id: b for b in notebooks.course(tmp_path)}
-    assert list(books)[-1] == "13" and books["13"].requires == {"06", "11b"}
+    assert list(books)[-1] == "14" and books["14"].requires == {"06", "11b"}
     stems = [b.stem for b in books.values()]
-    assert plans.expand(plans.COURSE_4, stems)[-1].after[-1] == "13"
-    assert "13" not in plans.expand(plans.CLASS_2H, stems)[-1].after
+    assert plans.expand(plans.COURSE_4, stems)[-1].after[-1] == "14"
+    assert "14" not in plans.expand(plans.CLASS_2H, stems)[-1].after
     seconds = _load("timings.json").get("seconds", {})
     for plan in plans.PLANS:
         assert plans.problems(plan, books, seconds) == [], plan.title
@@ -241,8 +241,8 @@ def test_a_prediction_is_listed_with_the_cell_that_checks_it() -> None:
 
 def test_a_notebook_added_later_gets_its_exercise_list() -> None:
     books = notebooks.course()
-    late = notebooks.Notebook("13_late", "13 · Late", 10, 1, exercises=[
+    late = notebooks.Notebook("14_late", "14 · Late", 10, 1, exercises=[
         notebooks.Exercise("Exercise 1 — x", "late.x", "x = 1", "check_x(x)")])
     text = guide.teaching_markdown("# Guide\n\n## Further reading\n", books + [late])
-    assert "### 13 · Late\n\n<!-- exercises 13 " in text
+    assert "### 14 · Late\n\n<!-- exercises 14 " in text
     assert text.index("(`late.x`, checked by `check_x(x)`)") < text.index("## Further reading")
