@@ -145,7 +145,7 @@ def summary_lines(verdicts: Sequence[Mapping[str, Any]],
         lines.append(f"`{model}` (uses the badge only): reveals the shortcut: "
                      f"{_names(says['reveals the shortcut'])}; points at the bird anyway: "
                      f"{_names(says['points at the bird anyway'])}"
-                     + (f"; unclear: {_names(says['unclear'])}." if says["unclear"] else "."))
+                     + (f"; unclear: {len(says['unclear'])} more." if says["unclear"] else "."))
     pooled = [r for r in metric_rows if r["model"] == ALL] or list(metric_rows)
     agree = list(dict.fromkeys(r["metric"] for r in pooled if r["label"] == "agrees"))
     lines.append(f"Metrics that rank the methods as the ground truth does (Kendall tau-b, "
