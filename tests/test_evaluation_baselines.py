@@ -10,6 +10,7 @@ import pytest
 
 import xai_tutor
 from xai_tutor.evaluation import (
+    BaselineComparison,
     centre_blob,
     compare_metrics,
     compare_rows,
@@ -217,3 +218,16 @@ def test_compare_rows_pairs_by_scene():
     assert r_csv.by_method["b"][2] == 4 and r_csv.by_method["a"][2] == 6
     with pytest.raises(ValueError, match="centre"):
         compare_rows([{"model": 1, "kind": 1, "scene": 1, "method": "a", "energy": 1}], "energy")
+
+
+def test_the_rule_needs_both_baselines_beaten_and_is_read_back_from_margins():
+    centre = [0.1, 0.2, 0.1, 0.15]
+    good = {"a": [0.5, 0.6, 0.4, 0.55], "b": [0.4, 0.5, 0.5, 0.45]}
+    # the random map scores as high as the methods: beaten by the centre margin only
+    r = compare_to_baselines(good, centre, random_values=[0.45, 0.55, 0.45, 0.5])
+    assert r.beats_centre and r.beats_random is False and not r.informative
+    # the rule applied to margins read back from a table (notebook 11b does this)
+    for rnd in ([0.05, 0.05, 0.1, 0.1], [0.45, 0.55, 0.45, 0.5]):
+        full = compare_to_baselines(good, centre, random_values=rnd)
+        again = BaselineComparison(False, full.margin, full.se, full.n, True, random=full.random)
+        assert again.meets_rule == full.informative

@@ -166,6 +166,12 @@ class BaselineComparison:
         m, se, n = self.random
         return bool(n >= 2 and math.isfinite(se) and m - 2 * se > 0)
 
+    @property
+    def meets_rule(self) -> bool:
+        """:data:`INFORMATIVE_RULE` applied to the margins: beats the centre blob and, when it was
+        scored, the random map (what :func:`compare_to_baselines` stores in ``informative``)."""
+        return self.beats_centre and self.beats_random is not False
+
     def describe(self) -> str:
         """One line for a report, e.g. ``"median method - centre blob +0.144 +- 0.019 (2 SE
         0.038, n = 45); - random map +0.022 +- 0.024: uninformative"``."""
@@ -232,8 +238,7 @@ def compare_to_baselines(
     centre_mean = float(np.nanmean(centre)) if np.isfinite(centre).any() else float("nan")
     out = BaselineComparison(False, margin, se, k, higher_is_better, by_method, rnd,
                              centre_mean, rnd_mean)
-    informative = out.beats_centre and out.beats_random is not False
-    return dataclasses.replace(out, informative=bool(informative))
+    return dataclasses.replace(out, informative=out.meets_rule)
 
 
 def compare_rows(

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from .core import Expect, call_answer, exercise
-from .feedback import Feedback, Slip, check_choice, check_close, check_with_slips
+from .feedback import Feedback, Slip, check_choice, check_close, check_with_slips, one_map
 
 __all__ = [
     "VERDICTS",
@@ -48,17 +48,6 @@ VERDICTS = ("supported", "contradicted", "inconclusive")
 
 #: Numbers computed from the same few values: equal to rounding (float64).
 _EXACT: dict[str, float] = {"rtol": 1e-6, "atol_rel": 0.0, "atol": 1e-9}
-
-
-def _map(saliency: Any) -> np.ndarray:
-    if hasattr(saliency, "detach"):
-        saliency = saliency.detach().cpu().numpy()
-    s = np.asarray(saliency, dtype=np.float64)
-    while s.ndim > 2 and s.shape[0] == 1:
-        s = s[0]
-    if s.ndim != 2:
-        raise ValueError(f"the exercise's saliency must be one map (H, W); got shape {s.shape}")
-    return s
 
 
 def _masks(masks: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -76,7 +65,7 @@ def _masks(masks: Any, shape: tuple[int, ...]) -> np.ndarray:
 
 def _expected_point(saliency: Any) -> tuple[int, int] | None:
     """``(row, col)`` of the first maximum in row-major order; ``None`` for a constant map."""
-    s = _map(saliency)
+    s = one_map(saliency)
     if s.max() == s.min():
         return None
     flat = int(np.flatnonzero(s.reshape(-1) == s.max())[0])
@@ -92,7 +81,7 @@ def _distance_to_masks(point: tuple[int, int], masks: np.ndarray) -> float:
 
 def _expected_hit(saliency: Any, masks: Any, tolerance: float = 15.0) -> bool:
     """Whether the first maximum lies within ``tolerance`` px of a mask pixel (constant: miss)."""
-    s = _map(saliency)
+    s = one_map(saliency)
     m = _masks(masks, s.shape)
     point = _expected_point(s)
     if point is None:
@@ -174,7 +163,7 @@ def check_pointing(point: Any, near_bird: Any, saliency: Any, masks: Any,
     """``point = (row, col)`` of the map's first maximum, and ``near_bird(point, masks,
     tolerance)``, a function that says whether ``point`` lies within ``tolerance`` pixels
     (Euclidean) of a pixel of any of the masks ``(N, H, W)``: the pointing game in two steps."""
-    s = _map(saliency)
+    s = one_map(saliency)
     m = _masks(masks, s.shape)
     exp_point = _expected_point(s)
     try:
@@ -213,7 +202,7 @@ def check_pointing(point: Any, near_bird: Any, saliency: Any, masks: Any,
 
 def _expected_relevance_mass(saliency: Any, masks: Any) -> float:
     """``sum(s * union) / sum(s)``; 0 for a map that sums to 0."""
-    s = _map(saliency)
+    s = one_map(saliency)
     union = _masks(masks, s.shape).any(axis=0)
     total = s.sum()
     return float(s[union].sum() / total) if total > 0 else 0.0
@@ -222,7 +211,7 @@ def _expected_relevance_mass(saliency: Any, masks: Any) -> float:
 @exercise("comparison.relevance_mass", "mass", "ex_map", "ex_masks", notebook="11")
 def check_relevance_mass(mass: Any, saliency: Any, masks: Any) -> Feedback:
     """The share of the map's total saliency that falls inside the union of the masks."""
-    s = _map(saliency)
+    s = one_map(saliency)
     m = _masks(masks, s.shape)
     expected = _expected_relevance_mass(s, m)
     union = m.any(axis=0)

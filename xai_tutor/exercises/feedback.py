@@ -50,6 +50,7 @@ __all__ = [
     "check_choice",
     "not_answered",
     "is_placeholder",
+    "one_map",
 ]
 
 #: Placeholder values that mean "the learner has not written an answer yet".
@@ -107,6 +108,19 @@ def image_size(size: Any) -> tuple[int, int]:
     except (TypeError, ValueError) as err:
         raise ValueError(f"size must be (H, W); got {size!r}") from err
     return h, w
+
+
+def one_map(saliency: Any) -> np.ndarray:
+    """One saliency map as a float64 ``(H, W)`` array, from a tensor or array with any number of
+    leading axes of size 1; else a clear error."""
+    if hasattr(saliency, "detach"):
+        saliency = saliency.detach().cpu().numpy()
+    s = np.asarray(saliency, dtype=np.float64)
+    while s.ndim > 2 and s.shape[0] == 1:
+        s = s[0]
+    if s.ndim != 2:
+        raise ValueError(f"the exercise's saliency must be one map (H, W); got shape {s.shape}")
+    return s
 
 
 def is_placeholder(got: Any) -> bool:

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from .core import Expect, exercise
-from .feedback import check_choice
+from .feedback import check_choice, one_map
 
 __all__ = ["REGIONS", "check_largest_drop", "check_lean", "check_tau_b"]
 
@@ -76,22 +76,11 @@ def check_largest_drop(got: Any, model: nn.Module, n: int = 4) -> Expect:
                            for r, v in mean.items()])
 
 
-def _map(saliency: Any) -> np.ndarray:
-    if hasattr(saliency, "detach"):
-        saliency = saliency.detach().cpu().numpy()
-    s = np.asarray(saliency, dtype=np.float64)
-    while s.ndim > 2 and s.shape[0] == 1:
-        s = s[0]
-    if s.ndim != 2:
-        raise ValueError(f"the exercise's saliency must be one map (H, W); got shape {s.shape}")
-    return s
-
-
 @exercise("trust.lean", "lean", "ex_map", "ex_regions", notebook="13")
 def check_lean(got: Any, saliency: Any, regions: Mapping[str, Any]) -> Expect:
     """The lean of one map: ``s[badge].sum() / s.sum() - s[bird].sum() / s.sum()`` (the badge is
     ``regions["cue"]``)."""
-    s = _map(saliency)
+    s = one_map(saliency)
     bird, cue = (np.asarray(regions[k], dtype=bool) for k in ("bird", "cue"))
     total = s.sum()
     share_bird, share_cue = s[bird].sum() / total, s[cue].sum() / total
