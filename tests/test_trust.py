@@ -165,6 +165,14 @@ def test_write_trust_writes_the_tables_and_the_rules(tmp_path):
     trust = list(csv.DictReader((tmp_path / "metric_trust.csv").open()))
     assert {r["label"] for r in trust if r["metric"] == "mass"} == {"misleads"}
     assert not list(tmp_path.glob(".*"))  # no temporary file left
+    # an earlier study's files are kept unless force
+    before = (tmp_path / "trust.md").read_bytes()
+    (tmp_path / "trust.md").write_text("a teacher's notes")
+    with pytest.raises(FileExistsError, match="force=True"):
+        write_trust(tmp_path, study)
+    assert (tmp_path / "trust.md").read_text() == "a teacher's notes"
+    write_trust(tmp_path, study, force=True)
+    assert (tmp_path / "trust.md").read_bytes() == before
 
 
 # --------------------------------------------------------------------------- finer regions

@@ -324,10 +324,18 @@ def markdown(study: Any, verdicts: Sequence[Mapping[str, Any]],
     return "\n".join(parts)
 
 
-def write_trust(folder: str | Path, study: Any) -> list[Path]:
+TRUST_FILES = ("trust_scores.csv", "trust.csv", "metric_trust.csv", "trust.md")
+
+
+def write_trust(folder: str | Path, study: Any, force: bool = False) -> list[Path]:
     """Write ``trust_scores.csv``, ``trust.csv``, ``metric_trust.csv`` and ``trust.md`` into
-    ``folder`` (each atomically); return their paths."""
+    ``folder`` (each atomically); return their paths. Files of an earlier study in ``folder``
+    are replaced only with ``force`` (else :class:`FileExistsError`, nothing written)."""
     folder = Path(folder)
+    present = [name for name in TRUST_FILES if (folder / name).exists()]
+    if present and not force:
+        raise FileExistsError(f"{folder} already holds {', '.join(present)}; pass force=True to "
+                              "replace them")
     verdicts = study.verdicts()
     correctness = study.correctness()
     metric_rows = study.metric_trust() if study.metrics else []
